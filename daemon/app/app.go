@@ -1,0 +1,302 @@
+// Package app wires halld together: config → journal → replay → engine →
+// device supervisor → printing → web, and takes it down in the reverse order
+// so that a print in flight finishes and the journal closes cleanly.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	sddaemon "github.com/coreos/go-systemd/v22/daemon"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"halld/daemon/config"
+	"halld/daemon/engine"
+	"halld/daemon/hall"
+	"halld/daemon/journal"
+	"halld/daemon/printing"
+	"halld/daemon/supervisor"
+	"halld/daemon/web"
+	"halld/drivers/device"
+	"halld/drivers/escpos"
+	"halld/drivers/serialport"
+	"halld/drivers/ticketprinter"
+	kioskui "halld/kiosk-ui"
+)
+
+// Options are run-time choices that are not part of the hall's config.
+type Options struct {
+	Log *slog.Logger
+	// Now is the clock (tests); nil = time.Now.
+	Now func() time.Time
+	// Listen overrides http.listen (tests use 127.0.0.1:0).
+	Listen string
+	// OnReady is called once halld is ready (a.Addr is the listening address).
+	OnReady func(a *App)
+	// Backoff overrides the reconnect backoff (tests).
+	Backoff supervisor.Backoff
+}
+
+// App is a running halld.
+type App struct {
+	Config     *config.Config
+	Journal    *journal.Journal
+	Engine     *engine.Engine
+	Supervisor *supervisor.Supervisor
+	Printers   map[string]*ticketprinter.Printer
+	Sims       *Sims
+	Trace      *serialport.Trace
+	Addr       string
+}
+
+// Run runs halld until ctx ends.
+func Run(ctx context.Context, cfg *config.Config, opts Options) error {
+	log := opts.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	start := time.Now()
+	sddaemon.SdNotify(false, "STATUS=starting")
+	if err := LimitFDs(); err != nil {
+		log.Warn("cannot limit open files", "err", err)
+	}
+	a := &App{Config: cfg, Printers: map[string]*ticketprinter.Printer{}}
+
+	dir := cfg.Storage.Dir
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("storage dir: %w", err)
+	}
+	j, err := journal.Open(filepath.Join(dir, "journal.db"), journal.Options{})
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	a.Journal = j
+
+	eng, err := engine.New(ctx, cfg, j, log, opts.Now)
+	if err != nil {
+		return fmt.Errorf("replay journal: %w", err)
+	}
+	a.Engine = eng
+	engCtx, stopEngine := context.WithCancel(context.Background())
+	go eng.Run(engCtx)
+	defer func() { stopEngine(); <-eng.Done() }()
+	log.Info("journal replayed", "head", j.Head(), "took", time.Since(start).Round(time.Millisecond))
+
+	// Prints that were in flight when halld last stopped become reprintable.
+	if _, err := eng.Submit(ctx, hall.ResolveInterrupted{}); err != nil {
+		return fmt.Errorf("resolve interrupted prints: %w", err)
+	}
+
+	// Device state changes are recorded in order, off the drivers' goroutines.
+	observed := make(chan hall.ObserveDevice, 1024)
+	obsDone := make(chan struct{})
+	go func() {
+		defer close(obsDone)
+		for o := range observed {
+			if _, err := eng.Submit(context.Background(), o); err != nil {
+				log.Error("record device state", "device", o.Device, "err", err)
+			}
+		}
+	}()
+	a.Trace = serialport.NewTrace(filepath.Join(dir, "trace"))
+	defer a.Trace.Close()
+	sup := supervisor.New(log, a.Trace, func(id, kind string, r device.Report) {
+		observed <- hall.ObserveDevice{Device: id, Kind: kind, State: r.State, Detail: r.Detail, Reason: r.Reason}
+	}, opts.Backoff)
+	a.Supervisor = sup
+
+	a.Sims = &Sims{}
+	defer a.Sims.Close()
+	devCtx, stopDevices := context.WithCancel(context.Background())
+	var printers []printing.Printer
+	for i := range cfg.Devices {
+		d := &cfg.Devices[i]
+		if d.Serial != nil && d.Serial.Trace {
+			_ = a.Trace.Set(d.ID, true)
+		}
+		switch d.Kind {
+		case "ticket_printer":
+			prof, err := printerProfile(d)
+			if err != nil {
+				stopDevices()
+				return err
+			}
+			spec, err := a.Sims.specFor(d, dir, prof)
+			if err != nil {
+				stopDevices()
+				return err
+			}
+			p := ticketprinter.New(d.ID, prof, ticketprinter.Options{PollInterval: pollInterval(d)})
+			a.Printers[d.ID] = p
+			printers = append(printers, p)
+			sup.Start(devCtx, supervisor.Device{ID: d.ID, Kind: d.Kind, Area: d.Area, Spec: spec, Driver: p, Simulated: d.Simulate})
+		}
+	}
+	disp := printing.New(cfg, printers)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(newCollector(a))
+
+	tokens, err := readTokens(cfg)
+	if err != nil {
+		stopDevices()
+		return err
+	}
+	srv := web.New(web.Deps{Config: cfg, Engine: eng, Journal: j, Printing: disp, Supervisor: sup,
+		Simulators: a.Sims, Tracer: a.Trace, Pages: kioskui.Pages(), Log: log, Registry: reg, Tokens: tokens,
+		Ready: func() []string { return nil }})
+	listen := cfg.HTTP.Listen
+	if opts.Listen != "" {
+		listen = opts.Listen
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		stopDevices()
+		return fmt.Errorf("http listen %s: %w", listen, err)
+	}
+	a.Addr = ln.Addr().String()
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- hs.Serve(ln) }()
+
+	sddaemon.SdNotify(false, "READY=1\nSTATUS=serving on "+a.Addr)
+	log.Info("halld ready", "addr", a.Addr, "hall", cfg.Hall.ID, "devices", len(cfg.Devices),
+		"journal_head", j.Head(), "startup", time.Since(start).Round(time.Millisecond))
+	if opts.OnReady != nil {
+		opts.OnReady(a)
+	}
+	go watchdog(ctx, eng, log)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-httpDone:
+		runErr = fmt.Errorf("http server: %w", err)
+	}
+
+	// Shutdown: stop taking requests but let in-flight ones (a ticket being
+	// printed) finish, then stop devices, then the engine, then the journal.
+	sddaemon.SdNotify(false, "STOPPING=1")
+	log.Info("halld stopping")
+	shCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	srv.Close()
+	if err := hs.Shutdown(shCtx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	stopDevices()
+	sup.Wait()
+	close(observed)
+	<-obsDone
+	log.Info("halld stopped", "journal_head", j.Head())
+	return runErr
+}
+
+func printerProfile(d *config.Device) (escpos.Profile, error) {
+	name := "generic-80mm"
+	if d.Printer != nil && d.Printer.Profile != "" {
+		name = d.Printer.Profile
+	}
+	prof, ok := escpos.LookupProfile(name)
+	if !ok {
+		return prof, fmt.Errorf("device %s: unknown printer profile %q", d.ID, name)
+	}
+	if p := d.Printer; p != nil {
+		if p.Charset != "" {
+			prof.Charset = p.Charset
+		}
+		if p.Cutter != "" {
+			prof.Cutter = escpos.Cutter(p.Cutter)
+		}
+		if p.MaxCharMag > 0 {
+			prof.MaxCharMag = p.MaxCharMag
+		}
+		if p.PaperWidthMM == 58 && prof.PaperWidthMM != 58 {
+			prof.PaperWidthMM, prof.Dots, prof.Columns = 58, 384, 32
+		}
+	}
+	return prof, prof.Validate()
+}
+
+func pollInterval(d *config.Device) time.Duration {
+	if d.Printer != nil && d.Printer.PollInterval != "" {
+		if v, err := time.ParseDuration(d.Printer.PollInterval); err == nil {
+			return v
+		}
+	}
+	return 0
+}
+
+func readTokens(cfg *config.Config) ([]string, error) {
+	var out []string
+	for _, t := range cfg.HTTP.Tokens {
+		b, err := os.ReadFile(t.File)
+		if err != nil {
+			return nil, fmt.Errorf("http token %s: %w", t.Name, err)
+		}
+		if tok := string(trimSpace(b)); tok != "" {
+			out = append(out, tok)
+		}
+	}
+	return out, nil
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// watchdog pets systemd only while the engine still answers: a wedged core
+// gets halld restarted instead of silently serving nothing.
+func watchdog(ctx context.Context, eng *engine.Engine, log *slog.Logger) {
+	interval, err := sddaemon.SdWatchdogEnabled(false)
+	if err != nil || interval == 0 {
+		return
+	}
+	t := time.NewTicker(interval / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			qctx, cancel := context.WithTimeout(ctx, interval/3)
+			_, err := eng.Query(qctx, func(*hall.State) any { return nil })
+			cancel()
+			if err != nil {
+				log.Error("engine not answering; withholding watchdog", "err", err)
+				continue
+			}
+			sddaemon.SdNotify(false, "WATCHDOG=1")
+		}
+	}
+}
+
+// LimitFDs keeps every file descriptor below 1024: go.bug.st/serial panics
+// in Read on an fd >= 1024 (select's fixed FdSet), and Go raises the soft
+// limit to the hard one at start. With the soft limit at 1024, a flood of
+// clients fails with EMFILE (which net/http backs off from) instead of a
+// port reopened after an unplug landing on a high fd.
+func LimitFDs() error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return err
+	}
+	if lim.Cur <= 1024 {
+		return nil
+	}
+	lim.Cur = 1024
+	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+}

@@ -1,0 +1,434 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"halld/daemon/app"
+	"halld/daemon/config"
+	"halld/daemon/supervisor"
+)
+
+const hallYAML = `
+hall:
+  id: test-hall
+  name: 湖南湘江新区政务服务大厅
+  timezone: Asia/Shanghai
+  hotline: "0731-88995297"
+  eval_url: https://eval.example/t?id=
+  opening_hours:
+    - {days: [mon, tue, wed, thu, fri], open: "09:00", close: "17:00"}
+storage:
+  dir: %s
+areas:
+  - {id: front, name: 前窗审批服务区}
+services:
+  - id: company-setup
+    prefix: A
+    name: 企业开办
+    area: front
+    materials: [公司登记（备案）申请书, 公司章程]
+    promised_time: 1个工作日
+  - {id: tax, prefix: B, name: 税务, area: front}
+windows:
+  - {id: w1, number: 1, name: 综合窗口, services: [{service: company-setup}, {service: tax}]}
+devices:
+  - {id: kiosk-1, kind: kiosk, area: front, kiosk: {printers: [printer-1, printer-2]}}
+  - {id: printer-1, kind: ticket_printer, area: front, simulate: true, printer: {poll_interval: 100ms}}
+  - {id: printer-2, kind: ticket_printer, area: front, simulate: true, printer: {poll_interval: 100ms}}
+`
+
+// wednesday10 is inside opening hours, so tests do not depend on the hour CI runs.
+func wednesday10() time.Time {
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	return time.Date(2026, 11, 25, 10, 0, 0, 0, loc)
+}
+
+type hallUnderTest struct {
+	a      *app.App
+	base   string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startHall(t *testing.T, dir string) *hallUnderTest {
+	t.Helper()
+	cfg, err := config.Parse(filepath.Join(dir, "devices.yaml"), []byte(fmt.Sprintf(hallYAML, filepath.Join(dir, "data"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &hallUnderTest{cancel: cancel, done: make(chan error, 1)}
+	ready := make(chan *app.App, 1)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	go func() {
+		h.done <- app.Run(ctx, cfg, app.Options{Log: log, Listen: "127.0.0.1:0", Now: wednesday10,
+			Backoff: supervisor.Backoff{Min: 50 * time.Millisecond, Max: time.Second},
+			OnReady: func(a *app.App) { ready <- a }})
+	}()
+	select {
+	case h.a = <-ready:
+	case err := <-h.done:
+		t.Fatalf("halld did not start: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("halld not ready after 20 s")
+	}
+	h.base = "http://" + h.a.Addr
+	t.Cleanup(h.stop)
+	return h
+}
+
+func (h *hallUnderTest) stop() {
+	h.cancel()
+	select {
+	case <-h.done:
+	case <-time.After(20 * time.Second):
+	}
+}
+
+func postJSON(t *testing.T, url, body string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	b, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("POST %s: not JSON: %s", url, b)
+	}
+	return resp.StatusCode, out
+}
+
+func ticketOf(t *testing.T, m map[string]any) map[string]any {
+	t.Helper()
+	tk, ok := m["ticket"].(map[string]any)
+	if !ok {
+		t.Fatalf("no ticket in %v", m)
+	}
+	return tk
+}
+
+// waitState polls until the device reaches a state or the deadline passes,
+// and returns how long it took.
+func waitState(t *testing.T, h *hallUnderTest, id, state string, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < within {
+		if i, ok := h.a.Supervisor.Info(id); ok && i.State == state {
+			return time.Since(start)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	i, _ := h.a.Supervisor.Info(id)
+	t.Fatalf("%s not %s within %v (is %s %s)", id, state, within, i.State, i.Reason)
+	return 0
+}
+
+func TestTicketPrintedOnSimulator(t *testing.T) {
+	h := startHall(t, t.TempDir())
+	waitState(t, h, "printer-1", "ready", 5*time.Second)
+	waitState(t, h, "printer-2", "ready", 5*time.Second)
+
+	code, body := postJSON(t, h.base+"/api/v1/tickets", `{"service":"company-setup","channel":"kiosk","kiosk":"kiosk-1"}`)
+	if code != 201 {
+		t.Fatalf("status %d: %v", code, body)
+	}
+	tk := ticketOf(t, body)
+	if tk["number"] != "A001" || tk["printed_by"] != "printer-1" || tk["print_status"] != "printed" {
+		t.Fatalf("ticket %v", tk)
+	}
+	sim, _ := h.a.Sims.Printer("printer-1")
+	tickets := sim.Tickets()
+	if len(tickets) != 1 {
+		t.Fatalf("simulator printed %d tickets", len(tickets))
+	}
+	text := strings.Join(tickets[0].Lines, "\n")
+	for _, want := range []string{"湖南湘江新区政务服务大厅", "企业开办", "A001", "公司章程", "1个工作日", "0731-88995297", "您前面还有 0 人等候", "1号窗口"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("printed ticket lacks %q:\n%s", want, text)
+		}
+	}
+	if len(tickets[0].QR) != 1 || tickets[0].QR[0] != "https://eval.example/t?id=T20261125-A001" || !tickets[0].Cut {
+		t.Errorf("QR %v cut %v", tickets[0].QR, tickets[0].Cut)
+	}
+
+	// A second ticket sees one person ahead.
+	_, body = postJSON(t, h.base+"/api/v1/tickets", `{"service":"company-setup","kiosk":"kiosk-1"}`)
+	if tk := ticketOf(t, body); tk["number"] != "A002" || tk["ahead"] != 1.0 {
+		t.Fatalf("second ticket %v", tk)
+	}
+
+	// Bad calls get a JSON error with a code and a Chinese message.
+	for _, c := range []struct {
+		body string
+		code int
+		err  string
+	}{
+		{`{"service":"nope"}`, 404, "unknown_service"},
+		{`{"service":"tax","colour":"red"}`, 400, "bad_request"},
+		{`not json`, 400, "bad_request"},
+		{`{}`, 400, "bad_request"},
+		{`{"service":"tax","priority":"vip"}`, 400, "bad_priority"},
+	} {
+		code, body := postJSON(t, h.base+"/api/v1/tickets", c.body)
+		e, _ := body["error"].(map[string]any)
+		if code != c.code || e == nil || e["code"] != c.err || e["message"] == "" {
+			t.Errorf("%s → %d %v; want %d %s", c.body, code, body, c.code, c.err)
+		}
+	}
+}
+
+func TestFailoverAndReprint(t *testing.T) {
+	h := startHall(t, t.TempDir())
+	waitState(t, h, "printer-1", "ready", 5*time.Second)
+	waitState(t, h, "printer-2", "ready", 5*time.Second)
+	p1, _ := h.a.Sims.Printer("printer-1")
+	p2, _ := h.a.Sims.Printer("printer-2")
+
+	// printer-1 runs out of paper: the ticket comes out of printer-2.
+	if err := h.a.Sims.Simulate("printer-1", "paper_end"); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, h, "printer-1", "fault", 3*time.Second)
+	_, body := postJSON(t, h.base+"/api/v1/tickets", `{"service":"tax","kiosk":"kiosk-1"}`)
+	if tk := ticketOf(t, body); tk["printed_by"] != "printer-2" {
+		t.Fatalf("failover: %v", tk)
+	}
+	if len(p1.Tickets()) != 0 || len(p2.Tickets()) != 1 {
+		t.Fatalf("printed: p1 %d p2 %d", len(p1.Tickets()), len(p2.Tickets()))
+	}
+
+	// Both unable: the number is still issued, shown, and reprintable.
+	h.a.Sims.Simulate("printer-2", "cover_open")
+	waitState(t, h, "printer-2", "fault", 3*time.Second)
+	code, body := postJSON(t, h.base+"/api/v1/tickets", `{"service":"tax","kiosk":"kiosk-1"}`)
+	tk := ticketOf(t, body)
+	pe, _ := tk["print_error"].(map[string]any)
+	if code != 201 || tk["number"] != "B002" || tk["print_status"] != "failed" || tk["printed_by"] != nil || pe == nil || pe["code"] != "no_printer" {
+		t.Fatalf("no printer: %d %v", code, tk)
+	}
+	id := tk["id"].(string)
+
+	h.a.Sims.Simulate("printer-1", "paper_ok")
+	waitState(t, h, "printer-1", "ready", 3*time.Second)
+	code, body = postJSON(t, h.base+"/api/v1/tickets/"+id+"/reprint", `{"kiosk":"kiosk-1"}`)
+	if tk := ticketOf(t, body); code != 200 || tk["number"] != "B002" || tk["printed_by"] != "printer-1" || tk["print_status"] != "printed" {
+		t.Fatalf("reprint: %d %v", code, tk)
+	}
+	if got := p1.Tickets(); len(got) != 1 || !strings.Contains(strings.Join(got[0].Lines, "\n"), "B002") {
+		t.Fatalf("reprinted ticket: %+v", got)
+	}
+	if code, _ := postJSON(t, h.base+"/api/v1/tickets/T20261125-Z999/reprint", `{}`); code != 404 {
+		t.Fatalf("reprint of an unknown ticket: %d", code)
+	}
+}
+
+func TestUnplugReplugWithoutRestart(t *testing.T) {
+	h := startHall(t, t.TempDir())
+	waitState(t, h, "printer-1", "ready", 5*time.Second)
+	port, _ := h.a.Sims.Port("printer-1")
+	for i := 0; i < 5; i++ {
+		port.Unplug()
+		if d := waitState(t, h, "printer-1", "offline", time.Second); d > time.Second {
+			t.Fatalf("offline after %v", d)
+		}
+		// While unplugged, tickets fail over to printer-2.
+		_, body := postJSON(t, h.base+"/api/v1/tickets", `{"service":"tax","kiosk":"kiosk-1"}`)
+		if tk := ticketOf(t, body); tk["printed_by"] != "printer-2" {
+			t.Fatalf("while unplugged: %v", tk)
+		}
+		if err := port.Replug(); err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, h, "printer-1", "ready", 5*time.Second)
+	}
+	i, _ := h.a.Supervisor.Info("printer-1")
+	if i.Counters.Reconnects != 5 {
+		t.Fatalf("reconnects %d", i.Counters.Reconnects)
+	}
+	_, body := postJSON(t, h.base+"/api/v1/tickets", `{"service":"tax","kiosk":"kiosk-1"}`)
+	if tk := ticketOf(t, body); tk["printed_by"] != "printer-1" {
+		t.Fatalf("after replug: %v", tk)
+	}
+}
+
+type wsMsg struct {
+	Type  string          `json:"type"`
+	Seq   uint64          `json:"seq"`
+	Data  json.RawMessage `json:"data"`
+	Event json.RawMessage `json:"event"`
+}
+
+func dial(t *testing.T, h *hallUnderTest, query string) *websocket.Conn {
+	t.Helper()
+	u := "ws" + strings.TrimPrefix(h.base, "http") + "/api/v1/stream" + query
+	c, _, err := websocket.DefaultDialer.Dial(u, http.Header{"Origin": {h.base}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func read(t *testing.T, c *websocket.Conn) wsMsg {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var m wsMsg
+	if err := c.ReadJSON(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestStreamOrderResumeAndSlowClient(t *testing.T) {
+	h := startHall(t, t.TempDir())
+	waitState(t, h, "printer-1", "ready", 5*time.Second)
+	waitState(t, h, "printer-2", "ready", 5*time.Second)
+
+	// A bad Origin is refused.
+	u := "ws" + strings.TrimPrefix(h.base, "http") + "/api/v1/stream"
+	if _, resp, err := websocket.DefaultDialer.Dial(u, http.Header{"Origin": {"http://evil.example"}}); err == nil || resp.StatusCode != 403 {
+		t.Fatalf("foreign origin accepted: %v", err)
+	}
+
+	// A client that never reads: it must not hold anyone up.
+	stalled := dial(t, h, "")
+	defer stalled.Close()
+
+	c := dial(t, h, "")
+	defer c.Close()
+	first := read(t, c)
+	if first.Type != "snapshot" {
+		t.Fatalf("first message %s", first.Type)
+	}
+	var snap struct {
+		Services []struct{ ID string } `json:"services"`
+	}
+	if err := json.Unmarshal(first.Data, &snap); err != nil || len(snap.Services) != 2 {
+		t.Fatalf("snapshot data: %v %s", err, first.Data)
+	}
+
+	const n = 30
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			postJSON(t, h.base+"/api/v1/tickets", `{"service":"tax","kiosk":"kiosk-1"}`)
+		}()
+	}
+	wg.Wait()
+	// Each ticket gives ticket.issued and ticket.printed: at least 2n events,
+	// strictly consecutive.
+	seq := first.Seq
+	issued := 0
+	for issued < n {
+		m := read(t, c)
+		if m.Type != "event" || m.Seq != seq+1 {
+			t.Fatalf("got %s seq %d after %d", m.Type, m.Seq, seq)
+		}
+		var ev struct {
+			Seq  uint64 `json:"seq"`
+			Type string `json:"type"`
+			ID   string `json:"id"`
+			TS   string `json:"ts"`
+			Hall string `json:"hall"`
+		}
+		json.Unmarshal(m.Event, &ev)
+		if ev.Seq != m.Seq || ev.ID == "" || ev.Hall != "test-hall" || !strings.HasSuffix(ev.TS, "+08:00") {
+			t.Fatalf("event envelope %s", m.Event)
+		}
+		if ev.Type == "ticket.issued" {
+			issued++
+		}
+		seq = m.Seq
+	}
+
+	// Resume: a new client asking since=first.Seq gets the same events, no snapshot.
+	r := dial(t, h, fmt.Sprintf("?since=%d", first.Seq))
+	defer r.Close()
+	for s := first.Seq + 1; s <= seq; s++ {
+		m := read(t, r)
+		if m.Type != "event" || m.Seq != s {
+			t.Fatalf("resume: got %s %d, want event %d", m.Type, m.Seq, s)
+		}
+	}
+	// A since beyond the head gets a fresh snapshot.
+	f := dial(t, h, "?since=999999")
+	defer f.Close()
+	if m := read(t, f); m.Type != "snapshot" {
+		t.Fatalf("since beyond head: %s", m.Type)
+	}
+	if code, _ := getStatus(h.base + "/api/v1/stream?since=abc"); code != 400 {
+		t.Fatalf("bad since: %d", code)
+	}
+}
+
+func getStatus(url string) (int, []byte) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func TestHealthMetricsPages(t *testing.T) {
+	h := startHall(t, t.TempDir())
+	waitState(t, h, "printer-1", "ready", 5*time.Second)
+	for path, want := range map[string]string{
+		"/healthz":          "ok",
+		"/readyz":           `"ready":true`,
+		"/metrics":          `halld_device_up{area="front",device="printer-1",kind="ticket_printer"} 1`,
+		"/kiosk/":           "<html",
+		"/monitor/":         "<html",
+		"/api/v1/snapshot":  `"seq":`,
+		"/api/v1/devices":   `"printer-2"`,
+		"/api/v1/nonsense":  `"not_found"`,
+		"/api/v1/tickets/x": `"unknown_ticket"`,
+	} {
+		code, body := getStatus(h.base + path)
+		if !bytes.Contains(body, []byte(want)) {
+			t.Errorf("GET %s: %d, body lacks %q:\n%.300s", path, code, want, body)
+		}
+	}
+	// Writes from a foreign page are refused.
+	req, _ := http.NewRequest("POST", h.base+"/api/v1/tickets", strings.NewReader(`{"service":"tax"}`))
+	req.Header.Set("Origin", "http://evil.example")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Fatalf("foreign origin write: %d", resp.StatusCode)
+	}
+	// Trace on, and it is written.
+	code, _ := postJSON(t, h.base+"/api/v1/devices/printer-1/trace", `{"on":true}`)
+	if code != 200 {
+		t.Fatalf("trace: %d", code)
+	}
+	time.Sleep(300 * time.Millisecond)
+	b, err := os.ReadFile(h.a.Trace.File("printer-1"))
+	if err != nil || !bytes.Contains(b, []byte("tx    3  10 04 01")) {
+		t.Fatalf("trace file: %v\n%.400s", err, b)
+	}
+}

@@ -1,0 +1,60 @@
+package app
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"halld/drivers/device"
+)
+
+// collector exports device and journal state at scrape time, so nothing on
+// the hot path updates metrics it does not need to.
+type collector struct {
+	a *App
+
+	up, state, reconnects, errors, lastSeen, head, bytes *prometheus.Desc
+}
+
+func newCollector(a *App) *collector {
+	l := []string{"device", "kind", "area"}
+	return &collector{a: a,
+		up:         prometheus.NewDesc("halld_device_up", "1 when the device is attached and working (ready or degraded).", l, nil),
+		state:      prometheus.NewDesc("halld_device_state", "1 for the device's current state.", append(l, "state"), nil),
+		reconnects: prometheus.NewDesc("halld_device_reconnects_total", "Reconnections after a lost link.", l, nil),
+		errors:     prometheus.NewDesc("halld_device_errors_total", "Links lost with an error.", l, nil),
+		lastSeen:   prometheus.NewDesc("halld_device_last_seen_timestamp_seconds", "When the device last answered.", l, nil),
+		head:       prometheus.NewDesc("halld_journal_head_seq", "Last durable journal sequence number.", nil, nil),
+		bytes:      prometheus.NewDesc("halld_journal_bytes", "Journal size on disk (database and WAL).", nil, nil),
+	}
+}
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.up, c.state, c.reconnects, c.errors, c.lastSeen, c.head, c.bytes} {
+		ch <- d
+	}
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	for _, i := range c.a.Supervisor.Infos() {
+		l := []string{i.ID, i.Kind, i.Area}
+		up := 0.0
+		if i.State == device.StateReady || i.State == device.StateDegraded {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, up, l...)
+		for _, s := range []string{device.StateReady, device.StateDegraded, device.StateFault, device.StateOffline} {
+			v := 0.0
+			if i.State == s {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(c.state, prometheus.GaugeValue, v, append(l, s)...)
+		}
+		ch <- prometheus.MustNewConstMetric(c.reconnects, prometheus.CounterValue, float64(i.Counters.Reconnects), l...)
+		ch <- prometheus.MustNewConstMetric(c.errors, prometheus.CounterValue, float64(i.Counters.Errors), l...)
+		if i.LastSeen != nil {
+			ch <- prometheus.MustNewConstMetric(c.lastSeen, prometheus.GaugeValue, float64(i.LastSeen.UnixMilli())/1000, l...)
+		}
+	}
+	st := c.a.Journal.Stats()
+	ch <- prometheus.MustNewConstMetric(c.head, prometheus.GaugeValue, float64(st.Head))
+	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.GaugeValue, float64(st.FileBytes))
+}

@@ -1,0 +1,482 @@
+package config
+
+import (
+	"time"
+	_ "time/tzdata" // edge boxes may lack /usr/share/zoneinfo; hall.timezone must still load
+)
+
+// Device kinds. A device's kind picks its driver and which options it takes.
+const (
+	KindTicketPrinter = "ticket_printer" // ESC/POS ticket printer (serial)
+	KindEvalPad       = "eval_pad"       // 好差评 evaluation pad: HPAD-1 on a line (bus), point-to-point serial, or MQTT
+	KindIDReader      = "id_reader"      // ID card reader with SAM module (serial)
+	KindTerminal      = "terminal"       // self-service terminal reporting over MQTT (its id is its MQTT node id)
+	KindKiosk         = "kiosk"          // ticket kiosk running hall-kiosk; prints through ticket_printer devices
+	KindScanner       = "scanner"        // QR / barcode scanner for booking codes (serial)
+	KindLine          = "line"           // RS-485 line (bus) that eval_pads hang on (serial)
+)
+
+// Defaults. Each is also stated in the comment of the field it fills.
+const (
+	DefaultListen        = "127.0.0.1:8080"
+	DefaultStorageDir    = "./data" // relative to the config file's directory
+	DefaultRetention     = "2160h"  // 90 days
+	DefaultTimezone      = "Asia/Shanghai"
+	DefaultTicketFooter  = "过号请重新取号 · 当日有效"
+	DefaultMaxNumber     = 999
+	DefaultAvgMinutes    = 10
+	DefaultWeight        = 1
+	DefaultProfile       = "generic-80mm"
+	DefaultPollInterval  = "1500ms"
+	DefaultPrinterBaud   = 115200 // ticket_printer; many printers ship at 9600: set serial.baud then
+	DefaultIDReaderBaud  = 115200 // SAM modules speak 115200 8N1
+	DefaultScannerBaud   = 9600   // the factory rate of most serial QR/barcode scanners
+	DefaultLineBaud      = 9600   // HPAD-1 pads on RS-485; 115200 for more pads per line
+	DefaultEvalPadBaud   = 9600   // an eval_pad on its own point-to-point serial link
+	defaultWindowNameFmt = "%d号窗口"
+)
+
+// DefaultPrinterProfiles returns the printer profile names that Load and Parse accept in printer.profile.
+// The profiles themselves (widths, charsets, cutters) live with the printer driver; pass its list in
+// ParseOptions.PrinterProfiles to keep the two in step.
+func DefaultPrinterProfiles() []string {
+	return []string{"generic-80mm", "generic-58mm", "zj-5870", "birch-bp002", "hprt-pptii-a"}
+}
+
+// DefaultBaud is the serial.baud used for a device of the given kind when the file gives none
+// (0 for kinds that have no serial link).
+func DefaultBaud(kind string) int {
+	switch kind {
+	case KindTicketPrinter:
+		return DefaultPrinterBaud
+	case KindIDReader:
+		return DefaultIDReaderBaud
+	case KindScanner:
+		return DefaultScannerBaud
+	case KindLine:
+		return DefaultLineBaud
+	case KindEvalPad:
+		return DefaultEvalPadBaud
+	}
+	return 0
+}
+
+// Struct tags read by the decoder and by Schema:
+//
+//	yaml:"name"        key in the file
+//	doc:"…"            description in the JSON Schema
+//	cfg:"required"     the key must be present and not empty (non-empty string, at least one list item);
+//	cfg:"unique"       list items must differ
+//	enum:"a|b"         allowed values (for a list: of each item)
+//	pattern:"re"       regular expression the value must match (hint:"…" words it for people)
+//	format:"name"      a named check with its own pattern: duration, hostport, date, hhmm, hex4,
+//	                   abspath, url, origin, mqtturl (see formats in tags.go)
+//	min:"n" max:"n"    integer bounds
+//	default:"v"        value filled in after validation when the key is absent
+//	example:"a|b"      examples in the JSON Schema
+
+// Config is one hall, as described by one devices.yaml.
+type Config struct {
+	File     string    `yaml:"-"` // path it was loaded from (the name given to Parse)
+	Hall     Hall      `yaml:"hall" cfg:"required" doc:"The hall: identity, time zone, opening hours, what tickets print."`
+	HTTP     HTTP      `yaml:"http" doc:"The HTTP/WebSocket API and pages."`
+	Storage  Storage   `yaml:"storage" doc:"Where the journal and other data live."`
+	MQTT     MQTT      `yaml:"mqtt" doc:"Hall MQTT broker (for MQTT devices) and the uplink to the central server. Not used yet: only its shape is checked."`
+	Areas    []Area    `yaml:"areas" doc:"Functional areas of the hall (功能区) that services, windows and devices belong to."`
+	Services []Service `yaml:"services" doc:"Services (事项/业务类别) that tickets are issued for."`
+	Windows  []Window  `yaml:"windows" doc:"Service windows (窗口)."`
+	Holidays []Holiday `yaml:"holidays" doc:"Calendar exceptions: public holidays (closed) and 调休 working days (workday: true)."`
+	Devices  []Device  `yaml:"devices" doc:"Devices: printers, pads, readers, terminals, kiosks, scanners, RS-485 lines."`
+
+	// Location is the hall's time zone, loaded from Hall.Timezone.
+	Location *time.Location `yaml:"-"`
+}
+
+// Hall identifies the hall and says when it is open.
+type Hall struct {
+	// ID names the hall in MQTT topics (hall/{id}/…) and events. Required; [a-z0-9-]+.
+	ID string `yaml:"id" cfg:"required" pattern:"^[a-z0-9-]+$" hint:"lowercase letters, digits and '-'" doc:"Hall id used in MQTT topics and events: lowercase letters, digits and '-'." example:"hn-xjxq"`
+	// Name is the hall's full name, printed on tickets. Required.
+	Name string `yaml:"name" cfg:"required" doc:"Full name of the hall, shown on the kiosk and printed on tickets."`
+	// Timezone is an IANA zone name. Default "Asia/Shanghai". Ticket numbers reset at midnight in this zone.
+	Timezone string `yaml:"timezone" default:"Asia/Shanghai" doc:"IANA time zone; ticket counters reset at midnight in it."`
+	// Hotline is the service hotline (热线) shown on the kiosk and tickets.
+	Hotline string `yaml:"hotline" doc:"Service hotline (热线) shown on the kiosk and printed on tickets." example:"0731-88995297"`
+	// SupervisionPhone is the supervision/complaint phone (监督电话) printed on tickets.
+	SupervisionPhone string `yaml:"supervision_phone" doc:"Supervision / complaint phone (监督电话) printed on tickets."`
+	// OpeningHours lists when the hall is open. Required (at least one entry). Areas with open_24h ignore it.
+	OpeningHours []OpeningHours `yaml:"opening_hours" cfg:"required" doc:"When the hall is open. Holidays close it; holidays with workday: true open it with Monday's hours."`
+	// TicketFooter is printed at the foot of every ticket. Default "过号请重新取号 · 当日有效".
+	TicketFooter string `yaml:"ticket_footer" default:"过号请重新取号 · 当日有效" doc:"Printed at the foot of every ticket."`
+	// EvalURL is the base URL of the ticket's QR code (online evaluation); the ticket id is appended,
+	// e.g. https://…/eval?t=. Empty: no QR code.
+	EvalURL string `yaml:"eval_url" format:"url" doc:"Base URL for the ticket QR code (online evaluation); the ticket id is appended. Empty: no QR code." example:"https://hcp.example.org/eval?t="`
+}
+
+// OpeningHours is one opening rule: on these days, from Open to Close (hall time, Close exclusive).
+type OpeningHours struct {
+	// Days are weekdays: mon tue wed thu fri sat sun. Required.
+	Days []string `yaml:"days" cfg:"required,unique" enum:"mon|tue|wed|thu|fri|sat|sun" doc:"Weekdays this rule applies to."`
+	// Open is the opening time "HH:MM". Required.
+	Open string `yaml:"open" cfg:"required" format:"hhmm" doc:"Opening time, HH:MM (24 h)." example:"09:00"`
+	// Close is the closing time "HH:MM", after Open (no overnight rules). Required.
+	Close string `yaml:"close" cfg:"required" format:"hhmm" doc:"Closing time, HH:MM (24 h), after open." example:"17:00"`
+}
+
+// HTTP configures the API and pages.
+type HTTP struct {
+	// Listen is host:port. Default "127.0.0.1:8080".
+	Listen string `yaml:"listen" format:"hostport" default:"127.0.0.1:8080" doc:"Address to listen on, host:port. Writes from outside loopback need a token."`
+	// Tokens are the API tokens accepted for writes from outside loopback.
+	Tokens []Token `yaml:"tokens" doc:"API tokens for writes from outside loopback; each read from its own file."`
+	// AllowedOrigins are the origins (scheme://host[:port]) allowed to open the WebSocket, besides the
+	// daemon's own.
+	AllowedOrigins []string `yaml:"allowed_origins" cfg:"unique" format:"origin" doc:"Origins (scheme://host[:port]) allowed to open the WebSocket besides halld's own."`
+}
+
+// Token is one API token, kept in a file so that devices.yaml holds no secret.
+type Token struct {
+	// Name says who holds the token (logged with each write). Required.
+	Name string `yaml:"name" cfg:"required" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"lowercase letters, digits, '-' and '_'" doc:"Who holds this token; logged with each write."`
+	// File holds the token; relative paths are resolved against the config file's directory. Required.
+	// Loading does not read it.
+	File string `yaml:"file" cfg:"required" doc:"File holding the token, relative to this file's directory."`
+}
+
+// Storage says where data lives.
+type Storage struct {
+	// Dir is the data directory. Default "./data". Relative paths are resolved against the config
+	// file's directory; after Load it is absolute.
+	Dir string `yaml:"dir" default:"./data" doc:"Data directory (journal), relative to this file's directory."`
+	// Retention is how long journal data is kept, a Go duration. Default "2160h" (90 days).
+	Retention string `yaml:"retention" format:"duration" default:"2160h" doc:"How long journal data is kept, as a duration (2160h = 90 days)."`
+}
+
+// RetentionDuration returns Retention as a time.Duration (0 if it does not parse; Load guarantees it does).
+func (s Storage) RetentionDuration() time.Duration {
+	d, _ := time.ParseDuration(s.Retention)
+	return d
+}
+
+// MQTT configures the hall broker and the central uplink. Not used yet: Load checks its shape only
+// (keys, types, formats) and resolves its file paths against the config file's directory.
+type MQTT struct {
+	Broker MQTTBroker `yaml:"broker" doc:"The hall broker that MQTT devices (terminals, network pads) connect to."`
+	Uplink MQTTUplink `yaml:"uplink" doc:"The connection to the central server."`
+}
+
+// MQTTBroker is the hall broker: embedded in halld, or an external one. (Named rather than the anonymous
+// struct of the first sketch so that the JSON Schema and the docs can name it.)
+type MQTTBroker struct {
+	// Embedded runs a broker inside halld.
+	Embedded bool `yaml:"embedded" doc:"Run a broker inside halld."`
+	// Listen is the embedded broker's host:port.
+	Listen string `yaml:"listen" format:"hostport" doc:"host:port of the embedded broker." example:"127.0.0.1:1883"`
+	// URL is an external broker, e.g. tcp://127.0.0.1:1883.
+	URL string `yaml:"url" format:"mqtturl" doc:"URL of an external broker, e.g. tcp://127.0.0.1:1883."`
+}
+
+// MQTTUplink is the connection to the central server. Credentials and keys come from files.
+type MQTTUplink struct {
+	URL          string `yaml:"url" format:"mqtturl" doc:"Central broker URL, e.g. mqtts://central.example.org:8883."`
+	ClientID     string `yaml:"client_id" doc:"MQTT client id (fixed, for a persistent session)."`
+	UsernameFile string `yaml:"username_file" doc:"File holding the user name."`
+	PasswordFile string `yaml:"password_file" doc:"File holding the password."`
+	CAFile       string `yaml:"ca_file" doc:"CA certificate (PEM) to verify the central broker."`
+	CertFile     string `yaml:"cert_file" doc:"Client certificate (PEM)."`
+	KeyFile      string `yaml:"key_file" doc:"Client key (PEM)."`
+}
+
+// Area is a functional area of the hall (功能区).
+type Area struct {
+	// ID names the area. Required; unique among areas.
+	ID string `yaml:"id" cfg:"required" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"lowercase letters, digits, '-' and '_'" doc:"Area id."`
+	// Name is shown on the monitor page.
+	Name string `yaml:"name" doc:"Area name, e.g. 前窗审批服务区."`
+	// Open24h marks the 24-hour self-service area: its devices and alerts ignore opening hours.
+	Open24h bool `yaml:"open_24h" doc:"24-hour area: its devices and alerts do not depend on opening hours."`
+}
+
+// Service is a category of business that tickets are issued for.
+type Service struct {
+	// ID names the service in the API and events. Required; unique among services, windows and devices.
+	ID string `yaml:"id" cfg:"required" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"lowercase letters, digits, '-' and '_'" doc:"Service id, unique among services, windows and devices."`
+	// Prefix is the ticket number prefix: one or two capital letters, unique. Required.
+	Prefix string `yaml:"prefix" cfg:"required" pattern:"^[A-Z]{1,2}$" hint:"one or two capital letters" doc:"Ticket number prefix (A → A001), one or two capital letters, unique."`
+	// Name is the service name, shown on the kiosk and printed. Required.
+	Name string `yaml:"name" cfg:"required" doc:"Service name shown on the kiosk and ticket."`
+	// NameEn is the English name, for bilingual screens.
+	NameEn string `yaml:"name_en" doc:"English name for bilingual screens."`
+	// Area is the id of the area the service is handled in.
+	Area string `yaml:"area" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"an area id" doc:"Id of the area where the service is handled."`
+	// Materials are the required materials (一次性告知), shown on the kiosk and printed.
+	Materials []string `yaml:"materials" doc:"Required materials (一次性告知), shown on the kiosk and printed on the ticket."`
+	// Conditions are who may apply / preconditions (办理条件).
+	Conditions string `yaml:"conditions" doc:"Conditions (办理条件)."`
+	// PromisedTime is the promised completion time (承诺办结时限), free text such as "3个工作日".
+	PromisedTime string `yaml:"promised_time" doc:"Promised completion time (承诺办结时限), e.g. 3个工作日."`
+	// Tolerance is the 容缺受理 note: which materials may be handed in later.
+	Tolerance string `yaml:"tolerance" doc:"容缺受理 note: which materials may follow later."`
+	// DailyCap is the most tickets issued per day; 0 = no cap. At most MaxNumber.
+	DailyCap int `yaml:"daily_cap" min:"0" doc:"Most tickets per day; 0 = no cap. Must not exceed max_number."`
+	// MaxNumber is the largest ticket number; counters refuse past it. Default 999.
+	MaxNumber int `yaml:"max_number" min:"1" max:"9999" default:"999" doc:"Largest ticket number of a day."`
+	// AvgServiceMinutes estimates the wait shown on kiosk and ticket. Default 10.
+	AvgServiceMinutes int `yaml:"avg_service_minutes" min:"1" max:"600" default:"10" doc:"Average minutes per ticket, for the estimated wait."`
+	// GreenChannel holds the green-channel (绿色通道) rules.
+	GreenChannel GreenChannel `yaml:"green_channel" doc:"Green-channel (绿色通道) rules."`
+}
+
+// GreenChannel holds the configured green-channel rules of a service. Staff can always issue a green
+// ticket by hand; these rules make the kiosk do it.
+type GreenChannel struct {
+	// MinAge: citizens at least this old (from the ID card) get a green ticket. 0 = no age rule.
+	MinAge int `yaml:"min_age" min:"0" max:"150" doc:"Citizens at least this old (by ID card) get a green-channel ticket; 0 = no age rule."`
+}
+
+// Window is a service window (窗口).
+type Window struct {
+	// ID names the window (/window/{id}/). Required; unique among services, windows and devices.
+	ID string `yaml:"id" cfg:"required" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"lowercase letters, digits, '-' and '_'" doc:"Window id, unique among services, windows and devices."`
+	// Number is the number announced and shown (请A001号到3号窗口). Required; unique.
+	Number int `yaml:"number" cfg:"required" min:"1" max:"999" doc:"Window number announced and shown (请A001号到3号窗口办理)."`
+	// Name is shown on the board. Default "N号窗口".
+	Name string `yaml:"name" doc:"Name shown on the board; default 'N号窗口'."`
+	// Area is the id of the area the window stands in.
+	Area string `yaml:"area" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"an area id" doc:"Id of the area the window stands in."`
+	// Services are the services this window calls, with weights. Required (at least one).
+	Services []WindowService `yaml:"services" cfg:"required" doc:"Services this window serves, with weights."`
+	// Backup is the id of the AB-post backup window that takes this window's queue while it is paused,
+	// closed or unstaffed. Not the window itself.
+	Backup string `yaml:"backup" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"a window id" doc:"Id of the AB-post (AB角) backup window that takes the queue while this one is paused or unstaffed."`
+}
+
+// WindowService is one service a window serves.
+type WindowService struct {
+	// Service is a service id. Required.
+	Service string `yaml:"service" cfg:"required" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"a service id" doc:"Service id."`
+	// Weight is the share of calls this service gets at the window when several wait. Default 1.
+	Weight int `yaml:"weight" min:"1" max:"100" default:"1" doc:"Relative share of calls when several services wait."`
+}
+
+// Holiday is one calendar exception.
+type Holiday struct {
+	// Date is "2006-01-02" in the hall's time zone. Required; unique.
+	Date string `yaml:"date" cfg:"required" format:"date" doc:"Date, YYYY-MM-DD." example:"2026-10-01"`
+	// Name, e.g. 国庆节.
+	Name string `yaml:"name" doc:"Name, e.g. 国庆节."`
+	// Workday marks a 调休 working day: the hall opens (with Monday's hours) although the date may be a
+	// weekend.
+	Workday bool `yaml:"workday" doc:"调休上班: a working day (Monday's hours) although the date may fall on a weekend."`
+}
+
+// Device is one device of the hall.
+type Device struct {
+	// ID names the device (logs, events, MQTT dev/{id}, API). Required; unique among services, windows and
+	// devices. For a terminal it is also its MQTT node id.
+	ID string `yaml:"id" cfg:"required" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"lowercase letters, digits, '-' and '_'" doc:"Device id, unique among services, windows and devices."`
+	// Kind is one of the Kind… constants. Required.
+	Kind string `yaml:"kind" cfg:"required" enum:"ticket_printer|eval_pad|id_reader|terminal|kiosk|scanner|line" doc:"Device kind."`
+	// Area is the id of the area the device stands in.
+	Area string `yaml:"area" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"an area id" doc:"Id of the area the device stands in."`
+	// Window is the id of the window the device belongs to. Required for an eval_pad.
+	Window string `yaml:"window" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"a window id" doc:"Id of the window the device belongs to (required for eval_pad)."`
+	// Simulate runs the built-in simulator instead of hardware; any serial/bus link is then ignored
+	// (but still checked).
+	Simulate bool `yaml:"simulate" doc:"Run the built-in simulator instead of hardware; a serial block is then ignored."`
+	// Serial is the serial link. ticket_printer, id_reader, scanner and line need it unless simulated;
+	// an eval_pad may use it for a point-to-point link.
+	Serial *Serial `yaml:"serial" doc:"Serial link: exactly one of port or usb. Needed by ticket_printer, id_reader, scanner and line unless simulate: true."`
+	// Bus is the id of the `line` device (RS-485 line) an eval_pad hangs on. Added to the first sketch
+	// because several pads share one RS-485 line (HPAD-1, protocols.md §3).
+	Bus string `yaml:"bus" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"a line device id" doc:"eval_pad only: id of the line device (RS-485 line) the pad hangs on."`
+	// Address is the eval_pad's HPAD-1 address on its bus, 1..247, unique on the bus. Required with Bus.
+	Address int `yaml:"address" min:"1" max:"247" doc:"eval_pad only: HPAD-1 address on the bus (1–247), unique on that bus."`
+	// Printer holds ticket_printer options. A ticket_printer without it gets the defaults.
+	Printer *Printer `yaml:"printer" doc:"ticket_printer only: printer options."`
+	// Kiosk holds kiosk options. A kiosk without it prints on the printers of its area.
+	Kiosk *Kiosk `yaml:"kiosk" doc:"kiosk only: kiosk options."`
+
+	Line int `yaml:"-"` // line of the device entry, for messages
+}
+
+// Serial is a serial link: a port path, or a USB adapter found by vendor/product id (and serial number).
+// Prefer /dev/serial/by-id/… paths or usb: they survive re-enumeration (ttyUSB0 → ttyUSB1).
+type Serial struct {
+	// Port is an absolute device path, e.g. /dev/serial/by-id/usb-…-if00-port0.
+	Port string `yaml:"port" format:"abspath" doc:"Absolute path of the port, preferably /dev/serial/by-id/…." example:"/dev/serial/by-id/usb-1a86_USB_Serial-if00-port0"`
+	// USB finds the port by USB ids instead of a path.
+	USB *USB `yaml:"usb" doc:"Find the port by USB vendor/product id (and serial number) instead of a path."`
+	// Baud is the line speed. Default by kind: ticket_printer 115200, id_reader 115200, scanner 9600,
+	// line 9600, eval_pad 9600.
+	Baud int `yaml:"baud" min:"1" doc:"Line speed. Default: ticket_printer 115200, id_reader 115200, scanner 9600, line 9600, eval_pad 9600."`
+	// Trace logs every byte in hex (ser2net style), for field debugging. Never on for id_reader in
+	// production: it would log personal data.
+	Trace bool `yaml:"trace" doc:"Log every byte in hex, for field debugging."`
+}
+
+// USB matches a USB serial adapter.
+type USB struct {
+	// VID is the vendor id, 4 hex digits (quote it: "0416"). Required.
+	VID string `yaml:"vid" cfg:"required" format:"hex4" doc:"USB vendor id, 4 hex digits, quoted." example:"1a86"`
+	// PID is the product id, 4 hex digits. Required.
+	PID string `yaml:"pid" cfg:"required" format:"hex4" doc:"USB product id, 4 hex digits, quoted." example:"7523"`
+	// Serial is the adapter's serial number, needed when two adapters share vid:pid.
+	Serial string `yaml:"serial" doc:"USB serial number; needed when two adapters share vid and pid."`
+}
+
+// Printer holds ticket printer options. Zero values mean "the profile's value".
+type Printer struct {
+	// Profile names the printer profile (widths, charset, cutter, magnification). Default "generic-80mm".
+	Profile string `yaml:"profile" default:"generic-80mm" doc:"Printer profile. Known by default: generic-80mm, generic-58mm, zj-5870, birch-bp002, hprt-pptii-a." example:"generic-80mm|generic-58mm|zj-5870|birch-bp002|hprt-pptii-a"`
+	// PaperWidthMM overrides the profile's paper width (58, 80, …). 0 = the profile's.
+	PaperWidthMM int `yaml:"paper_width_mm" min:"30" max:"120" doc:"Paper width in mm; default: the profile's."`
+	// Charset overrides the profile's Chinese charset. Empty = the profile's.
+	Charset string `yaml:"charset" enum:"gb2312|gbk|gb18030" doc:"Chinese charset of the firmware; default: the profile's."`
+	// Cutter overrides the profile's cutter. Empty = the profile's.
+	Cutter string `yaml:"cutter" enum:"full|partial|none" doc:"Cutter; default: the profile's."`
+	// MaxCharMag overrides the profile's largest character magnification, 1..8. 0 = the profile's.
+	MaxCharMag int `yaml:"max_char_mag" min:"1" max:"8" doc:"Largest character magnification the firmware supports (1–8); default: the profile's."`
+	// PollInterval is how often status is polled, a Go duration. Default "1500ms".
+	PollInterval string `yaml:"poll_interval" format:"duration" default:"1500ms" doc:"Status poll interval, as a duration."`
+}
+
+// PollIntervalDuration returns PollInterval as a time.Duration (0 if it does not parse; Load guarantees
+// it does).
+func (p *Printer) PollIntervalDuration() time.Duration {
+	d, _ := time.ParseDuration(p.PollInterval)
+	return d
+}
+
+// Kiosk holds kiosk options.
+type Kiosk struct {
+	// Printers are ticket_printer ids in order of preference. Default: every ticket_printer in the
+	// kiosk's area, in file order (every ticket_printer when the kiosk has no area).
+	Printers []string `yaml:"printers" cfg:"unique" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"a ticket_printer device id" doc:"ticket_printer ids in order of preference; default: the printers in the kiosk's area."`
+}
+
+// Service returns the service with the given id.
+func (c *Config) Service(id string) (*Service, bool) {
+	for i := range c.Services {
+		if c.Services[i].ID == id {
+			return &c.Services[i], true
+		}
+	}
+	return nil, false
+}
+
+// Window returns the window with the given id.
+func (c *Config) Window(id string) (*Window, bool) {
+	for i := range c.Windows {
+		if c.Windows[i].ID == id {
+			return &c.Windows[i], true
+		}
+	}
+	return nil, false
+}
+
+// Device returns the device with the given id.
+func (c *Config) Device(id string) (*Device, bool) {
+	for i := range c.Devices {
+		if c.Devices[i].ID == id {
+			return &c.Devices[i], true
+		}
+	}
+	return nil, false
+}
+
+// DevicesOfKind returns the devices of a kind, in file order.
+func (c *Config) DevicesOfKind(kind string) []*Device {
+	var out []*Device
+	for i := range c.Devices {
+		if c.Devices[i].Kind == kind {
+			out = append(out, &c.Devices[i])
+		}
+	}
+	return out
+}
+
+// location is the hall's time zone, also for a Config built by hand.
+func (c *Config) location() *time.Location {
+	if c.Location != nil {
+		return c.Location
+	}
+	tz := c.Hall.Timezone
+	if tz == "" {
+		tz = DefaultTimezone
+	}
+	if loc, err := time.LoadLocation(tz); err == nil {
+		return loc
+	}
+	return time.FixedZone("CST", 8*3600)
+}
+
+// Day returns the date of t in the hall's time zone, "2006-01-02" — the day ticket counters belong to.
+func (c *Config) Day(t time.Time) string {
+	return t.In(c.location()).Format("2006-01-02")
+}
+
+// IsOpen tells whether the hall is open at t: t's weekday and time of day in the hall's time zone fall
+// within one of the opening hours (open inclusive, close exclusive). A holiday closes the hall all day;
+// a holiday with workday: true (调休上班) opens it with Monday's hours, whatever its weekday.
+// Areas marked open_24h are not governed by this.
+func (c *Config) IsOpen(t time.Time) bool {
+	lt := t.In(c.location())
+	day := lt.Format("2006-01-02")
+	wd := lt.Weekday()
+	for _, h := range c.Holidays {
+		if h.Date == day {
+			if !h.Workday {
+				return false
+			}
+			wd = time.Monday
+			break
+		}
+	}
+	now := lt.Hour()*60 + lt.Minute()
+	for _, oh := range c.Hall.OpeningHours {
+		if !hasWeekday(oh.Days, wd) {
+			continue
+		}
+		o, ok1 := minutes(oh.Open)
+		cl, ok2 := minutes(oh.Close)
+		if ok1 && ok2 && now >= o && now < cl {
+			return true
+		}
+	}
+	return false
+}
+
+var weekdayNames = [...]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+
+func hasWeekday(days []string, wd time.Weekday) bool {
+	for _, d := range days {
+		if d == weekdayNames[wd] {
+			return true
+		}
+	}
+	return false
+}
+
+// minutes parses "HH:MM" into minutes after midnight.
+func minutes(hhmm string) (int, bool) {
+	if len(hhmm) != 5 || hhmm[2] != ':' {
+		return 0, false
+	}
+	h := int(hhmm[0]-'0')*10 + int(hhmm[1]-'0')
+	m := int(hhmm[3]-'0')*10 + int(hhmm[4]-'0')
+	for _, b := range []byte{hhmm[0], hhmm[1], hhmm[3], hhmm[4]} {
+		if b < '0' || b > '9' {
+			return 0, false
+		}
+	}
+	if h > 23 || m > 59 {
+		return 0, false
+	}
+	return h*60 + m, true
+}
+
+// Kinds returns the known device kinds.
+func Kinds() []string {
+	return []string{KindTicketPrinter, KindEvalPad, KindIDReader, KindTerminal, KindKiosk, KindScanner, KindLine}
+}

@@ -1,0 +1,321 @@
+// Package engine runs the hall rules against the journal: one goroutine takes
+// commands in order, decides their events with the pure rules, appends them
+// durably (group commit: every command that arrived together shares one
+// fsync), and only then folds them into the state and answers the callers.
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"halld/daemon/config"
+	"halld/daemon/hall"
+	"halld/daemon/journal"
+)
+
+// Result is what a command produced, once durable.
+type Result struct {
+	Events []journal.Record
+	// Ticket is set for ticket commands: the ticket as it now stands.
+	Ticket *hall.Ticket
+}
+
+// Engine owns the hall state.
+type Engine struct {
+	cfg  *config.Config
+	j    *journal.Journal
+	log  *slog.Logger
+	now  func() time.Time
+	reqs chan request
+	st   *hall.State // touched only by the loop goroutine after Start
+	done chan struct{}
+
+	// MaxBatch bounds how many commands share one commit.
+	MaxBatch int
+}
+
+type request struct {
+	ctx   context.Context
+	cmd   any                      // a hall command, or nil for a query
+	query func(st *hall.State) any // run after the batch is committed
+	reply chan reply
+}
+
+type reply struct {
+	res   Result
+	value any
+	err   error
+}
+
+// New replays the journal into a fresh state. now is the clock (tests pass
+// their own).
+func New(ctx context.Context, cfg *config.Config, j *journal.Journal, log *slog.Logger, now func() time.Time) (*Engine, error) {
+	if now == nil {
+		now = time.Now
+	}
+	e := &Engine{cfg: cfg, j: j, log: log, now: now, reqs: make(chan request, 1024), done: make(chan struct{}), MaxBatch: 256}
+	st, err := Replay(ctx, j)
+	if err != nil {
+		return nil, err
+	}
+	e.st = st
+	return e, nil
+}
+
+// Replay folds the whole journal into a new state.
+func Replay(ctx context.Context, j *journal.Journal) (*hall.State, error) {
+	st := hall.NewState()
+	err := j.Scan(ctx, 0, func(r journal.Record) error {
+		data, err := hall.Decode(r.Type, r.Body)
+		if err != nil {
+			return fmt.Errorf("replay seq %d: %w", r.Seq, err)
+		}
+		hall.Apply(st, r.Seq, r.TS, data)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	st.Seq = j.Head()
+	return st, nil
+}
+
+// Run processes commands until ctx ends; it returns after the last batch is
+// committed.
+func (e *Engine) Run(ctx context.Context) {
+	defer close(e.done)
+	for {
+		var first request
+		select {
+		case <-ctx.Done():
+			e.drain()
+			return
+		case first = <-e.reqs:
+		}
+		batch := []request{first}
+	more:
+		for len(batch) < e.MaxBatch {
+			select {
+			case r := <-e.reqs:
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		e.process(batch)
+	}
+}
+
+// drain answers what is still queued at shutdown, so no caller waits forever.
+func (e *Engine) drain() {
+	for {
+		select {
+		case r := <-e.reqs:
+			r.reply <- reply{err: errors.New("halld is stopping")}
+		default:
+			return
+		}
+	}
+}
+
+// Done is closed when Run has returned.
+func (e *Engine) Done() <-chan struct{} { return e.done }
+
+type pending struct {
+	req    request
+	data   []any
+	recs   []journal.Record
+	err    error
+	ticket string
+}
+
+func (e *Engine) process(batch []request) {
+	now := e.now()
+	seq := e.j.Head()
+	work := make([]pending, len(batch))
+	// The rules decide against a scratch copy of the state, so that a failed
+	// commit leaves the real state untouched.
+	scratch := e.st
+	copied := false
+	for i, r := range batch {
+		p := &work[i]
+		p.req = r
+		if r.cmd == nil {
+			continue
+		}
+		if r.ctx.Err() != nil {
+			p.err = r.ctx.Err()
+			continue
+		}
+		emits, err := hall.Decide(e.cfg, scratch, r.cmd, now)
+		var dup *hall.Duplicate
+		if errors.As(err, &dup) {
+			p.ticket = dup.TicketID
+			continue
+		}
+		if err != nil {
+			p.err = err
+			continue
+		}
+		if len(emits) > 0 && !copied {
+			scratch = cloneState(e.st)
+			copied = true
+		}
+		for _, em := range emits {
+			seq++
+			env := hall.Envelope{ID: uuid.Must(uuid.NewV7()).String(), Seq: seq, TS: hall.Stamp(now.In(e.cfg.Location)), Type: em.Type, Hall: e.cfg.Hall.ID}
+			body, err := hall.Encode(env, em.Data)
+			if err != nil {
+				panic(err) // our own payload types always encode
+			}
+			p.recs = append(p.recs, journal.Record{Seq: seq, ID: env.ID, Type: em.Type, TS: now, Body: body})
+			p.data = append(p.data, em.Data)
+			hall.Apply(scratch, seq, now, em.Data)
+			if ti, ok := em.Data.(*hall.TicketIssued); ok {
+				p.ticket = ti.Ticket.ID
+			}
+		}
+		if p.ticket == "" {
+			p.ticket = ticketOf(r.cmd)
+		}
+	}
+
+	var all []journal.Record
+	for _, p := range work {
+		all = append(all, p.recs...)
+	}
+	var commitErr error
+	if len(all) > 0 {
+		commitErr = e.j.Append(context.Background(), all)
+	}
+	if commitErr != nil {
+		e.log.Error("journal append failed; commands refused", "err", commitErr, "events", len(all))
+	} else if copied {
+		e.st = scratch
+	}
+
+	for _, p := range work {
+		if p.req.cmd == nil {
+			p.req.reply <- reply{value: p.req.query(e.st)}
+			continue
+		}
+		switch {
+		case p.err != nil:
+			p.req.reply <- reply{err: p.err}
+		case commitErr != nil && len(p.recs) > 0:
+			p.req.reply <- reply{err: &hall.RuleError{Status: 503, ErrorInfo: hall.ErrorInfo{Code: "storage_failed", Message: "系统存储故障，请稍后再试或联系工作人员"}}}
+		default:
+			res := Result{Events: p.recs}
+			if t, ok := e.st.Tickets[p.ticket]; ok {
+				c := *t
+				res.Ticket = &c
+			}
+			p.req.reply <- reply{res: res}
+		}
+	}
+}
+
+func ticketOf(cmd any) string {
+	if c, ok := cmd.(hall.PrintOutcome); ok {
+		return c.TicketID
+	}
+	return ""
+}
+
+// cloneState copies what the rules mutate. Tickets are copied on write by
+// Apply's callers only through this clone, so the committed state is never
+// touched by a batch that fails.
+func cloneState(st *hall.State) *hall.State {
+	c := &hall.State{Seq: st.Seq, Day: st.Day,
+		Counters: make(map[string]int, len(st.Counters)),
+		Tickets:  make(map[string]*hall.Ticket, len(st.Tickets)),
+		Order:    append([]string(nil), st.Order...),
+		Requests: make(map[string]string, len(st.Requests)),
+		Devices:  make(map[string]*hall.DeviceRecord, len(st.Devices)),
+	}
+	for k, v := range st.Counters {
+		c.Counters[k] = v
+	}
+	for k, v := range st.Tickets {
+		t := *v
+		c.Tickets[k] = &t
+	}
+	for k, v := range st.Requests {
+		c.Requests[k] = v
+	}
+	for k, v := range st.Devices {
+		d := *v
+		c.Devices[k] = &d
+	}
+	return c
+}
+
+// Submit runs one command and waits until its events are durable.
+func (e *Engine) Submit(ctx context.Context, cmd any) (Result, error) {
+	r := request{ctx: ctx, cmd: cmd, reply: make(chan reply, 1)}
+	select {
+	case e.reqs <- r:
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	case <-e.done:
+		return Result{}, errors.New("halld is stopping")
+	}
+	select {
+	case rep := <-r.reply:
+		return rep.res, rep.err
+	case <-e.done:
+		return Result{}, errors.New("halld is stopping")
+	}
+	// No ctx case on the reply: once queued the command may be committed, and
+	// the caller must learn the outcome rather than guess.
+}
+
+// Query runs fn against the committed state, in order with commands.
+func (e *Engine) Query(ctx context.Context, fn func(st *hall.State) any) (any, error) {
+	r := request{ctx: ctx, query: fn, reply: make(chan reply, 1)}
+	select {
+	case e.reqs <- r:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-e.done:
+		return nil, errors.New("halld is stopping")
+	}
+	select {
+	case rep := <-r.reply:
+		return rep.value, rep.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-e.done:
+		return nil, errors.New("halld is stopping")
+	}
+}
+
+// Snapshot returns the hall view and the seq it includes, as JSON.
+func (e *Engine) Snapshot(ctx context.Context) (uint64, json.RawMessage, error) {
+	type snap struct {
+		seq  uint64
+		body []byte
+		err  error
+	}
+	v, err := e.Query(ctx, func(st *hall.State) any {
+		b, err := json.Marshal(hall.MakeView(e.cfg, st, e.now()))
+		return snap{st.Seq, b, err}
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	s := v.(snap)
+	return s.seq, s.body, s.err
+}
+
+// Config returns the configuration the engine runs with.
+func (e *Engine) Config() *config.Config { return e.cfg }
+
+// Now is the engine's clock.
+func (e *Engine) Now() time.Time { return e.now() }

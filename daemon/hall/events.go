@@ -1,0 +1,159 @@
+package hall
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Event types recorded in the journal (contracts.md).
+const (
+	TypeTicketIssued      = "ticket.issued"
+	TypeTicketPrinted     = "ticket.printed"
+	TypeTicketPrintFailed = "ticket.print_failed"
+	TypeDeviceState       = "device.state"
+)
+
+// Stamp is a time that marshals as RFC 3339 with milliseconds, in the zone it
+// carries (the hall's), as the event contract asks.
+type Stamp time.Time
+
+const stampLayout = "2006-01-02T15:04:05.000Z07:00"
+
+func (s Stamp) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + time.Time(s).Format(stampLayout) + `"`), nil
+}
+
+func (s *Stamp) UnmarshalJSON(b []byte) error {
+	var str string
+	if err := json.Unmarshal(b, &str); err != nil {
+		return err
+	}
+	t, err := time.Parse(time.RFC3339Nano, str)
+	if err != nil {
+		return err
+	}
+	*s = Stamp(t)
+	return nil
+}
+
+// Time returns the time.Time.
+func (s Stamp) Time() time.Time { return time.Time(s) }
+
+// ErrorInfo is a machine code with a Chinese message for people.
+type ErrorInfo struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Ticket is one queue ticket as the pages, journal and central server see it.
+type Ticket struct {
+	ID          string     `json:"id"`
+	Number      string     `json:"number"`
+	Service     string     `json:"service"`
+	ServiceName string     `json:"service_name"`
+	Day         string     `json:"day"`
+	Priority    string     `json:"priority"`
+	Channel     string     `json:"channel"`
+	Kiosk       string     `json:"kiosk,omitempty"`
+	MaskedID    string     `json:"masked_id,omitempty"`
+	IssuedAt    Stamp      `json:"issued_at"`
+	Status      string     `json:"status"`
+	PrintStatus string     `json:"print_status"`
+	PrintedBy   *string    `json:"printed_by"`
+	PrintError  *ErrorInfo `json:"print_error,omitempty"`
+	Ahead       int        `json:"ahead"`
+}
+
+// TicketIssued: a number was handed out.
+type TicketIssued struct {
+	Ticket    Ticket `json:"ticket"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// TicketPrinted: the printer took the whole job and reported no fault.
+type TicketPrinted struct {
+	TicketID string `json:"ticket_id"`
+	Number   string `json:"number"`
+	Printer  string `json:"printer"`
+	Reprint  bool   `json:"reprint,omitempty"`
+}
+
+// TicketPrintFailed: no printer could print it; the citizen has the number on
+// screen and may ask for a reprint (补打).
+type TicketPrintFailed struct {
+	TicketID string   `json:"ticket_id"`
+	Number   string   `json:"number"`
+	Code     string   `json:"code"`
+	Message  string   `json:"message"`
+	Tried    []string `json:"tried,omitempty"`
+}
+
+// DeviceState: a device changed state (ready / degraded / fault / offline).
+type DeviceState struct {
+	Device string         `json:"device"`
+	Kind   string         `json:"kind"`
+	State  string         `json:"state"`
+	Detail map[string]any `json:"detail,omitempty"`
+	Reason string         `json:"reason,omitempty"`
+}
+
+// Emit is an event the rules decided to record: its type and payload.
+type Emit struct {
+	Type string
+	Data any
+}
+
+// Envelope holds the fields every event carries.
+type Envelope struct {
+	ID   string `json:"id"`
+	Seq  uint64 `json:"seq"`
+	TS   Stamp  `json:"ts"`
+	Type string `json:"type"`
+	Hall string `json:"hall"`
+}
+
+// Encode renders an event as one flat JSON object: the envelope's fields
+// followed by the payload's, as consumers expect.
+func Encode(env Envelope, data any) ([]byte, error) {
+	head, err := json.Marshal(env)
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(data)
+	if err != nil {
+		return nil, err
+	}
+	if len(body) < 2 || body[0] != '{' {
+		return nil, fmt.Errorf("hall: payload of %s is not an object", env.Type)
+	}
+	if len(body) == 2 { // empty payload
+		return head, nil
+	}
+	out := make([]byte, 0, len(head)+len(body))
+	out = append(out, head[:len(head)-1]...)
+	out = append(out, ',')
+	return append(out, body[1:]...), nil
+}
+
+// Decode parses the payload of a recorded event. Unknown types give nil and
+// no error, so an older halld can replay a newer journal.
+func Decode(typ string, body []byte) (any, error) {
+	var v any
+	switch typ {
+	case TypeTicketIssued:
+		v = &TicketIssued{}
+	case TypeTicketPrinted:
+		v = &TicketPrinted{}
+	case TypeTicketPrintFailed:
+		v = &TicketPrintFailed{}
+	case TypeDeviceState:
+		v = &DeviceState{}
+	default:
+		return nil, nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return nil, fmt.Errorf("hall: decode %s: %w", typ, err)
+	}
+	return v, nil
+}

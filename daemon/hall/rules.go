@@ -1,0 +1,345 @@
+// Package hall holds the hall's rules as pure code: given the state, a command
+// and the time, Decide returns the events to record; Apply folds an event into
+// the state. No I/O, no clock, no goroutines: start-up is replaying the journal
+// through Apply, and every rule is a table test.
+package hall
+
+import (
+	"fmt"
+	"maps"
+	"reflect"
+	"sort"
+	"strconv"
+	"time"
+
+	"halld/daemon/config"
+)
+
+// Ticket statuses and print statuses.
+const (
+	StatusWaiting = "waiting"
+
+	PrintPending = "pending"
+	PrintPrinted = "printed"
+	PrintFailed  = "failed"
+)
+
+// Priorities, highest first in the calling order.
+const (
+	PriorityAppointment = "appointment"
+	PriorityGreen       = "green"
+	PriorityNormal      = "normal"
+)
+
+// RuleError is a refusal: a machine code, a Chinese message and the HTTP
+// status that fits it.
+type RuleError struct {
+	Status int
+	ErrorInfo
+}
+
+func (e *RuleError) Error() string { return e.Code + ": " + e.Message }
+
+func refuse(status int, code, msg string) *RuleError {
+	return &RuleError{Status: status, ErrorInfo: ErrorInfo{Code: code, Message: msg}}
+}
+
+// Commands.
+
+// IssueTicket asks for a new number. RequestID, when set, makes the request
+// idempotent for the day: a kiosk that retries after a timeout gets the same
+// ticket, not a second one.
+type IssueTicket struct {
+	Service   string
+	Channel   string
+	Kiosk     string
+	Priority  string
+	MaskedID  string
+	RequestID string
+}
+
+// PrintOutcome records what the printers did with a ticket.
+type PrintOutcome struct {
+	TicketID string
+	Printer  string // empty when none could print
+	Reprint  bool
+	Code     string
+	Message  string
+	Tried    []string
+}
+
+// ObserveDevice reports a device's current state; an event is recorded only
+// when it differs from the last recorded one.
+type ObserveDevice struct {
+	Device, Kind, State, Reason string
+	Detail                      map[string]any
+}
+
+// ResolveInterrupted marks prints that were in flight when halld stopped as
+// failed, so they show up for a reprint instead of staying "pending" forever.
+type ResolveInterrupted struct{}
+
+// State is the hall as the journal says it is.
+type State struct {
+	Seq      uint64
+	Day      string             // the hall day the counters belong to
+	Counters map[string]int     // service id → last number issued on Day
+	Tickets  map[string]*Ticket // tickets of Day by id
+	Order    []string           // ticket ids in issue order
+	Requests map[string]string  // request id → ticket id, for Day
+	Devices  map[string]*DeviceRecord
+}
+
+// DeviceRecord is a device's last recorded state and when it began.
+type DeviceRecord struct {
+	DeviceState
+	Since time.Time
+}
+
+// NewState returns the empty hall.
+func NewState() *State {
+	return &State{
+		Counters: map[string]int{},
+		Tickets:  map[string]*Ticket{},
+		Requests: map[string]string{},
+		Devices:  map[string]*DeviceRecord{},
+	}
+}
+
+// Decide applies the rules to one command and returns the events to record.
+// It does not change st.
+func Decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, error) {
+	switch c := cmd.(type) {
+	case IssueTicket:
+		return decideIssue(cfg, st, c, now)
+	case PrintOutcome:
+		t, ok := st.Tickets[c.TicketID]
+		if !ok {
+			return nil, refuse(404, "unknown_ticket", "没有找到这张号票（只能补打当天的号票）")
+		}
+		if c.Printer != "" {
+			return []Emit{{TypeTicketPrinted, &TicketPrinted{TicketID: t.ID, Number: t.Number, Printer: c.Printer, Reprint: c.Reprint}}}, nil
+		}
+		return []Emit{{TypeTicketPrintFailed, &TicketPrintFailed{TicketID: t.ID, Number: t.Number, Code: c.Code, Message: c.Message, Tried: c.Tried}}}, nil
+	case ObserveDevice:
+		prev, ok := st.Devices[c.Device]
+		if ok && prev.State == c.State && reflect.DeepEqual(normalize(prev.Detail), normalize(c.Detail)) {
+			return nil, nil
+		}
+		return []Emit{{TypeDeviceState, &DeviceState{Device: c.Device, Kind: c.Kind, State: c.State, Detail: c.Detail, Reason: c.Reason}}}, nil
+	case ResolveInterrupted:
+		var out []Emit
+		for _, id := range st.Order {
+			if t := st.Tickets[id]; t.PrintStatus == PrintPending {
+				out = append(out, Emit{TypeTicketPrintFailed, &TicketPrintFailed{TicketID: t.ID, Number: t.Number,
+					Code: "interrupted", Message: "打印时系统重启，请到取号机补打"}})
+			}
+		}
+		return out, nil
+	default:
+		return nil, fmt.Errorf("hall: unknown command %T", cmd)
+	}
+}
+
+// normalize makes details recorded as JSON and details built in Go compare
+// equal (numbers come back from JSON as float64).
+func normalize(m map[string]any) map[string]any {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		switch n := v.(type) {
+		case int:
+			out[k] = float64(n)
+		case int64:
+			out[k] = float64(n)
+		case uint64:
+			out[k] = float64(n)
+		default:
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func decideIssue(cfg *config.Config, st *State, c IssueTicket, now time.Time) ([]Emit, error) {
+	day := cfg.Day(now)
+	if c.RequestID != "" && st.Day == day {
+		if id, ok := st.Requests[c.RequestID]; ok {
+			// Already issued: record nothing, the engine answers with it.
+			return nil, &Duplicate{TicketID: id}
+		}
+	}
+	svc, ok := cfg.Service(c.Service)
+	if !ok {
+		return nil, refuse(404, "unknown_service", "没有这项业务，请重新选择")
+	}
+	if !ServiceOpen(cfg, svc, now) {
+		return nil, refuse(409, "service_closed", "现在不是办理时间，暂停取号")
+	}
+	prio := c.Priority
+	if prio == "" {
+		prio = PriorityNormal
+	}
+	if prio != PriorityNormal && prio != PriorityGreen && prio != PriorityAppointment {
+		return nil, refuse(400, "bad_priority", "取号类别不正确")
+	}
+	last := 0
+	if st.Day == day {
+		last = st.Counters[svc.ID]
+	}
+	if svc.DailyCap > 0 && last >= svc.DailyCap {
+		return nil, refuse(409, "over_cap", "今日该业务号已取完，请明天再来或在网上预约")
+	}
+	if last >= svc.MaxNumber {
+		return nil, refuse(409, "over_cap", "今日该业务号已取完，请明天再来或在网上预约")
+	}
+	n := last + 1
+	number := svc.Prefix + fmt.Sprintf("%0*d", digits(svc.MaxNumber), n)
+	t := Ticket{
+		ID:          "T" + day[0:4] + day[5:7] + day[8:10] + "-" + number,
+		Number:      number,
+		Service:     svc.ID,
+		ServiceName: svc.Name,
+		Day:         day,
+		Priority:    prio,
+		Channel:     c.Channel,
+		Kiosk:       c.Kiosk,
+		MaskedID:    c.MaskedID,
+		IssuedAt:    Stamp(now.In(cfg.Location)),
+		Status:      StatusWaiting,
+		PrintStatus: PrintPending,
+	}
+	if st.Day == day {
+		t.Ahead = st.aheadOf(svc.ID, prio)
+	}
+	return []Emit{{TypeTicketIssued, &TicketIssued{Ticket: t, RequestID: c.RequestID}}}, nil
+}
+
+// Duplicate is returned by Decide when an idempotent request was already
+// served; it carries the ticket to answer with.
+type Duplicate struct{ TicketID string }
+
+func (d *Duplicate) Error() string { return "duplicate request for " + d.TicketID }
+
+// digits is the zero-padded width of numbers up to maxNumber (at least 3: A001).
+func digits(maxNumber int) int {
+	return max(len(strconv.Itoa(maxNumber)), 3)
+}
+
+// ServiceOpen tells whether tickets for svc may be issued at now: the hall's
+// hours and holidays, except in an area that is open day and night.
+func ServiceOpen(cfg *config.Config, svc *config.Service, now time.Time) bool {
+	for _, a := range cfg.Areas {
+		if a.ID == svc.Area && a.Open24h {
+			return true
+		}
+	}
+	return cfg.IsOpen(now)
+}
+
+// aheadOf counts waiting tickets of a service that will be called before a new
+// ticket of the given priority (same or higher class; first come, first served
+// within a class).
+func (st *State) aheadOf(service, prio string) int {
+	rank := priorityRank(prio)
+	n := 0
+	for _, id := range st.Order {
+		t := st.Tickets[id]
+		if t.Service == service && t.Status == StatusWaiting && priorityRank(t.Priority) <= rank {
+			n++
+		}
+	}
+	return n
+}
+
+func priorityRank(p string) int {
+	switch p {
+	case PriorityAppointment:
+		return 0
+	case PriorityGreen:
+		return 1
+	}
+	return 2
+}
+
+// Apply folds one recorded event into the state.
+func Apply(st *State, seq uint64, ts time.Time, data any) {
+	st.Seq = seq
+	switch e := data.(type) {
+	case *TicketIssued:
+		t := e.Ticket
+		if t.Day != st.Day {
+			// A new hall day: numbering restarts and yesterday's queue is gone.
+			st.Day = t.Day
+			st.Counters = map[string]int{}
+			st.Tickets = map[string]*Ticket{}
+			st.Order = nil
+			st.Requests = map[string]string{}
+		}
+		n, _ := strconv.Atoi(t.Number[len(t.Number)-digitsIn(t.Number):])
+		if n > st.Counters[t.Service] {
+			st.Counters[t.Service] = n
+		}
+		st.Tickets[t.ID] = &t
+		st.Order = append(st.Order, t.ID)
+		if e.RequestID != "" {
+			st.Requests[e.RequestID] = t.ID
+		}
+	case *TicketPrinted:
+		if t, ok := st.Tickets[e.TicketID]; ok {
+			p := e.Printer
+			t.PrintStatus, t.PrintedBy, t.PrintError = PrintPrinted, &p, nil
+		}
+	case *TicketPrintFailed:
+		if t, ok := st.Tickets[e.TicketID]; ok && t.PrintStatus != PrintPrinted {
+			t.PrintStatus = PrintFailed
+			t.PrintError = &ErrorInfo{Code: e.Code, Message: e.Message}
+		}
+	case *DeviceState:
+		st.Devices[e.Device] = &DeviceRecord{DeviceState: *e, Since: ts}
+		st.Devices[e.Device].Detail = maps.Clone(e.Detail)
+	}
+}
+
+func digitsIn(s string) int {
+	n := 0
+	for i := len(s) - 1; i >= 0 && s[i] >= '0' && s[i] <= '9'; i-- {
+		n++
+	}
+	return n
+}
+
+// Waiting counts waiting tickets per service.
+func (st *State) Waiting() map[string]int {
+	out := map[string]int{}
+	for _, id := range st.Order {
+		if t := st.Tickets[id]; t.Status == StatusWaiting {
+			out[t.Service]++
+		}
+	}
+	return out
+}
+
+// TicketsOf returns today's tickets in issue order.
+func (st *State) TicketsOf(day string) []*Ticket {
+	if st.Day != day {
+		return nil
+	}
+	out := make([]*Ticket, 0, len(st.Order))
+	for _, id := range st.Order {
+		out = append(out, st.Tickets[id])
+	}
+	return out
+}
+
+// DeviceIDs lists known devices in a stable order.
+func (st *State) DeviceIDs() []string {
+	ids := make([]string, 0, len(st.Devices))
+	for id := range st.Devices {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}

@@ -1,0 +1,281 @@
+// Package journal is halld's single source of truth: an append-only log of hall
+// events with a gap-free sequence number, kept in SQLite (WAL, synchronous=FULL)
+// so that an event is on disk before anyone is told it happened.
+//
+// There is one writer (the engine); readers follow the log by cursor, which
+// serves live delivery, resume after a disconnect and replay after a crash
+// with one mechanism.
+package journal
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // pure Go: halld builds with CGO_ENABLED=0
+)
+
+// Record is one journal entry. Body is the full JSON event object exactly as
+// consumers see it (it already carries seq, id, ts and type).
+type Record struct {
+	Seq  uint64
+	ID   string
+	Type string
+	TS   time.Time
+	Body []byte
+}
+
+// ErrGap means an append did not continue the sequence: a programming error
+// in the writer, refused so the log can never hold a gap or a duplicate.
+var ErrGap = errors.New("journal: sequence gap")
+
+// Journal is safe for one writer and many readers.
+type Journal struct {
+	db   *sql.DB
+	path string
+
+	mu      sync.Mutex
+	head    uint64
+	oldest  uint64 // first seq still held (after pruning); 0 when empty
+	changed chan struct{}
+	ring    []Record // recent records, for readers that keep up
+	ringCap int
+}
+
+// Options tune the journal; the zero value is fine.
+type Options struct {
+	// RingSize is how many recent records are kept in memory for readers.
+	RingSize int
+}
+
+// Open opens (or creates) the journal at path.
+func Open(path string, opts Options) (*Journal, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	// _txlock=immediate: the writer takes the lock at BEGIN, so a commit never
+	// fails half way on a busy reader. synchronous(FULL) fsyncs the WAL on
+	// every commit: durability is the point of this package.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(ON)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("journal: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(4)
+	if _, err := db.Exec(`
+CREATE TABLE IF NOT EXISTS events (
+  seq  INTEGER PRIMARY KEY,
+  id   TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  ts   INTEGER NOT NULL,
+  body BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("journal: schema %s: %w", path, err)
+	}
+	if opts.RingSize <= 0 {
+		opts.RingSize = 4096
+	}
+	j := &Journal{db: db, path: path, changed: make(chan struct{}), ringCap: opts.RingSize}
+	var head, oldest sql.NullInt64
+	if err := db.QueryRow(`SELECT MAX(seq), MIN(seq) FROM events`).Scan(&head, &oldest); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("journal: read head: %w", err)
+	}
+	j.head, j.oldest = uint64(head.Int64), uint64(oldest.Int64)
+	// A pruned journal keeps its head in meta so numbering never restarts.
+	if v, ok, err := j.Meta("head_floor"); err == nil && ok {
+		var floor uint64
+		fmt.Sscan(v, &floor)
+		if floor > j.head {
+			j.head = floor
+		}
+	}
+	return j, nil
+}
+
+// Path is the database file.
+func (j *Journal) Path() string { return j.path }
+
+// Head is the last durable seq (0 when empty).
+func (j *Journal) Head() uint64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.head
+}
+
+// Oldest is the first seq still held, or Head()+1 when nothing is held.
+func (j *Journal) Oldest() uint64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.oldest == 0 {
+		return j.head + 1
+	}
+	return j.oldest
+}
+
+// Changed returns a channel closed at the next successful append.
+func (j *Journal) Changed() <-chan struct{} {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.changed
+}
+
+// Append writes recs in one transaction; they must continue the sequence.
+// When it returns nil every record is durable.
+func (j *Journal) Append(ctx context.Context, recs []Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	head := j.Head()
+	for i, r := range recs {
+		if r.Seq != head+1+uint64(i) {
+			return fmt.Errorf("%w: have head %d, record %d has seq %d", ErrGap, head, i, r.Seq)
+		}
+	}
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("journal: begin: %w", err)
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO events(seq,id,type,ts,body) VALUES(?,?,?,?,?)`)
+	if err != nil {
+		tx.Rollback()
+		return fmt.Errorf("journal: prepare: %w", err)
+	}
+	for _, r := range recs {
+		if _, err := stmt.ExecContext(ctx, int64(r.Seq), r.ID, r.Type, r.TS.UnixMilli(), r.Body); err != nil {
+			stmt.Close()
+			tx.Rollback()
+			return fmt.Errorf("journal: insert seq %d: %w", r.Seq, err)
+		}
+	}
+	stmt.Close()
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("journal: commit: %w", err)
+	}
+
+	j.mu.Lock()
+	j.head = recs[len(recs)-1].Seq
+	if j.oldest == 0 {
+		j.oldest = recs[0].Seq
+	}
+	j.ring = append(j.ring, recs...)
+	if over := len(j.ring) - j.ringCap; over > 0 {
+		// Copy down so the backing array does not grow without bound.
+		j.ring = append(j.ring[:0:0], j.ring[over:]...)
+	}
+	close(j.changed)
+	j.changed = make(chan struct{})
+	j.mu.Unlock()
+	return nil
+}
+
+// Read returns up to max records with seq > after, in order.
+func (j *Journal) Read(ctx context.Context, after uint64, max int) ([]Record, error) {
+	if max <= 0 {
+		max = 1000
+	}
+	j.mu.Lock()
+	if n := len(j.ring); n > 0 && j.ring[0].Seq <= after+1 {
+		start := int(after + 1 - j.ring[0].Seq)
+		if start >= n {
+			j.mu.Unlock()
+			return nil, nil
+		}
+		end := min(start+max, n)
+		out := append([]Record(nil), j.ring[start:end]...)
+		j.mu.Unlock()
+		return out, nil
+	}
+	j.mu.Unlock()
+
+	rows, err := j.db.QueryContext(ctx, `SELECT seq,id,type,ts,body FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, int64(after), max)
+	if err != nil {
+		return nil, fmt.Errorf("journal: read: %w", err)
+	}
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		var r Record
+		var seq, ts int64
+		if err := rows.Scan(&seq, &r.ID, &r.Type, &ts, &r.Body); err != nil {
+			return nil, fmt.Errorf("journal: scan: %w", err)
+		}
+		r.Seq, r.TS = uint64(seq), time.UnixMilli(ts)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Scan calls fn for every record with seq > after, in order (used for replay).
+func (j *Journal) Scan(ctx context.Context, after uint64, fn func(Record) error) error {
+	for {
+		recs, err := j.Read(ctx, after, 2000)
+		if err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			return nil
+		}
+		for _, r := range recs {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		after = recs[len(recs)-1].Seq
+	}
+}
+
+// Meta reads a small durable value (consumer cursors, floors).
+func (j *Journal) Meta(key string) (string, bool, error) {
+	var v string
+	err := j.db.QueryRow(`SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("journal: meta %s: %w", key, err)
+	}
+	return v, true, nil
+}
+
+// SetMeta writes a small durable value.
+func (j *Journal) SetMeta(key, value string) error {
+	_, err := j.db.Exec(`INSERT INTO meta(key,value) VALUES(?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value`, key, value)
+	if err != nil {
+		return fmt.Errorf("journal: set meta %s: %w", key, err)
+	}
+	return nil
+}
+
+// Stats reports the size of the log for metrics.
+type Stats struct {
+	Head, Oldest uint64
+	FileBytes    int64
+}
+
+// Stats returns current sizes.
+func (j *Journal) Stats() Stats {
+	s := Stats{Head: j.Head(), Oldest: j.Oldest()}
+	for _, suffix := range []string{"", "-wal"} {
+		if fi, err := os.Stat(j.path + suffix); err == nil {
+			s.FileBytes += fi.Size()
+		}
+	}
+	return s
+}
+
+// Close checkpoints and closes the database.
+func (j *Journal) Close() error {
+	_, _ = j.db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	return j.db.Close()
+}

@@ -1,0 +1,284 @@
+// Package supervisor runs every serial device the hall declares: it opens the
+// port, runs the driver until the link dies, marks the device offline at once,
+// and reopens with capped, jittered backoff — never a restart of halld, never
+// a busy loop. It keeps per-device state and counters for the API and metrics.
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"halld/drivers/device"
+	"halld/drivers/serialport"
+)
+
+// Device is one device to supervise.
+type Device struct {
+	ID, Kind, Area string
+	Spec           serialport.Spec
+	Driver         device.Driver
+	Simulated      bool
+}
+
+// Info is a device's live bookkeeping.
+type Info struct {
+	ID         string         `json:"id"`
+	Kind       string         `json:"kind"`
+	Area       string         `json:"area"`
+	State      string         `json:"state"`
+	Reason     string         `json:"reason,omitempty"`
+	Detail     map[string]any `json:"detail,omitempty"`
+	Since      time.Time      `json:"since"`
+	LastSeen   *time.Time     `json:"last_seen"`
+	Port       string         `json:"port"`
+	Simulated  bool           `json:"simulated"`
+	Trace      bool           `json:"trace"`
+	LastError  string         `json:"last_error,omitempty"`
+	Counters   Counters       `json:"counters"`
+	Connected  bool           `json:"connected"`
+	RetryDelay time.Duration  `json:"-"`
+
+	port *serialport.Port // while connected, for live byte counters
+}
+
+// withLive adds the open connection's byte counts.
+func (i Info) withLive() Info {
+	if i.port != nil {
+		rx, tx := i.port.Counters()
+		i.Counters.RxBytes += rx
+		i.Counters.TxBytes += tx
+		i.port = nil
+	}
+	return i
+}
+
+// Counters count what happened to a device since halld started.
+type Counters struct {
+	Connects   uint64 `json:"connects"`
+	Reconnects uint64 `json:"reconnects"`
+	Errors     uint64 `json:"errors"`
+	OpenFails  uint64 `json:"open_fails"`
+	RxBytes    uint64 `json:"rx_bytes"`
+	TxBytes    uint64 `json:"tx_bytes"`
+}
+
+// Observer hears every state change, in order per device.
+type Observer func(id, kind string, r device.Report)
+
+// Backoff bounds the reconnect delay.
+type Backoff struct {
+	Min, Max time.Duration
+	// Stable is how long a connection must last before the delay resets.
+	Stable time.Duration
+}
+
+// Supervisor runs devices.
+type Supervisor struct {
+	log     *slog.Logger
+	trace   *serialport.Trace
+	observe Observer
+	backoff Backoff
+
+	mu    sync.Mutex
+	infos map[string]*Info
+	wg    sync.WaitGroup
+}
+
+// New makes a supervisor. observe may be nil.
+func New(log *slog.Logger, trace *serialport.Trace, observe Observer, b Backoff) *Supervisor {
+	if b.Min <= 0 {
+		b.Min = 250 * time.Millisecond
+	}
+	if b.Max <= 0 {
+		b.Max = 5 * time.Second
+	}
+	if b.Stable <= 0 {
+		b.Stable = 10 * time.Second
+	}
+	return &Supervisor{log: log, trace: trace, observe: observe, backoff: b, infos: map[string]*Info{}}
+}
+
+// Start runs d until ctx ends.
+func (s *Supervisor) Start(ctx context.Context, d Device) {
+	s.mu.Lock()
+	s.infos[d.ID] = &Info{ID: d.ID, Kind: d.Kind, Area: d.Area, State: device.StateOffline, Since: time.Now(),
+		Port: d.Spec.String(), Simulated: d.Simulated}
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.run(ctx, d)
+	}()
+}
+
+// Wait waits for every device loop to end (after ctx is cancelled).
+func (s *Supervisor) Wait() { s.wg.Wait() }
+
+func (s *Supervisor) run(ctx context.Context, d Device) {
+	log := s.log.With("device", d.ID, "kind", d.Kind)
+	delay := s.backoff.Min
+	s.report(d, device.Report{State: device.StateOffline, Reason: "connecting"})
+	first := true
+	for ctx.Err() == nil {
+		port, err := serialport.Open(ctx, d.ID, d.Spec, s.trace)
+		if err != nil {
+			s.update(d.ID, func(i *Info) {
+				i.Counters.OpenFails++
+				i.LastError = err.Error()
+				i.RetryDelay = delay
+			})
+			if first || !errors.Is(err, serialport.ErrNotFound) {
+				log.Warn("cannot open port; will retry", "port", d.Spec.String(), "err", err, "retry_in", delay)
+			}
+			first = false
+			s.report(d, device.Report{State: device.StateOffline, Reason: "not_attached"})
+			if !sleep(ctx, jitter(delay)) {
+				return
+			}
+			delay = min(delay*2, s.backoff.Max)
+			continue
+		}
+		first = true
+		s.update(d.ID, func(i *Info) {
+			if i.Counters.Connects > 0 {
+				i.Counters.Reconnects++
+			}
+			i.Counters.Connects++
+			i.Connected = true
+			i.Port = port.Path()
+			i.port = port
+		})
+		log.Info("port open", "path", port.Path())
+		started := time.Now()
+		runErr := d.Driver.Run(ctx, port, func(r device.Report) { s.report(d, r) })
+		port.Close()
+		rx, tx := port.Counters()
+		s.update(d.ID, func(i *Info) {
+			i.Connected = false
+			i.port = nil
+			i.Counters.RxBytes += rx
+			i.Counters.TxBytes += tx
+			if runErr != nil {
+				i.Counters.Errors++
+				i.LastError = runErr.Error()
+			}
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("device link lost", "err", runErr)
+		s.report(d, device.Report{State: device.StateOffline, Reason: "link_lost"})
+		if time.Since(started) > s.backoff.Stable {
+			delay = s.backoff.Min
+		}
+		if !sleep(ctx, jitter(delay)) {
+			return
+		}
+		delay = min(delay*2, s.backoff.Max)
+	}
+}
+
+func (s *Supervisor) report(d Device, r device.Report) {
+	changed := false
+	s.mu.Lock()
+	i := s.infos[d.ID]
+	if r.Seen {
+		now := time.Now()
+		i.LastSeen = &now
+	}
+	if i.State != r.State || i.Reason != r.Reason || !sameDetail(i.Detail, r.Detail) {
+		changed = true
+		if i.State != r.State {
+			i.Since = time.Now()
+		}
+		i.State, i.Reason, i.Detail = r.State, r.Reason, r.Detail
+	}
+	s.mu.Unlock()
+	if changed && s.observe != nil {
+		s.observe(d.ID, d.Kind, r)
+	}
+}
+
+func sameDetail(a, b map[string]any) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		w, ok := b[k]
+		if !ok {
+			return false
+		}
+		switch vv := v.(type) {
+		case []string:
+			ww, ok := w.([]string)
+			if !ok || len(vv) != len(ww) {
+				return false
+			}
+			for i := range vv {
+				if vv[i] != ww[i] {
+					return false
+				}
+			}
+		default:
+			if v != w {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (s *Supervisor) update(id string, fn func(*Info)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn(s.infos[id])
+}
+
+// Infos returns every device's bookkeeping, sorted by id.
+func (s *Supervisor) Infos() []Info {
+	s.mu.Lock()
+	out := make([]Info, 0, len(s.infos))
+	for _, i := range s.infos {
+		c := i.withLive()
+		c.Trace = s.trace.On(i.ID)
+		out = append(out, c)
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
+	return out
+}
+
+// Info returns one device's bookkeeping.
+func (s *Supervisor) Info(id string) (Info, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.infos[id]
+	if !ok {
+		return Info{}, false
+	}
+	c := i.withLive()
+	c.Trace = s.trace.On(id)
+	return c, true
+}
+
+// jitter spreads retries over 60–100% of d so many devices on one hub do not
+// retry in step, and the cap is never exceeded.
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.6 + 0.4*rand.Float64()))
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

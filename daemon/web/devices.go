@@ -1,0 +1,81 @@
+package web
+
+import (
+	"net/http"
+	"time"
+)
+
+type deviceView struct {
+	ID        string         `json:"id"`
+	Kind      string         `json:"kind"`
+	Area      string         `json:"area"`
+	State     string         `json:"state"`
+	Reason    string         `json:"reason,omitempty"`
+	Since     time.Time      `json:"since"`
+	LastSeen  *time.Time     `json:"last_seen"`
+	Detail    map[string]any `json:"detail,omitempty"`
+	Counters  any            `json:"counters"`
+	LastError string         `json:"last_error,omitempty"`
+	Simulated bool           `json:"simulated"`
+	Port      string         `json:"port"`
+	Trace     bool           `json:"trace"`
+	TraceFile string         `json:"trace_file,omitempty"`
+}
+
+func (s *Server) devices(w http.ResponseWriter, r *http.Request) {
+	out := []deviceView{}
+	for _, i := range s.d.Supervisor.Infos() {
+		v := deviceView{ID: i.ID, Kind: i.Kind, Area: i.Area, State: i.State, Reason: i.Reason, Since: i.Since,
+			LastSeen: i.LastSeen, Detail: i.Detail, Counters: i.Counters, LastError: i.LastError,
+			Simulated: i.Simulated, Port: i.Port, Trace: i.Trace}
+		if i.Trace {
+			v.TraceFile = s.traceFile(i.ID)
+		}
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"devices": out})
+}
+
+func (s *Server) traceFile(id string) string {
+	if f, ok := s.d.Tracer.(interface{ File(string) string }); ok {
+		return f.File(id)
+	}
+	return ""
+}
+
+func (s *Server) simulate(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Action string `json:"action"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if s.d.Simulators == nil {
+		writeError(w, http.StatusNotFound, "not_simulated", "没有模拟设备")
+		return
+	}
+	if err := s.d.Simulators.Simulate(r.PathValue("id"), req.Action); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_simulation", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+}
+
+func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		On bool `json:"on"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	id := r.PathValue("id")
+	if _, ok := s.d.Supervisor.Info(id); !ok {
+		writeError(w, http.StatusNotFound, "unknown_device", "没有这个串口设备："+id)
+		return
+	}
+	if err := s.d.Tracer.Set(id, req.On); err != nil {
+		writeError(w, http.StatusInternalServerError, "trace_failed", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "trace": req.On, "file": s.traceFile(id)})
+}

@@ -1,0 +1,261 @@
+// Package web is halld's HTTP and WebSocket face: the JSON API of
+// contracts.md, the live event stream, health, metrics and the pages. It
+// changes hall state only by submitting commands to the engine.
+package web
+
+import (
+	"bufio"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"halld/daemon/config"
+	"halld/daemon/engine"
+	"halld/daemon/hall"
+	"halld/daemon/journal"
+	"halld/daemon/printing"
+	"halld/daemon/supervisor"
+)
+
+// Simulators drives built-in device simulators (demo and tests).
+type Simulators interface {
+	Simulate(device, action string) error
+}
+
+// Tracer switches a device's hex trace.
+type Tracer interface {
+	Set(device string, on bool) error
+}
+
+// Deps is what the web layer is built on.
+type Deps struct {
+	Config     *config.Config
+	Engine     *engine.Engine
+	Journal    *journal.Journal
+	Printing   *printing.Dispatcher
+	Supervisor *supervisor.Supervisor
+	Simulators Simulators // nil when nothing is simulated
+	Tracer     Tracer
+	Pages      fs.FS
+	Log        *slog.Logger
+	Registry   *prometheus.Registry
+	// Ready reports why halld is not ready yet (nil when ready).
+	Ready func() []string
+	// Tokens are accepted bearer tokens for writes from outside loopback.
+	Tokens []string
+}
+
+// Server is the HTTP handler.
+type Server struct {
+	d       Deps
+	mux     *http.ServeMux
+	metrics *httpMetrics
+	hub     *streamHub
+}
+
+// New builds the handler.
+func New(d Deps) *Server {
+	s := &Server{d: d, mux: http.NewServeMux()}
+	s.metrics = newHTTPMetrics(d.Registry)
+	s.hub = newStreamHub(d, s.metrics)
+	m := s.mux
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	m.HandleFunc("GET /readyz", s.readyz)
+	m.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
+	m.HandleFunc("GET /api/v1/snapshot", s.snapshot)
+	m.HandleFunc("GET /api/v1/stream", s.hub.serve)
+	m.HandleFunc("POST /api/v1/tickets", s.write(s.issueTicket))
+	m.HandleFunc("GET /api/v1/tickets/{id}", s.getTicket)
+	m.HandleFunc("POST /api/v1/tickets/{id}/reprint", s.write(s.reprint))
+	m.HandleFunc("GET /api/v1/devices", s.devices)
+	m.HandleFunc("POST /api/v1/devices/{id}/simulate", s.write(s.simulate))
+	m.HandleFunc("POST /api/v1/devices/{id}/trace", s.write(s.trace))
+	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "没有这个接口："+r.Method+" "+r.URL.Path)
+	})
+	if d.Pages != nil {
+		files := http.FileServerFS(d.Pages)
+		m.Handle("/", files)
+		m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/kiosk/", http.StatusFound)
+		})
+	}
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rw := &statusWriter{ResponseWriter: w, status: 200}
+	s.mux.ServeHTTP(rw, r)
+	s.metrics.observe(r, rw.status, time.Since(start))
+}
+
+// Close ends every stream.
+func (s *Server) Close() { s.hub.close() }
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack is needed by the WebSocket upgrade, which asserts http.Hijacker
+// directly rather than unwrapping.
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if reasons := s.d.Ready(); len(reasons) > 0 {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reasons": reasons})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ready": true})
+}
+
+func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
+	seq, body, err := s.d.Engine.Snapshot(r.Context())
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "系统暂时不可用，请稍后再试")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	io.WriteString(w, `{"seq":`)
+	io.WriteString(w, strconv.FormatUint(seq, 10))
+	io.WriteString(w, `,"data":`)
+	w.Write(body)
+	io.WriteString(w, "}\n")
+}
+
+// write guards state-changing calls: a same-origin (or allowed) Origin, and a
+// bearer token unless the caller is on loopback.
+func (s *Server) write(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !originAllowed(s.d.Config, r) {
+			writeError(w, http.StatusForbidden, "bad_origin", "不允许的来源："+r.Header.Get("Origin"))
+			return
+		}
+		if !isLoopback(r) && !s.tokenOK(r) {
+			writeError(w, http.StatusUnauthorized, "unauthorized", "需要有效的访问令牌")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		h(w, r)
+	}
+}
+
+func (s *Server) tokenOK(r *http.Request) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || got == "" {
+		return false
+	}
+	for _, t := range s.d.Tokens {
+		if subtle.ConstantTimeCompare([]byte(got), []byte(t)) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+func isLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// originAllowed accepts requests without an Origin (non-browser clients), the
+// page's own origin, and configured origins.
+func originAllowed(cfg *config.Config, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, o := range cfg.HTTP.AllowedOrigins {
+		if strings.EqualFold(strings.TrimRight(o, "/"), origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// apiError is the contract's error body.
+type apiError struct {
+	Error hall.ErrorInfo `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, apiError{hall.ErrorInfo{Code: code, Message: msg}})
+}
+
+func writeRuleError(w http.ResponseWriter, err error) {
+	var re *hall.RuleError
+	if errors.As(err, &re) {
+		writeJSON(w, re.Status, apiError{re.ErrorInfo})
+		return
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		writeError(w, http.StatusServiceUnavailable, "timeout", "请求超时，请重试")
+		return
+	}
+	writeError(w, http.StatusServiceUnavailable, "unavailable", "系统暂时不可用，请稍后再试")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// decodeBody reads a JSON object strictly: unknown fields are a clear error,
+// not silently ignored.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		msg := err.Error()
+		if errors.Is(err, io.EOF) {
+			msg = "empty body"
+		}
+		writeError(w, http.StatusBadRequest, "bad_request", "请求格式不正确："+msg)
+		return false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "bad_request", "请求格式不正确：多余的内容")
+		return false
+	}
+	return true
+}

@@ -1,0 +1,157 @@
+package serialport_test
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"halld/drivers/serialport"
+	"halld/drivers/vport"
+)
+
+// echo is a device that answers every byte with byte+1.
+func echo(ctx context.Context, rw io.ReadWriter) error {
+	buf := make([]byte, 256)
+	for {
+		n, err := rw.Read(buf)
+		if err != nil {
+			return err
+		}
+		for i := range buf[:n] {
+			buf[i]++
+		}
+		if _, err := rw.Write(buf[:n]); err != nil {
+			return err
+		}
+	}
+}
+
+func openFDs(t *testing.T) int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc")
+	}
+	return len(ents)
+}
+
+func TestTalkUnplugReplug(t *testing.T) {
+	dir := t.TempDir()
+	vp, err := vport.New(filepath.Join(dir, "dev0"), echo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vp.Close()
+	trace := serialport.NewTrace(filepath.Join(dir, "trace"))
+	defer trace.Close()
+	if err := trace.Set("dev0", true); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	spec := serialport.Spec{Path: vp.Path(), Baud: 115200}
+
+	// Warm up once so lazily created runtime fds are not counted as growth.
+	cycle := func(i int) {
+		p, err := serialport.Open(ctx, "dev0", spec, trace)
+		if err != nil {
+			t.Fatalf("cycle %d: open: %v", i, err)
+		}
+		if _, err := p.Write([]byte{0x10, 0x41}); err != nil {
+			t.Fatalf("cycle %d: write: %v", i, err)
+		}
+		got := []byte{}
+		for len(got) < 2 {
+			b, err := p.Read(2 * time.Second)
+			if err != nil {
+				t.Fatalf("cycle %d: read: %v", i, err)
+			}
+			got = append(got, b...)
+		}
+		if got[0] != 0x11 || got[1] != 0x42 {
+			t.Fatalf("cycle %d: got % X", i, got)
+		}
+		unplugged := time.Now()
+		vp.Unplug()
+		select {
+		case <-p.Dead():
+		case <-time.After(time.Second):
+			t.Fatalf("cycle %d: unplug not noticed within 1 s", i)
+		}
+		if d := time.Since(unplugged); d > time.Second {
+			t.Fatalf("cycle %d: unplug noticed after %v", i, d)
+		}
+		if p.Err() == nil {
+			t.Fatalf("cycle %d: a lost link must carry an error", i)
+		}
+		if _, err := serialport.Open(ctx, "dev0", spec, trace); err == nil {
+			t.Fatalf("cycle %d: open succeeded while unplugged", i)
+		}
+		p.Close()
+		if err := vp.Replug(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cycle(0)
+	time.Sleep(50 * time.Millisecond)
+	fds, gor := openFDs(t), runtime.NumGoroutine()
+	for i := 1; i <= 50; i++ {
+		cycle(i)
+	}
+	time.Sleep(300 * time.Millisecond) // reader goroutines exit on their own
+	if got := openFDs(t); got > fds+2 {
+		t.Errorf("fd growth over 50 unplug cycles: %d → %d", fds, got)
+	}
+	if got := runtime.NumGoroutine(); got > gor+2 {
+		t.Errorf("goroutine growth over 50 unplug cycles: %d → %d", gor, got)
+	}
+	b, err := os.ReadFile(trace.File("dev0"))
+	if err != nil || len(b) == 0 {
+		t.Fatalf("no trace written: %v", err)
+	}
+	if !containsAll(string(b), "tx", "10 41", "rx", "11 42", "link lost") {
+		t.Errorf("trace lacks expected lines:\n%.600s", b)
+	}
+}
+
+func containsAll(s string, subs ...string) bool {
+	for _, sub := range subs {
+		found := false
+		for i := 0; i+len(sub) <= len(s); i++ {
+			if s[i:i+len(sub)] == sub {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+func TestCloseIsNotAnError(t *testing.T) {
+	vp, err := vport.New(filepath.Join(t.TempDir(), "dev1"), echo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vp.Close()
+	p, err := serialport.Open(context.Background(), "dev1", serialport.Spec{Path: vp.Path()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	<-p.Dead()
+	if p.Err() != nil {
+		t.Fatalf("closing our own port reported %v", p.Err())
+	}
+}
+
+func TestResolveMissing(t *testing.T) {
+	_, err := serialport.Resolve(serialport.Spec{Path: "/dev/serial/by-id/usb-nothing-here"})
+	if err == nil {
+		t.Fatal("missing device resolved")
+	}
+}
