@@ -19,6 +19,7 @@ import (
 
 	"halld/daemon/app"
 	"halld/daemon/config"
+	"halld/daemon/hall"
 	"halld/daemon/supervisor"
 )
 
@@ -431,4 +432,53 @@ func TestHealthMetricsPages(t *testing.T) {
 	if err != nil || !bytes.Contains(b, []byte("tx    3  10 04 01")) {
 		t.Fatalf("trace file: %v\n%.400s", err, b)
 	}
+}
+
+func TestStalledClientIsDroppedOthersKeepUp(t *testing.T) {
+	h := startHall(t, t.TempDir())
+	stalled := dial(t, h, "") // never reads
+	defer stalled.Close()
+	c := dial(t, h, "")
+	defer c.Close()
+	first := read(t, c)
+
+	// ~16 MB of events: far more than loopback socket buffers hold, so the
+	// server's writes to the stalled client block.
+	const n = 8000
+	pad := strings.Repeat("长", 600)
+	go func() {
+		var wg sync.WaitGroup
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for i := w; i < n; i += 8 {
+					h.a.Engine.Submit(context.Background(), hall.ObserveDevice{Device: "flood", Kind: "test", State: "ready",
+						Detail: map[string]any{"i": i, "pad": pad}})
+				}
+			}(w)
+		}
+		wg.Wait()
+	}()
+	start := time.Now()
+	seq := first.Seq
+	for seq < first.Seq+n {
+		m := read(t, c)
+		if m.Seq != seq+1 {
+			t.Fatalf("reader got seq %d after %d", m.Seq, seq)
+		}
+		seq = m.Seq
+	}
+	t.Logf("reading client got %d events (~%d MB) in %v beside a stalled one", n, n*len(pad)/1e6, time.Since(start))
+
+	// The stalled client is cut off (write deadline) rather than buffered forever.
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		_, body := getStatus(h.base + "/metrics")
+		if bytes.Contains(body, []byte(`halld_ws_dropped_total{reason="slow_or_gone"} 1`)) {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatal("stalled client was not dropped")
 }

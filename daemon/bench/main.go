@@ -1,0 +1,280 @@
+// Command bench is halld's load harness: it starts a real halld process
+// against printer simulators on real ptys (halld sees them as serial devices,
+// exactly as hardware), and measures what the hall cares about:
+//
+//   - time from exec to READY=1 (sd_notify, through a real NOTIFY_SOCKET);
+//   - kiosk request → last ticket byte at the printer (p50/p99/max);
+//   - durable tickets per second under concurrent kiosks;
+//   - halld's RSS.
+//
+// Usage: go run ./daemon/bench [-printers 10] [-duration 10s] [-concurrency 32]
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"halld/drivers/escpos"
+	"halld/drivers/escpos/escpossim"
+	"halld/drivers/vport"
+)
+
+func main() {
+	printers := flag.Int("printers", 10, "simulated printers (on ptys)")
+	duration := flag.Duration("duration", 10*time.Second, "length of each phase")
+	conc := flag.Int("concurrency", 32, "concurrent kiosks in the throughput phase")
+	baud := flag.Int("baud", 115200, "printer baud rate (ptys ignore it; it sets the wire-time floor)")
+	bin := flag.String("halld", "", "halld binary (default: build it)")
+	flag.Parse()
+	if err := run(*printers, *duration, *conc, *baud, *bin); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type sample struct{ d time.Duration }
+
+func run(nPrinters int, dur time.Duration, conc, baud int, bin string) error {
+	dir, err := os.MkdirTemp("", "halld-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if bin == "" {
+		bin = filepath.Join(dir, "halld")
+		cmd := exec.Command("go", "build", "-o", bin, "./daemon")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("build: %v\n%s", err, out)
+		}
+	}
+
+	// Printers: simulators on ptys; each completed ticket reports the time its
+	// last byte was read, keyed by the ticket number printed on it.
+	var mu sync.Mutex
+	lastByte := map[string]time.Time{}
+	var jobBytes atomic.Int64 // size of a real printed ticket
+	prof, _ := escpos.LookupProfile("generic-80mm")
+	var devs strings.Builder
+	var ports []*vport.Port
+	for i := 1; i <= nPrinters; i++ {
+		sim := escpossim.New(prof)
+		sim.OnTicket(func(t escpossim.Ticket) {
+			jobBytes.Store(int64(t.Raw))
+			for _, l := range t.Lines {
+				l = strings.TrimSpace(l)
+				if len(l) == 5 && l[0] >= 'A' && l[0] <= 'Z' {
+					mu.Lock()
+					lastByte[l] = t.Finished
+					mu.Unlock()
+				}
+			}
+		})
+		vp, err := vport.New(filepath.Join(dir, fmt.Sprintf("printer-%d", i)), sim.Serve)
+		if err != nil {
+			return err
+		}
+		ports = append(ports, vp)
+		fmt.Fprintf(&devs, "  - {id: printer-%d, kind: ticket_printer, area: self-24h, serial: {port: %s, baud: %d}}\n", i, vp.Path(), baud)
+	}
+	defer func() {
+		for _, p := range ports {
+			p.Close()
+		}
+	}()
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	// Letters A..J so each printed number maps back to its request.
+	var svcs strings.Builder
+	for i := 0; i < 10; i++ {
+		fmt.Fprintf(&svcs, "  - {id: s%d, prefix: %c, name: 服务%d, area: self-24h, max_number: 9999, materials: [身份证原件, 申请表, 相关证明材料]}\n", i, 'A'+i, i)
+	}
+	cfg := fmt.Sprintf(`hall:
+  id: bench-hall
+  name: 湖南湘江新区政务服务大厅
+  timezone: Asia/Shanghai
+  hotline: "0731-88995297"
+  eval_url: https://eval.example/t?id=
+  opening_hours: [{days: [mon, tue, wed, thu, fri], open: "09:00", close: "17:00"}]
+http: {listen: %s}
+storage: {dir: %s}
+areas: [{id: self-24h, name: 自助区, open_24h: true}]
+services:
+%sdevices:
+  - {id: kiosk-1, kind: kiosk, area: self-24h}
+%s`, addr, filepath.Join(dir, "data"), svcs.String(), devs.String())
+	cfgPath := filepath.Join(dir, "devices.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		return err
+	}
+
+	// READY=1 arrives on a real NOTIFY_SOCKET, as under systemd.
+	sockPath := filepath.Join(dir, "notify.sock")
+	notify, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sockPath, Net: "unixgram"})
+	if err != nil {
+		return err
+	}
+	defer notify.Close()
+	cmd := exec.Command(bin, "run", "-config", cfgPath)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sockPath)
+	logf, _ := os.Create(filepath.Join(dir, "halld.log"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
+	notify.SetReadDeadline(time.Now().Add(30 * time.Second))
+	buf := make([]byte, 512)
+	var ready time.Duration
+	for ready == 0 {
+		n, err := notify.Read(buf)
+		if err != nil {
+			b, _ := os.ReadFile(logf.Name())
+			return fmt.Errorf("no READY=1: %v\n%s", err, b)
+		}
+		if bytes.Contains(buf[:n], []byte("READY=1")) {
+			ready = time.Since(start)
+		}
+	}
+	// Let every printer connect and answer its first status poll.
+	time.Sleep(2 * time.Second)
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+
+	issue := func(svc int) (string, time.Time, bool) {
+		t0 := time.Now()
+		resp, err := client.Post("http://"+addr+"/api/v1/tickets", "application/json",
+			strings.NewReader(fmt.Sprintf(`{"service":"s%d","kiosk":"kiosk-1"}`, svc)))
+		if err != nil {
+			return "", t0, false
+		}
+		defer resp.Body.Close()
+		var body struct {
+			Ticket struct {
+				Number      string `json:"number"`
+				PrintStatus string `json:"print_status"`
+			} `json:"ticket"`
+		}
+		if json.NewDecoder(resp.Body).Decode(&body) != nil || resp.StatusCode != 201 {
+			return "", t0, false
+		}
+		return body.Ticket.Number, t0, body.Ticket.PrintStatus == "printed"
+	}
+
+	// Phase 1: latency at a hall-like pace (4 kiosks, one request at a time each).
+	type req struct {
+		number string
+		t0     time.Time
+	}
+	var reqs []req
+	var rmu sync.Mutex
+	phase := func(workers int, d time.Duration) (ok, printed int64) {
+		var okN, prN atomic.Int64
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for i := 0; ctx.Err() == nil; i++ {
+					num, t0, pr := issue((w + i) % 10)
+					if num == "" {
+						continue
+					}
+					okN.Add(1)
+					if pr {
+						prN.Add(1)
+					}
+					rmu.Lock()
+					reqs = append(reqs, req{num, t0})
+					rmu.Unlock()
+				}
+			}(w)
+		}
+		wg.Wait()
+		return okN.Load(), prN.Load()
+	}
+	latOK, latPrinted := phase(4, dur)
+	time.Sleep(500 * time.Millisecond)
+	var lat []time.Duration
+	mu.Lock()
+	for _, r := range reqs {
+		if lb, ok := lastByte[r.number]; ok {
+			lat = append(lat, lb.Sub(r.t0))
+		}
+	}
+	mu.Unlock()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+
+	// Phase 2: throughput with many concurrent kiosks.
+	reqs = nil
+	thrStart := time.Now()
+	thrOK, thrPrinted := phase(conc, dur)
+	thrSecs := time.Since(thrStart).Seconds()
+
+	rss, hwm := procMem(cmd.Process.Pid)
+	wire := time.Duration(float64(jobBytes.Load()*10) / float64(baud) * float64(time.Second))
+
+	fmt.Printf("## halld load run (%s)\n\n", time.Now().Format("2006-01-02"))
+	fmt.Printf("command: `go run ./daemon/bench -printers %d -duration %s -concurrency %d`\n\n", nPrinters, dur, conc)
+	fmt.Printf("| measure | value |\n|---|---|\n")
+	fmt.Printf("| exec → READY=1 (journal replay, %d printers on ptys) | %v |\n", nPrinters, ready.Round(time.Millisecond))
+	fmt.Printf("| kiosk request → last ticket byte at printer, 4 kiosks (n=%d) | p50 %v · p99 %v · max %v |\n",
+		len(lat), pct(lat, 50), pct(lat, 99), pct(lat, 100))
+	fmt.Printf("| ticket job size / wire time at %d baud (the floor on real serial) | %d bytes / %v |\n", baud, jobBytes.Load(), wire.Round(time.Millisecond))
+	fmt.Printf("| tickets acknowledged, latency phase | %d (%d printed) |\n", latOK, latPrinted)
+	fmt.Printf("| durable tickets/s, %d concurrent kiosks | %.0f (%d in %.1fs, %d printed) |\n", conc, float64(thrOK)/thrSecs, thrOK, thrSecs, thrPrinted)
+	fmt.Printf("| halld RSS now / peak | %.1f MiB / %.1f MiB |\n", rss, hwm)
+	return nil
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	i := (len(d)*p + 99) / 100
+	i = min(max(i-1, 0), len(d)-1)
+	return d[i].Round(10 * time.Microsecond)
+}
+
+func procMem(pid int) (rss, hwm float64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var kb float64
+		if _, err := fmt.Sscanf(line, "VmRSS: %f kB", &kb); err == nil {
+			rss = kb / 1024
+		}
+		if _, err := fmt.Sscanf(line, "VmHWM: %f kB", &kb); err == nil {
+			hwm = kb / 1024
+		}
+	}
+	return
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
