@@ -135,7 +135,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 				stopDevices()
 				return err
 			}
-			p := ticketprinter.New(d.ID, prof, ticketprinter.Options{PollInterval: pollInterval(d)})
+			p := ticketprinter.New(d.ID, prof, ticketprinter.Options{PollInterval: d.Printer.PollIntervalDuration()})
 			a.Printers[d.ID] = p
 			printers = append(printers, p)
 			sup.Start(devCtx, supervisor.Device{ID: d.ID, Kind: d.Kind, Area: d.Area, Spec: spec, Driver: p, Simulated: d.Simulate})
@@ -202,39 +202,27 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	return runErr
 }
 
+// printerProfile is the device's profile with its overrides (config.Load
+// always fills in the printer block of a ticket_printer).
 func printerProfile(d *config.Device) (escpos.Profile, error) {
-	name := "generic-80mm"
-	if d.Printer != nil && d.Printer.Profile != "" {
-		name = d.Printer.Profile
-	}
-	prof, ok := escpos.LookupProfile(name)
+	p := d.Printer
+	prof, ok := escpos.LookupProfile(p.Profile)
 	if !ok {
-		return prof, fmt.Errorf("device %s: unknown printer profile %q", d.ID, name)
+		return prof, fmt.Errorf("device %s: unknown printer profile %q", d.ID, p.Profile)
 	}
-	if p := d.Printer; p != nil {
-		if p.Charset != "" {
-			prof.Charset = p.Charset
-		}
-		if p.Cutter != "" {
-			prof.Cutter = escpos.Cutter(p.Cutter)
-		}
-		if p.MaxCharMag > 0 {
-			prof.MaxCharMag = p.MaxCharMag
-		}
-		if p.PaperWidthMM == 58 && prof.PaperWidthMM != 58 {
-			prof.PaperWidthMM, prof.Dots, prof.Columns = 58, 384, 32
-		}
+	if p.Charset != "" {
+		prof.Charset = p.Charset
+	}
+	if p.Cutter != "" {
+		prof.Cutter = escpos.Cutter(p.Cutter)
+	}
+	if p.MaxCharMag > 0 {
+		prof.MaxCharMag = p.MaxCharMag
+	}
+	if p.PaperWidthMM == 58 && prof.PaperWidthMM != 58 {
+		prof.PaperWidthMM, prof.Dots, prof.Columns = 58, 384, 32
 	}
 	return prof, prof.Validate()
-}
-
-func pollInterval(d *config.Device) time.Duration {
-	if d.Printer != nil && d.Printer.PollInterval != "" {
-		if v, err := time.ParseDuration(d.Printer.PollInterval); err == nil {
-			return v
-		}
-	}
-	return 0
 }
 
 func readTokens(cfg *config.Config) ([]string, error) {

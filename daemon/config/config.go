@@ -111,6 +111,9 @@ type Hall struct {
 	// EvalURL is the base URL of the ticket's QR code (online evaluation); the ticket id is appended,
 	// e.g. https://…/eval?t=. Empty: no QR code.
 	EvalURL string `yaml:"eval_url" format:"url" doc:"Base URL for the ticket QR code (online evaluation); the ticket id is appended. Empty: no QR code." example:"https://hcp.example.org/eval?t="`
+	// AlwaysOpen issues tickets at any hour, ignoring opening hours and
+	// holidays. For the demo hall and for training; a real hall leaves it off.
+	AlwaysOpen bool `yaml:"always_open" doc:"Issue tickets at any hour, ignoring opening hours and holidays (demo and training only)."`
 }
 
 // OpeningHours is one opening rule: on these days, from Open to Close (hall time, Close exclusive).
@@ -421,6 +424,9 @@ func (c *Config) Day(t time.Time) string {
 // a holiday with workday: true (调休上班) opens it with Monday's hours, whatever its weekday.
 // Areas marked open_24h are not governed by this.
 func (c *Config) IsOpen(t time.Time) bool {
+	if c.Hall.AlwaysOpen {
+		return true
+	}
 	lt := t.In(c.location())
 	day := lt.Format("2006-01-02")
 	wd := lt.Weekday()

@@ -70,7 +70,9 @@ func TestParseErrors(t *testing.T) {
 		{"wrong type: bool", hallHead + "devices:\n  - {id: p1, kind: ticket_printer, simulate: yes}\n",
 			[]string{`t.yaml:7:36: devices[0].simulate: must be true or false, got "yes"`}},
 		{"wrong type: number for string", hallHead + "devices:\n  - id: p1\n    kind: ticket_printer\n    serial: {usb: {vid: 0416, pid: \"5011\"}}\n",
-			[]string{`t.yaml:9:20: devices[0].serial.usb.vid: must be a string, got 0416 (quote it: "0416")`}},
+			[]string{`t.yaml:9:20: devices[0].serial.usb.vid: must be a string: 4 hex digits such as "1a86", got 0416 (quote it: "0416")`}},
+		{"wrong type: number for plain string", hallHead + "  hotline: 88995297\n",
+			[]string{`t.yaml:6:3: hall.hotline: must be a string, got 88995297 (quote it: "88995297")`}},
 		{"wrong type: list for mapping", hallHead + "storage: [a]\n",
 			[]string{`t.yaml:6:1: storage: must be a mapping (key: value lines), got a list`}},
 		{"wrong type: scalar for list", hallHead + "services:\n  - {id: s, prefix: A, name: S, materials: 身份证}\n",
@@ -200,7 +202,7 @@ devices:
 	want := []string{
 		`devices.yaml:2:3: hall.id: must be lowercase letters, digits and '-' (^[a-z0-9-]+$), got "My Hall"`,
 		`devices.yaml:5:36: hall.opening_hours[0].close: must be after open (09:00), got "08:00"`,
-		`devices.yaml:7:3: http.listen: must be a string, got 8080 (quote it: "8080")`,
+		`devices.yaml:7:3: http.listen: must be a string: host:port such as "127.0.0.1:8080", got 8080`,
 		`devices.yaml:9:13: services[0].prefix: must be one or two capital letters (^[A-Z]{1,2}$), got "a"`,
 		`devices.yaml:11:37: windows[0].services[0].service: unknown service "t"; did you mean "s"?`,
 		`devices.yaml:11:51: windows[0].backup: unknown window "w9"; did you mean "w1"?`,
@@ -473,6 +475,10 @@ func TestManyErrorsCapped(t *testing.T) {
 
 func TestIsOpenAndDay(t *testing.T) {
 	cfg := loadDemo(t)
+	if !cfg.Hall.AlwaysOpen || !cfg.IsOpen(time.Date(2026, 10, 1, 3, 0, 0, 0, time.UTC)) {
+		t.Fatal("the demo hall is always_open, so it takes tickets at any hour")
+	}
+	cfg.Hall.AlwaysOpen = false // the hours below are the real hall's
 	sh, _ := time.LoadLocation("Asia/Shanghai")
 	at := func(s string) time.Time {
 		tm, err := time.ParseInLocation("2006-01-02 15:04", s, sh)

@@ -366,36 +366,48 @@ func (d *decoder) sequence(n *yaml.Node, v reflect.Value, f *field, path string,
 // str decodes a string and checks its enum, pattern and format.
 func (d *decoder) str(n *yaml.Node, v reflect.Value, f *field, path string, at pos) {
 	if n.Kind != yaml.ScalarNode {
-		d.add(at, path, "must be a string, got %s", describe(n))
+		d.add(at, path, "%s, got %s", f.strPhrase(), describe(n))
 		return
 	}
 	if tag := n.ShortTag(); tag != "!!str" && tag != "!!timestamp" {
-		if tag == "!!int" || tag == "!!float" || tag == "!!bool" {
-			d.add(at, path, "must be a string, got %s (quote it: %q)", describe(n), n.Value)
+		if (tag == "!!int" || tag == "!!float" || tag == "!!bool") && f.checkString(n.Value) == "" {
+			d.add(at, path, "%s, got %s (quote it: %q)", f.strPhrase(), describe(n), n.Value)
 		} else {
-			d.add(at, path, "must be a string, got %s", describe(n))
+			d.add(at, path, "%s, got %s", f.strPhrase(), describe(n))
 		}
 		return
 	}
-	s := n.Value
-	v.SetString(s)
-	if f == nil {
-		return
+	v.SetString(n.Value)
+	if msg := f.checkString(n.Value); msg != "" {
+		d.add(at, path, "%s", msg)
 	}
+}
+
+// strPhrase words what a string field takes: "must be a string", or its format.
+func (f *field) strPhrase() string {
+	if f != nil && f.Format != nil {
+		return "must be a string: " + f.Format.phrase
+	}
+	return "must be a string"
+}
+
+// checkString returns what is wrong with s for field f, or "".
+func (f *field) checkString(s string) string {
 	switch {
+	case f == nil:
 	case s == "" && f.Required:
-		d.add(at, path, "must not be empty")
+		return "must not be empty"
 	case f.Enum != nil && !contains(f.Enum, s):
-		d.add(at, path, "must be one of %s; got %q%s", strings.Join(f.Enum, ", "), s, didYouMean(s, f.Enum))
+		return fmt.Sprintf("must be one of %s; got %q%s", strings.Join(f.Enum, ", "), s, didYouMean(s, f.Enum))
 	case f.Pattern != nil && !f.Pattern.MatchString(s):
 		if f.Hint != "" {
-			d.add(at, path, "must be %s (%s), got %q", f.Hint, f.Pattern, s)
-		} else {
-			d.add(at, path, "must match %s, got %q", f.Pattern, s)
+			return fmt.Sprintf("must be %s (%s), got %q", f.Hint, f.Pattern, s)
 		}
+		return fmt.Sprintf("must match %s, got %q", f.Pattern, s)
 	case f.Format != nil && !f.Format.valid(s):
-		d.add(at, path, "must be %s, got %q", f.Format.phrase, s)
+		return fmt.Sprintf("must be %s, got %q", f.Format.phrase, s)
 	}
+	return ""
 }
 
 // integer decodes an int and checks its bounds.

@@ -39,7 +39,9 @@ func (d *decoder) validate(c *Config, profiles []string) {
 	if tz == "" {
 		tz = DefaultTimezone
 	}
-	if loc, err := time.LoadLocation(tz); err != nil || tz == "Local" {
+	if tz == "Local" {
+		d.semantic("hall.timezone", "must name the hall's zone (such as \"Asia/Shanghai\"), not the machine's (Local)")
+	} else if loc, err := time.LoadLocation(tz); err != nil {
 		d.semantic("hall.timezone", "unknown time zone %q; use an IANA name such as \"Asia/Shanghai\"", tz)
 	} else {
 		c.Location = loc
