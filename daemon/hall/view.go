@@ -33,6 +33,7 @@ type ServiceView struct {
 	Name              string   `json:"name"`
 	NameEn            string   `json:"name_en,omitempty"`
 	Area              string   `json:"area"`
+	AreaName          string   `json:"area_name,omitempty"`
 	Materials         []string `json:"materials"`
 	Conditions        string   `json:"conditions,omitempty"`
 	PromisedTime      string   `json:"promised_time,omitempty"`
@@ -46,13 +47,14 @@ type ServiceView struct {
 
 // DeviceView is a device's recorded state.
 type DeviceView struct {
-	ID     string         `json:"id"`
-	Kind   string         `json:"kind"`
-	Area   string         `json:"area"`
-	State  string         `json:"state"`
-	Detail map[string]any `json:"detail,omitempty"`
-	Reason string         `json:"reason,omitempty"`
-	Since  *Stamp         `json:"since"`
+	ID       string         `json:"id"`
+	Kind     string         `json:"kind"`
+	Area     string         `json:"area"`
+	AreaName string         `json:"area_name,omitempty"`
+	State    string         `json:"state"`
+	Detail   map[string]any `json:"detail,omitempty"`
+	Reason   string         `json:"reason,omitempty"`
+	Since    *Stamp         `json:"since"`
 }
 
 // MakeView renders the state for people at time now.
@@ -72,7 +74,7 @@ func MakeView(cfg *config.Config, st *State, now time.Time) View {
 	}
 	for i := range cfg.Services {
 		s := &cfg.Services[i]
-		sv := ServiceView{ID: s.ID, Prefix: s.Prefix, Name: s.Name, NameEn: s.NameEn, Area: s.Area,
+		sv := ServiceView{ID: s.ID, Prefix: s.Prefix, Name: s.Name, NameEn: s.NameEn, Area: s.Area, AreaName: AreaName(cfg, s.Area),
 			Materials: s.Materials, Conditions: s.Conditions, PromisedTime: s.PromisedTime, Tolerance: s.Tolerance,
 			AvgServiceMinutes: s.AvgServiceMinutes, Windows: WindowsFor(cfg, s.ID), Waiting: waiting[s.ID],
 			Open: ServiceOpen(cfg, s, now)}
@@ -90,7 +92,7 @@ func MakeView(cfg *config.Config, st *State, now time.Time) View {
 		v.Services = append(v.Services, sv)
 	}
 	for _, d := range cfg.Devices {
-		dv := DeviceView{ID: d.ID, Kind: d.Kind, Area: d.Area, State: "unknown"}
+		dv := DeviceView{ID: d.ID, Kind: d.Kind, Area: d.Area, AreaName: AreaName(cfg, d.Area), State: "unknown"}
 		if rec, ok := st.Devices[d.ID]; ok {
 			since := Stamp(rec.Since.In(cfg.Location))
 			dv.State, dv.Detail, dv.Reason, dv.Since = rec.State, rec.Detail, rec.Reason, &since
@@ -98,6 +100,16 @@ func MakeView(cfg *config.Config, st *State, now time.Time) View {
 		v.Devices = append(v.Devices, dv)
 	}
 	return v
+}
+
+// AreaName is the area's name for people ("" when unknown).
+func AreaName(cfg *config.Config, id string) string {
+	for _, a := range cfg.Areas {
+		if a.ID == id {
+			return a.Name
+		}
+	}
+	return ""
 }
 
 // WindowsFor names the windows that serve a service ("3号窗口").

@@ -43,11 +43,16 @@ type Info struct {
 	Connected  bool           `json:"connected"`
 	RetryDelay time.Duration  `json:"-"`
 
-	port *serialport.Port // while connected, for live byte counters
+	port   *serialport.Port // while connected, for live byte counters
+	driver device.Driver
 }
 
 // withLive adds the open connection's byte counts.
 func (i Info) withLive() Info {
+	if jc, ok := i.driver.(jobCounter); ok {
+		i.Counters.Jobs = jc.Jobs()
+	}
+	i.driver = nil
 	if i.port != nil {
 		rx, tx := i.port.Counters()
 		i.Counters.RxBytes += rx
@@ -65,7 +70,11 @@ type Counters struct {
 	OpenFails  uint64 `json:"open_fails"`
 	RxBytes    uint64 `json:"rx_bytes"`
 	TxBytes    uint64 `json:"tx_bytes"`
+	Jobs       uint64 `json:"jobs,omitempty"` // work done, for drivers that count it (printers: jobs printed)
 }
+
+// jobCounter is implemented by drivers that count their work.
+type jobCounter interface{ Jobs() uint64 }
 
 // Observer hears every state change, in order per device.
 type Observer func(id, kind string, r device.Report)
@@ -107,7 +116,7 @@ func New(log *slog.Logger, trace *serialport.Trace, observe Observer, b Backoff)
 func (s *Supervisor) Start(ctx context.Context, d Device) {
 	s.mu.Lock()
 	s.infos[d.ID] = &Info{ID: d.ID, Kind: d.Kind, Area: d.Area, State: device.StateOffline, Since: time.Now(),
-		Port: d.Spec.String(), Simulated: d.Simulated}
+		Port: d.Spec.String(), Simulated: d.Simulated, driver: d.Driver}
 	s.mu.Unlock()
 	s.wg.Add(1)
 	go func() {

@@ -2,6 +2,8 @@ package web
 
 import (
 	"net/http"
+
+	"halld/daemon/hall"
 	"time"
 )
 
@@ -9,6 +11,7 @@ type deviceView struct {
 	ID        string         `json:"id"`
 	Kind      string         `json:"kind"`
 	Area      string         `json:"area"`
+	AreaName  string         `json:"area_name,omitempty"`
 	State     string         `json:"state"`
 	Reason    string         `json:"reason,omitempty"`
 	Since     time.Time      `json:"since"`
@@ -25,7 +28,7 @@ type deviceView struct {
 func (s *Server) devices(w http.ResponseWriter, r *http.Request) {
 	out := []deviceView{}
 	for _, i := range s.d.Supervisor.Infos() {
-		v := deviceView{ID: i.ID, Kind: i.Kind, Area: i.Area, State: i.State, Reason: i.Reason, Since: i.Since,
+		v := deviceView{ID: i.ID, Kind: i.Kind, Area: i.Area, AreaName: hall.AreaName(s.d.Config, i.Area), State: i.State, Reason: i.Reason, Since: i.Since,
 			LastSeen: i.LastSeen, Detail: i.Detail, Counters: i.Counters, LastError: i.LastError,
 			Simulated: i.Simulated, Port: i.Port, Trace: i.Trace}
 		if i.Trace {

@@ -274,8 +274,8 @@ func Classify(st escpos.Status) device.Report {
 	return device.Report{State: device.StateReady, Detail: detail, Seen: true}
 }
 
-// Stats are the printer's counters.
-func (p *Printer) Stats() (jobs uint64) {
+// Jobs counts jobs sent whole to the printer since halld started.
+func (p *Printer) Jobs() uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.jobsDone

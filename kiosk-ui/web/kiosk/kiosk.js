@@ -137,7 +137,7 @@
     b.classList.toggle("closed", !!reason);
     b.querySelector(".tile-prefix").textContent = str(svc.prefix) || "·";
     b.querySelector(".tile-name").textContent = str(svc.name) || str(svc.id);
-    b.querySelector(".tile-area").textContent = svc.area ? "办理地点：" + svc.area : "";
+    b.querySelector(".tile-area").textContent = svc.area ? "办理地点：" + (str(svc.area_name) || svc.area) : "";
     b.querySelector(".tile-waiting-n").textContent = String(num(svc.waiting) || 0);
     var cap = num(svc.cap_left);
     b.querySelector(".tile-cap").textContent = (!reason && cap !== null && cap <= 20) ? "余号 " + cap : "";
@@ -173,7 +173,7 @@
     state.services.forEach(function (svc) {
       var b = tileEls[String(svc.id)];
       if (!b) return;
-      var hay = norm(svc.name) + "|" + norm(svc.prefix) + "|" + norm(svc.area) + "|" + norm(svc.id);
+      var hay = norm(svc.name) + "|" + norm(svc.prefix) + "|" + norm(svc.area) + "|" + norm(svc.area_name) + "|" + norm(svc.id);
       var match = !q || hay.indexOf(q) >= 0;
       b.hidden = !match;
       if (match) shown++;
@@ -271,7 +271,7 @@
     }
 
     $("guide-promised").textContent = promisedText(svc.promised_time);
-    $("guide-area").textContent = str(svc.area) || "请咨询现场工作人员";
+    $("guide-area").textContent = str(svc.area_name) || str(svc.area) || "请咨询现场工作人员";
     var w = num(svc.waiting) || 0;
     $("guide-waiting").textContent = w + " 人";
     var cap = num(svc.cap_left);

@@ -212,9 +212,12 @@
     }
     if (det.cover === "open") box.appendChild(chip("开盖", "bad"));
     else if (det.cover === "closed") box.appendChild(chip("合盖"));
+    if (det.cutter_error === true) box.appendChild(chip("切刀故障", "bad"));
+    if (det.status === "not_supported") box.appendChild(chip("不支持状态查询"));
     var extra = 0;
     Object.keys(det).forEach(function (k) {
-      if (k === "online" || k === "paper" || k === "cover") return;
+      // Known keys are shown above in Chinese; problems repeat them.
+      if (k === "online" || k === "paper" || k === "cover" || k === "cutter_error" || k === "problems" || k === "status") return;
       if (extra >= 6) return;
       var v = det[k];
       if (v === null || v === undefined || v === "") return;
@@ -256,7 +259,7 @@
     r.tr.setAttribute("data-kind", str(d.kind));
     r.sim.hidden = !d.simulated;
     r.kind.textContent = kindText(d.kind) + (KIND_TEXT[d.kind] ? " · " + d.kind : "");
-    r.area.textContent = str(d.area) || "—";
+    r.area.textContent = str(d.area_name) || str(d.area) || "—";
     r.state.setAttribute("data-state", st);
     r.state.textContent = stateText(d.state);
     r.state.title = str(d.state);
