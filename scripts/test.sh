@@ -17,7 +17,19 @@ CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -o /dev/null ./daemon
 CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 go build -o /dev/null ./daemon
 
 echo ">> tests"
-go test -count=1 -timeout 20m ./... 2>&1 | tee /tmp/halld-test.log | grep -v '^=== ' || { echo "tests failed"; exit 1; }
+log=$(mktemp)
+status=0
+go test -count=1 -timeout 20m -v ./... >"$log" 2>&1 || status=$?
+# Package lines, failures with their messages, and benchmarks-in-tests' logs.
+grep -E '^(ok|FAIL|---|panic:|\s+\S+_test\.go:[0-9]+:)|\[no test files\]' "$log" | grep -v -- '--- PASS' || true
+passed=$(grep -cE '^\s*--- PASS' "$log" || true)
+failed=$(grep -cE '^\s*--- FAIL' "$log" || true)
+skipped=$(grep -cE '^\s*--- SKIP' "$log" || true)
+if [ "$status" -ne 0 ]; then
+  echo ">> go test failed (exit $status); full log: $log"
+  echo "$passed passed, $failed failed, $skipped skipped"
+  exit 1
+fi
 
 echo ">> fuzz (short)"
 FUZZTIME=${FUZZTIME:-8s}
@@ -28,4 +40,5 @@ for pkg in $(go list ./...); do
     go test -run '^$' -fuzz "^$f\$" -fuzztime "$FUZZTIME" "$pkg" >/tmp/halld-fuzz.log 2>&1 || { cat /tmp/halld-fuzz.log; exit 1; }
   done
 done
-echo ">> all tests passed"
+echo ">> fuzz targets ran clean"
+echo "tests: $passed passed, $failed failed, $skipped skipped"
