@@ -234,8 +234,8 @@ func (p *Port) Read(timeout time.Duration) ([]byte, error) {
 	}
 }
 
-// ReadByte returns one byte, waiting at most timeout.
-func (p *Port) ReadByte(timeout time.Duration) (byte, error) {
+// NextByte returns one byte, waiting at most timeout.
+func (p *Port) NextByte(timeout time.Duration) (byte, error) {
 	b, err := p.Read(timeout)
 	if err != nil {
 		return 0, err

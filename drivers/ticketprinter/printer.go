@@ -228,7 +228,7 @@ func readReply(port *serialport.Port, timeout time.Duration) (byte, error) {
 		if left <= 0 {
 			return 0, serialport.ErrTimeout
 		}
-		b, err := port.ReadByte(left)
+		b, err := port.NextByte(left)
 		if err != nil {
 			return 0, err
 		}
