@@ -232,3 +232,131 @@ func tail(b []byte, n int) []byte {
 	}
 	return b
 }
+
+// TestSystemdStopFinishesPrints runs halld as systemd would (NOTIFY_SOCKET),
+// sends SIGTERM while kiosks are taking tickets, and checks: READY=1 then
+// STOPPING=1, exit status 0, and every ticket in the journal has its print
+// outcome recorded without needing a restart — the print in flight finished.
+func TestSystemdStopFinishesPrints(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real halld")
+	}
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	cfgPath := filepath.Join(dir, "devices.yaml")
+	os.WriteFile(cfgPath, []byte(fmt.Sprintf(crashYAML, addr, filepath.Join(dir, "data"))), 0o644)
+	sock := filepath.Join(dir, "notify.sock")
+	notify, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer notify.Close()
+	var msgs []string
+	var mmu sync.Mutex
+	go func() {
+		buf := make([]byte, 1024)
+		for {
+			n, err := notify.Read(buf)
+			if err != nil {
+				return
+			}
+			mmu.Lock()
+			msgs = append(msgs, string(buf[:n]))
+			mmu.Unlock()
+		}
+	}()
+	logf, _ := os.Create(filepath.Join(dir, "halld.log"))
+	defer logf.Close()
+	cmd := exec.Command(halldBin, "run", "-config", cfgPath)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		mmu.Lock()
+		ready := len(msgs) > 0 && strings.Contains(strings.Join(msgs, "\n"), "READY=1")
+		mmu.Unlock()
+		if ready {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("no READY=1 on NOTIFY_SOCKET")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // printers connected
+
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var okCount, printed int64
+	var cmu sync.Mutex
+	client := &http.Client{Timeout: 10 * time.Second}
+	for w := 0; w < 6; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				resp, err := client.Post("http://"+addr+"/api/v1/tickets", "application/json", strings.NewReader(`{"service":"s1","kiosk":"kiosk-1"}`))
+				if err != nil {
+					return
+				}
+				var body struct{ Ticket hall.Ticket }
+				json.NewDecoder(resp.Body).Decode(&body)
+				resp.Body.Close()
+				if resp.StatusCode == 201 {
+					cmu.Lock()
+					okCount++
+					if body.Ticket.PrintStatus == hall.PrintPrinted {
+						printed++
+					}
+					cmu.Unlock()
+				}
+			}
+		}()
+	}
+	time.Sleep(400 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGTERM)
+	waitErr := cmd.Wait()
+	stop()
+	wg.Wait()
+	if waitErr != nil {
+		b, _ := os.ReadFile(logf.Name())
+		t.Fatalf("halld exit after SIGTERM: %v\n%s", waitErr, tail(b, 2000))
+	}
+	mmu.Lock()
+	all := strings.Join(msgs, "\n")
+	mmu.Unlock()
+	if !strings.Contains(all, "STOPPING=1") || strings.Index(all, "READY=1") > strings.Index(all, "STOPPING=1") {
+		t.Fatalf("notify messages: %q", all)
+	}
+	if okCount == 0 || printed != okCount {
+		t.Fatalf("%d tickets acknowledged, %d printed", okCount, printed)
+	}
+	j, err := journal.Open(filepath.Join(dir, "data", "journal.db"), journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	pending := map[string]bool{}
+	j.Scan(context.Background(), 0, func(r journal.Record) error {
+		v, _ := hall.Decode(r.Type, r.Body)
+		switch e := v.(type) {
+		case *hall.TicketIssued:
+			pending[e.Ticket.ID] = true
+		case *hall.TicketPrinted:
+			delete(pending, e.TicketID)
+		case *hall.TicketPrintFailed:
+			if e.Code == "interrupted" {
+				t.Errorf("a clean stop interrupted the print of %s", e.TicketID)
+			}
+			delete(pending, e.TicketID)
+		}
+		return nil
+	})
+	if len(pending) > 0 {
+		t.Fatalf("%d tickets left without a print outcome by a clean stop", len(pending))
+	}
+	t.Logf("SIGTERM under load: %d tickets, all printed and recorded; notify: %q", okCount, all)
+}

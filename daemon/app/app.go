@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -70,6 +71,26 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	}
 	a := &App{Config: cfg, Printers: map[string]*ticketprinter.Printer{}}
 
+	// Listen first: /healthz and /readyz (503 with the reason) answer while a
+	// long journal is replayed; everything else says "starting" until ready.
+	listen := cfg.HTTP.Listen
+	if opts.Listen != "" {
+		listen = opts.Listen
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("http listen %s: %w", listen, err)
+	}
+	a.Addr = ln.Addr().String()
+	var phase atomic.Value
+	phase.Store("opening journal")
+	var handler swapHandler
+	handler.Store(startingHandler(&phase))
+	hs := &http.Server{Handler: &handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- hs.Serve(ln) }()
+	defer hs.Close()
+
 	dir := cfg.Storage.Dir
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("storage dir: %w", err)
@@ -81,6 +102,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	defer j.Close()
 	a.Journal = j
 
+	phase.Store("replaying journal")
 	eng, err := engine.New(ctx, cfg, j, log, opts.Now)
 	if err != nil {
 		return fmt.Errorf("replay journal: %w", err)
@@ -96,6 +118,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		return fmt.Errorf("resolve interrupted prints: %w", err)
 	}
 
+	phase.Store("starting devices")
 	// Device state changes are recorded in order, off the drivers' goroutines.
 	observed := make(chan hall.ObserveDevice, 1024)
 	obsDone := make(chan struct{})
@@ -154,20 +177,13 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	}
 	srv := web.New(web.Deps{Config: cfg, Engine: eng, Journal: j, Printing: disp, Supervisor: sup,
 		Simulators: a.Sims, Tracer: a.Trace, Pages: kioskui.Pages(), Log: log, Registry: reg, Tokens: tokens,
-		Ready: func() []string { return nil }})
-	listen := cfg.HTTP.Listen
-	if opts.Listen != "" {
-		listen = opts.Listen
-	}
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		stopDevices()
-		return fmt.Errorf("http listen %s: %w", listen, err)
-	}
-	a.Addr = ln.Addr().String()
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	httpDone := make(chan error, 1)
-	go func() { httpDone <- hs.Serve(ln) }()
+		Ready: func() []string {
+			if err := eng.StorageErr(); err != nil {
+				return []string{"journal: " + err.Error()}
+			}
+			return nil
+		}})
+	handler.Store(srv)
 
 	sddaemon.SdNotify(false, "READY=1\nSTATUS=serving on "+a.Addr)
 	log.Info("halld ready", "addr", a.Addr, "hall", cfg.Hall.ID, "devices", len(cfg.Devices),
@@ -200,6 +216,33 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	<-obsDone
 	log.Info("halld stopped", "journal_head", j.Head())
 	return runErr
+}
+
+// swapHandler serves the start-up handler, then the real one.
+type swapHandler struct{ h atomic.Value }
+
+func (s *swapHandler) Store(h http.Handler) { s.h.Store(&h) }
+
+func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*s.h.Load().(*http.Handler)).ServeHTTP(w, r)
+}
+
+func startingHandler(phase *atomic.Value) http.Handler {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	starting := func(w http.ResponseWriter, body string) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(body))
+	}
+	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		starting(w, `{"ready":false,"reasons":["`+phase.Load().(string)+`"]}`+"\n")
+	})
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		starting(w, `{"error":{"code":"starting","message":"系统正在启动，请稍候"}}`+"\n")
+	})
+	return m
 }
 
 // printerProfile is the device's profile with its overrides (config.Load

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,6 +39,19 @@ type Engine struct {
 
 	// MaxBatch bounds how many commands share one commit.
 	MaxBatch int
+
+	storageErr atomic.Value // errBox: the last append's outcome
+}
+
+type errBox struct{ err error }
+
+// StorageErr is the error of the last journal append, nil when it succeeded:
+// while appends fail, halld is not ready (nothing can be made durable).
+func (e *Engine) StorageErr() error {
+	if b, ok := e.storageErr.Load().(errBox); ok {
+		return b.err
+	}
+	return nil
 }
 
 type request struct {
@@ -193,6 +207,9 @@ func (e *Engine) process(batch []request) {
 	var commitErr error
 	if len(all) > 0 {
 		commitErr = e.j.Append(context.Background(), all)
+	}
+	if len(all) > 0 {
+		e.storageErr.Store(errBox{commitErr})
 	}
 	if commitErr != nil {
 		e.log.Error("journal append failed; commands refused", "err", commitErr, "events", len(all))

@@ -86,7 +86,7 @@ type Port struct {
 	rxBytes, txBytes atomic.Uint64
 
 	mu      sync.Mutex // serialises writes: one command is never split by another
-	pending []byte     // bytes received but not yet consumed by ReadFull/ReadByte
+	pending []byte     // bytes received but not yet consumed by NextByte
 }
 
 // Open opens the port. name labels traces and errors (the device id).
