@@ -169,9 +169,10 @@ func (j *Journal) Append(ctx context.Context, recs []Record) error {
 		j.oldest = recs[0].Seq
 	}
 	j.ring = append(j.ring, recs...)
-	if over := len(j.ring) - j.ringCap; over > 0 {
-		// Copy down so the backing array does not grow without bound.
-		j.ring = append(j.ring[:0:0], j.ring[over:]...)
+	if len(j.ring) > 2*j.ringCap {
+		// Keep the newest ringCap; compacting only past twice that makes the
+		// copy amortised O(1) per record instead of O(ringCap) per append.
+		j.ring = append(make([]Record, 0, 2*j.ringCap+len(recs)), j.ring[len(j.ring)-j.ringCap:]...)
 	}
 	close(j.changed)
 	j.changed = make(chan struct{})
