@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_go
-apt_install ca-certificates git
+# systemd-analyze checks the unit; chromium and a CJK font run the page tests.
+apt_install ca-certificates git systemd chromium fonts-wqy-zenhei
+export HALLD_REQUIRE_BROWSER=1 CI=${CI:-}
 
 echo ">> go vet"
 CGO_ENABLED=0 go vet ./...

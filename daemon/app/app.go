@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	sddaemon "github.com/coreos/go-systemd/v22/daemon"
@@ -66,7 +65,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	}
 	start := time.Now()
 	sddaemon.SdNotify(false, "STATUS=starting")
-	if err := LimitFDs(); err != nil {
+	if err := serialport.LimitFDs(); err != nil {
 		log.Warn("cannot limit open files", "err", err)
 	}
 	a := &App{Config: cfg, Printers: map[string]*ticketprinter.Printer{}}
@@ -315,19 +314,3 @@ func watchdog(ctx context.Context, eng *engine.Engine, log *slog.Logger) {
 	}
 }
 
-// LimitFDs keeps every file descriptor below 1024: go.bug.st/serial panics
-// in Read on an fd >= 1024 (select's fixed FdSet), and Go raises the soft
-// limit to the hard one at start. With the soft limit at 1024, a flood of
-// clients fails with EMFILE (which net/http backs off from) instead of a
-// port reopened after an unplug landing on a high fd.
-func LimitFDs() error {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return err
-	}
-	if lim.Cur <= 1024 {
-		return nil
-	}
-	lim.Cur = 1024
-	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
-}
