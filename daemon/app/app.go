@@ -313,4 +313,3 @@ func watchdog(ctx context.Context, eng *engine.Engine, log *slog.Logger) {
 		}
 	}
 }
-
