@@ -86,6 +86,7 @@ type Config struct {
 	Services []Service `yaml:"services" doc:"Services (事项/业务类别) that tickets are issued for."`
 	Windows  []Window  `yaml:"windows" doc:"Service windows (窗口)."`
 	Holidays []Holiday `yaml:"holidays" doc:"Calendar exceptions: public holidays (closed) and 调休 working days (workday: true)."`
+	Staff    []Staff   `yaml:"staff" doc:"Window staff (窗口工作人员) who sign in at windows; shown on the board and evaluation pads."`
 	Devices  []Device  `yaml:"devices" doc:"Devices: printers, pads, readers, terminals, kiosks, scanners, RS-485 lines."`
 
 	// Location is the hall's time zone, loaded from Hall.Timezone.
@@ -111,6 +112,12 @@ type Hall struct {
 	// EvalURL is the base URL of the ticket's QR code (online evaluation); the ticket id is appended,
 	// e.g. https://…/eval?t=. Empty: no QR code.
 	EvalURL string `yaml:"eval_url" format:"url" doc:"Base URL for the ticket QR code (online evaluation); the ticket id is appended. Empty: no QR code." example:"https://hcp.example.org/eval?t="`
+	// PauseLimit is how long a window may be paused before a window.pause_overdue
+	// alert (管理办法: 暂离工作岗位不超过30分钟). Default "30m".
+	PauseLimit string `yaml:"pause_limit" format:"duration" default:"30m" doc:"How long a window may stay paused before an overdue alert (default 30m)."`
+	// RatingTimeout ends the wait for a rating after a service when no pad
+	// reports one. Default "2m".
+	RatingTimeout string `yaml:"rating_timeout" format:"duration" default:"2m" doc:"How long to wait for the citizen's rating after a service before recording a timeout (default 2m)."`
 	// AlwaysOpen issues tickets at any hour, ignoring opening hours and
 	// holidays. For the demo hall and for training; a real hall leaves it off.
 	AlwaysOpen bool `yaml:"always_open" doc:"Issue tickets at any hour, ignoring opening hours and holidays (demo and training only)."`
@@ -254,6 +261,19 @@ type Window struct {
 	Backup string `yaml:"backup" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"a window id" doc:"Id of the AB-post (AB角) backup window that takes the queue while this one is paused or unstaffed."`
 }
 
+// Staff is one member of window staff.
+type Staff struct {
+	// ID is the staff number (工号). Required; unique among staff.
+	ID string `yaml:"id" cfg:"required" pattern:"^[A-Za-z0-9][A-Za-z0-9_-]*$" hint:"letters, digits, '-' and '_'" doc:"Staff number (工号)."`
+	// Name is shown on the board and the evaluation pad. Required.
+	Name string `yaml:"name" cfg:"required" doc:"Name shown on the board and the evaluation pad."`
+	// Title is the post shown on the pad (e.g. 综合受理员).
+	Title string `yaml:"title" doc:"Post shown on the evaluation pad, e.g. 综合受理员."`
+	// Windows are the windows this person usually works at; the first is where a pad's
+	// sign-in key signs them in.
+	Windows []string `yaml:"windows" doc:"Windows this person works at; a pad's sign-in key at the first signs them in."`
+}
+
 // WindowService is one service a window serves.
 type WindowService struct {
 	// Service is a service id. Required.
@@ -373,6 +393,32 @@ func (c *Config) Window(id string) (*Window, bool) {
 	for i := range c.Windows {
 		if c.Windows[i].ID == id {
 			return &c.Windows[i], true
+		}
+	}
+	return nil, false
+}
+
+// PauseLimitDuration is hall.pause_limit parsed (30 minutes when unset).
+func (c *Config) PauseLimitDuration() time.Duration {
+	if d, err := time.ParseDuration(c.Hall.PauseLimit); err == nil && d > 0 {
+		return d
+	}
+	return 30 * time.Minute
+}
+
+// RatingTimeoutDuration is hall.rating_timeout parsed (2 minutes when unset).
+func (c *Config) RatingTimeoutDuration() time.Duration {
+	if d, err := time.ParseDuration(c.Hall.RatingTimeout); err == nil && d > 0 {
+		return d
+	}
+	return 2 * time.Minute
+}
+
+// StaffMember returns the staff member with the given id.
+func (c *Config) StaffMember(id string) (*Staff, bool) {
+	for i := range c.Staff {
+		if c.Staff[i].ID == id {
+			return &c.Staff[i], true
 		}
 	}
 	return nil, false

@@ -165,6 +165,24 @@ func (d *decoder) validate(c *Config, profiles []string) {
 		}
 	}
 
+	// Staff: their own namespace (staff numbers).
+	staff := map[string]owner{}
+	for i, st := range c.Staff {
+		p := fmt.Sprintf("staff[%d]", i)
+		if st.ID != "" {
+			if first, dup := staff[st.ID]; dup {
+				d.semantic(p+".id", "duplicate staff id %q; already used by %s at line %d", st.ID, first.path, first.line)
+			} else {
+				staff[st.ID] = owner{p, d.where(p).Line}
+			}
+		}
+		for j, w := range st.Windows {
+			if w != "" && !windows[w] {
+				d.semantic(fmt.Sprintf("%s.windows[%d]", p, j), "unknown window %q%s", w, refList(w, windowIDs))
+			}
+		}
+	}
+
 	// Devices.
 	devices := map[string]*Device{}
 	var deviceIDs, printerIDs, lineIDs []string

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -90,7 +92,7 @@ func Replay(ctx context.Context, j *journal.Journal) (*hall.State, error) {
 		if err != nil {
 			return fmt.Errorf("replay seq %d: %w", r.Seq, err)
 		}
-		hall.Apply(st, r.Seq, r.TS, data)
+		hall.Apply(st, r.Seq, r.Type, r.TS, data)
 		return nil
 	})
 	if err != nil {
@@ -190,7 +192,7 @@ func (e *Engine) process(batch []request) {
 			}
 			p.recs = append(p.recs, journal.Record{Seq: seq, ID: env.ID, Type: em.Type, TS: now, Body: body})
 			p.data = append(p.data, em.Data)
-			hall.Apply(scratch, seq, now, em.Data)
+			hall.Apply(scratch, seq, em.Type, now, em.Data)
 			if ti, ok := em.Data.(*hall.TicketIssued); ok {
 				p.ticket = ti.Ticket.ID
 			}
@@ -245,32 +247,37 @@ func ticketOf(cmd any) string {
 	return ""
 }
 
-// cloneState copies what the rules mutate. Tickets are copied on write by
-// Apply's callers only through this clone, so the committed state is never
-// touched by a batch that fails.
+// cloneState deep-copies everything Apply mutates, so a batch whose commit
+// fails leaves the committed state untouched.
 func cloneState(st *hall.State) *hall.State {
-	c := &hall.State{Seq: st.Seq, Day: st.Day,
-		Counters: make(map[string]int, len(st.Counters)),
-		Tickets:  make(map[string]*hall.Ticket, len(st.Tickets)),
-		Order:    append([]string(nil), st.Order...),
-		Requests: make(map[string]string, len(st.Requests)),
-		Devices:  make(map[string]*hall.DeviceRecord, len(st.Devices)),
-	}
-	for k, v := range st.Counters {
-		c.Counters[k] = v
-	}
+	c := *st
+	c.Counters = maps.Clone(st.Counters)
+	c.Order = slices.Clone(st.Order)
+	c.Requests = maps.Clone(st.Requests)
+	c.Visits = maps.Clone(st.Visits)
+	c.VisitInfo = maps.Clone(st.VisitInfo)
+	c.Rated = maps.Clone(st.Rated)
+	c.Finished = maps.Clone(st.Finished)
+	c.TimedOut = maps.Clone(st.TimedOut)
+	c.RecentCalls = slices.Clone(st.RecentCalls)
+	c.Alerts = maps.Clone(st.Alerts) // records are replaced, never mutated
+	c.Tickets = make(map[string]*hall.Ticket, len(st.Tickets))
 	for k, v := range st.Tickets {
 		t := *v
+		t.Transfers = slices.Clone(v.Transfers)
 		c.Tickets[k] = &t
 	}
-	for k, v := range st.Requests {
-		c.Requests[k] = v
-	}
+	c.Devices = make(map[string]*hall.DeviceRecord, len(st.Devices))
 	for k, v := range st.Devices {
 		d := *v
 		c.Devices[k] = &d
 	}
-	return c
+	c.Windows = make(map[string]*hall.WindowState, len(st.Windows))
+	for k, v := range st.Windows {
+		w := *v
+		c.Windows[k] = &w
+	}
+	return &c
 }
 
 // Submit runs one command and waits until its events are durable.

@@ -63,6 +63,19 @@ type Ticket struct {
 	PrintedBy   *string    `json:"printed_by"`
 	PrintError  *ErrorInfo `json:"print_error,omitempty"`
 	Ahead       int        `json:"ahead"`
+	// SlotStart is an appointment's slot: before it the ticket waits as normal.
+	SlotStart *Stamp `json:"slot_start,omitempty"`
+
+	// Set as the ticket moves through the hall.
+	Window       string           `json:"window,omitempty"`
+	PinnedWindow string           `json:"pinned_window,omitempty"` // only this window may call it (a transfer to a window)
+	Visit        uint32           `json:"visit,omitempty"`
+	CalledAt     *Stamp           `json:"called_at,omitempty"`
+	StartedAt    *Stamp           `json:"started_at,omitempty"`
+	FinishedAt   *Stamp           `json:"finished_at,omitempty"`
+	Recalls      int              `json:"recalls,omitempty"`
+	Transfers    []TransferRecord `json:"transfers,omitempty"`
+	Rating       string           `json:"rating,omitempty"`
 }
 
 // TicketIssued: a number was handed out.
@@ -149,6 +162,28 @@ func Decode(typ string, body []byte) (any, error) {
 		v = &TicketPrintFailed{}
 	case TypeDeviceState:
 		v = &DeviceState{}
+	case TypeTicketCalled, TypeTicketRecalled:
+		v = &TicketCalled{}
+	case TypeTicketNoShow, TypeTicketHeld:
+		v = &TicketAtWindow{}
+	case TypeTicketTransferred:
+		v = &TicketTransferred{}
+	case TypeServiceStarted, TypeServiceFinished:
+		v = &ServiceEvent{}
+	case TypeRatingSubmitted:
+		v = &RatingSubmitted{}
+	case TypeRatingTimeout:
+		v = &RatingTimeout{}
+	case TypeWindowPaused:
+		v = &WindowPause{}
+	case TypeWindowResumed, TypeWindowOverdue:
+		v = &WindowEvent{}
+	case TypeStaffSignedIn, TypeStaffSignedOut:
+		v = &StaffEvent{}
+	case TypeAlertRaised:
+		v = &Alert{}
+	case TypeAlertCleared:
+		v = &AlertCleared{}
 	default:
 		return nil, nil
 	}

@@ -88,6 +88,16 @@ type State struct {
 	Order    []string           // ticket ids in issue order
 	Requests map[string]string  // request id → ticket id, for Day
 	Devices  map[string]*DeviceRecord
+
+	Windows     map[string]*WindowState
+	NextVisit   uint32                 // last visit number assigned; never reused
+	Visits      map[uint32]string      // visit → ticket id (Day's)
+	VisitInfo   map[uint32]VisitRecord // visit → where it was served
+	Rated       map[uint32]bool        // visits rated (一次一评)
+	Finished    map[uint32]bool        // visits finished (a rating may follow)
+	TimedOut    map[uint32]bool        // visits whose rating timed out
+	RecentCalls []RecentCall           // newest first, for the board
+	Alerts      map[string]*AlertRecord
 }
 
 // DeviceRecord is a device's last recorded state and when it began.
@@ -98,11 +108,32 @@ type DeviceRecord struct {
 
 // NewState returns the empty hall.
 func NewState() *State {
-	return &State{
+	st := &State{
 		Counters: map[string]int{},
 		Tickets:  map[string]*Ticket{},
 		Requests: map[string]string{},
 		Devices:  map[string]*DeviceRecord{},
+		Windows:  map[string]*WindowState{},
+		Alerts:   map[string]*AlertRecord{},
+	}
+	st.resetDay()
+	return st
+}
+
+// resetDay clears what belongs to one hall day.
+func (st *State) resetDay() {
+	st.Counters = map[string]int{}
+	st.Tickets = map[string]*Ticket{}
+	st.Order = nil
+	st.Requests = map[string]string{}
+	st.Visits = map[uint32]string{}
+	st.VisitInfo = map[uint32]VisitRecord{}
+	st.Rated = map[uint32]bool{}
+	st.Finished = map[uint32]bool{}
+	st.TimedOut = map[uint32]bool{}
+	st.RecentCalls = nil
+	for _, w := range st.Windows {
+		w.Current, w.Awaiting = "", 0
 	}
 }
 
@@ -127,6 +158,8 @@ func Decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, erro
 			return nil, nil
 		}
 		return []Emit{{TypeDeviceState, &DeviceState{Device: c.Device, Kind: c.Kind, State: c.State, Detail: c.Detail, Reason: c.Reason}}}, nil
+	case CallNext, CallTicket, Recall, NoShow, Start, Finish, Hold, Transfer, Pause, Resume, SignIn, SignOut, Rate, RateTimeout, Tick:
+		return decideWindow(cfg, st, cmd, now)
 	case ResolveInterrupted:
 		var out []Emit
 		for _, id := range st.Order {
@@ -264,8 +297,9 @@ func priorityRank(p string) int {
 	return 2
 }
 
-// Apply folds one recorded event into the state.
-func Apply(st *State, seq uint64, ts time.Time, data any) {
+// Apply folds one recorded event of type typ into the state. (Some types
+// share a payload — no-show/held, started/finished — so the type is needed.)
+func Apply(st *State, seq uint64, typ string, ts time.Time, data any) {
 	st.Seq = seq
 	switch e := data.(type) {
 	case *TicketIssued:
@@ -273,10 +307,7 @@ func Apply(st *State, seq uint64, ts time.Time, data any) {
 		if t.Day != st.Day {
 			// A new hall day: numbering restarts and yesterday's queue is gone.
 			st.Day = t.Day
-			st.Counters = map[string]int{}
-			st.Tickets = map[string]*Ticket{}
-			st.Order = nil
-			st.Requests = map[string]string{}
+			st.resetDay()
 		}
 		n, _ := strconv.Atoi(t.Number[len(t.Number)-digitsIn(t.Number):])
 		if n > st.Counters[t.Service] {
@@ -300,7 +331,10 @@ func Apply(st *State, seq uint64, ts time.Time, data any) {
 	case *DeviceState:
 		st.Devices[e.Device] = &DeviceRecord{DeviceState: *e, Since: ts}
 		st.Devices[e.Device].Detail = maps.Clone(e.Detail)
+	default:
+		applyQueue(st, ts, data)
 	}
+	applyTyped(st, typ, ts, data)
 }
 
 func digitsIn(s string) int {

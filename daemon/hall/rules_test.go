@@ -43,7 +43,7 @@ func run(t *testing.T, cfg *config.Config, st *hall.State, cmd any, now time.Tim
 	t.Helper()
 	emits, err := hall.Decide(cfg, st, cmd, now)
 	for _, e := range emits {
-		hall.Apply(st, st.Seq+1, now, e.Data)
+		hall.Apply(st, st.Seq+1, e.Type, now, e.Data)
 	}
 	return emits, err
 }

@@ -1,6 +1,7 @@
 package hall
 
 import (
+	"sort"
 	"strconv"
 	"time"
 
@@ -9,10 +10,72 @@ import (
 
 // View is the whole hall as pages and the snapshot API see it.
 type View struct {
-	Hall     HallView      `json:"hall"`
-	Services []ServiceView `json:"services"`
-	Tickets  []*Ticket     `json:"tickets"`
-	Devices  []DeviceView  `json:"devices"`
+	Hall        HallView      `json:"hall"`
+	Services    []ServiceView `json:"services"`
+	Windows     []WindowView  `json:"windows"`
+	Tickets     []*Ticket     `json:"tickets"`
+	RecentCalls []RecentCall  `json:"recent_calls"`
+	Alerts      []AlertView   `json:"alerts"`
+	Notices     []Notice      `json:"notices"`
+	Devices     []DeviceView  `json:"devices"`
+}
+
+// WindowView is a window for the board, caller and monitor.
+type WindowView struct {
+	ID       string       `json:"id"`
+	Number   int          `json:"number"`
+	Name     string       `json:"name"`
+	Area     string       `json:"area"`
+	Status   string       `json:"status"`
+	Staff    *StaffView   `json:"staff"`
+	Current  *CurrentView `json:"current"`
+	Paused   *PausedView  `json:"paused"`
+	Backup   string       `json:"backup"`
+	Covering []string     `json:"covering"`
+	Services []string     `json:"services"`
+	Waiting  int          `json:"waiting"`
+	Awaiting uint32       `json:"awaiting_rating,omitempty"`
+}
+
+// StaffView names the person at a window.
+type StaffView struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Title string `json:"title,omitempty"`
+}
+
+// CurrentView is the ticket called or served at a window.
+type CurrentView struct {
+	TicketID    string `json:"ticket_id"`
+	Number      string `json:"number"`
+	ServiceName string `json:"service_name"`
+	Status      string `json:"status"`
+	Priority    string `json:"priority"`
+	Visit       uint32 `json:"visit"`
+	CalledAt    *Stamp `json:"called_at"`
+	StartedAt   *Stamp `json:"started_at"`
+	Recalls     int    `json:"recalls"`
+}
+
+// PausedView says why and until when a window is paused.
+type PausedView struct {
+	Reason  string `json:"reason"`
+	Since   Stamp  `json:"since"`
+	Until   *Stamp `json:"until"`
+	Overdue bool   `json:"overdue"`
+}
+
+// AlertView is an open alert.
+type AlertView struct {
+	Alert
+	Since Stamp `json:"since"`
+}
+
+// Notice is a message shown on the board (from the central server, later).
+type Notice struct {
+	ID    string `json:"id"`
+	Text  string `json:"text"`
+	Until *Stamp `json:"until"`
 }
 
 // HallView is the hall's identity and whether it is open now.
@@ -91,6 +154,19 @@ func MakeView(cfg *config.Config, st *State, now time.Time) View {
 		}
 		v.Services = append(v.Services, sv)
 	}
+	for i := range cfg.Windows {
+		v.Windows = append(v.Windows, MakeWindowView(cfg, st, cfg.Windows[i].ID, now))
+	}
+	v.RecentCalls = st.RecentCalls
+	if v.RecentCalls == nil || st.Day != day {
+		v.RecentCalls = []RecentCall{}
+	}
+	v.Alerts = []AlertView{}
+	for _, a := range st.Alerts {
+		v.Alerts = append(v.Alerts, AlertView{Alert: a.Alert, Since: Stamp(a.Since.In(cfg.Location))})
+	}
+	sort.Slice(v.Alerts, func(i, j int) bool { return time.Time(v.Alerts[i].Since).Before(time.Time(v.Alerts[j].Since)) })
+	v.Notices = []Notice{}
 	for _, d := range cfg.Devices {
 		dv := DeviceView{ID: d.ID, Kind: d.Kind, Area: d.Area, AreaName: AreaName(cfg, d.Area), State: "unknown"}
 		if rec, ok := st.Devices[d.ID]; ok {
@@ -99,6 +175,41 @@ func MakeView(cfg *config.Config, st *State, now time.Time) View {
 		}
 		v.Devices = append(v.Devices, dv)
 	}
+	return v
+}
+
+// MakeWindowView renders one window.
+func MakeWindowView(cfg *config.Config, st *State, id string, now time.Time) WindowView {
+	wc, _ := cfg.Window(id)
+	w := st.window(id)
+	v := WindowView{ID: id, Number: wc.Number, Name: wc.Name, Area: wc.Area, Status: w.Status, Backup: wc.Backup,
+		Covering: []string{}, Services: []string{}, Awaiting: w.Awaiting}
+	for _, ws := range wc.Services {
+		v.Services = append(v.Services, ws.Service)
+	}
+	if w.Staff != "" {
+		v.Staff = &StaffView{ID: w.Staff, Name: w.Staff}
+		if s, ok := cfg.StaffMember(w.Staff); ok {
+			v.Staff.Name, v.Staff.Title = s.Name, s.Title
+		}
+	}
+	if t, ok := st.Tickets[w.Current]; ok && w.Current != "" {
+		v.Current = &CurrentView{TicketID: t.ID, Number: t.Number, ServiceName: t.ServiceName, Status: t.Status,
+			Priority: t.Priority, Visit: t.Visit, CalledAt: t.CalledAt, StartedAt: t.StartedAt, Recalls: t.Recalls}
+	}
+	if w.Status == WindowPaused {
+		v.Paused = &PausedView{Reason: w.PauseReason, Since: Stamp(w.PausedAt.In(cfg.Location)), Overdue: w.Overdue}
+		if w.PausedUntil != nil {
+			u := Stamp(w.PausedUntil.In(cfg.Location))
+			v.Paused.Until = &u
+		}
+	}
+	for i := range cfg.Windows {
+		if o := cfg.Windows[i]; o.Backup == id && st.window(o.ID).Status != WindowOpen {
+			v.Covering = append(v.Covering, o.ID)
+		}
+	}
+	v.Waiting = len(Queue(cfg, st, id, now))
 	return v
 }
 

@@ -1,0 +1,698 @@
+package hall
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"halld/daemon/config"
+)
+
+// More ticket statuses.
+const (
+	StatusCalled  = "called"
+	StatusServing = "serving"
+	StatusDone    = "done"
+	StatusNoShow  = "no_show"
+	StatusHeld    = "held"
+)
+
+// Window statuses.
+const (
+	WindowOpen   = "open"   // staff signed in, serving
+	WindowPaused = "paused" // 暂停服务 / 临时外出
+	WindowClosed = "closed" // nobody signed in
+)
+
+// WindowState is a window as the journal says it is.
+type WindowState struct {
+	ID          string
+	Status      string
+	Staff       string
+	Current     string // ticket id called or being served here
+	PauseReason string
+	PausedAt    time.Time
+	PausedUntil *time.Time
+	Overdue     bool
+	// Awaiting is the visit finished here whose rating is still expected.
+	Awaiting   uint32
+	FinishedAt time.Time
+}
+
+// Window commands. Each names the window it acts at.
+type (
+	CallNext   struct{ Window string }
+	CallTicket struct{ Window, Ticket string }
+	Recall     struct{ Window string }
+	NoShow     struct{ Window string }
+	Start      struct{ Window string }
+	Finish     struct{ Window string }
+	Hold       struct{ Window string }
+	Transfer   struct{ Window, Service, ToWindow string }
+	Pause      struct {
+		Window, Reason string
+		Minutes        int
+	}
+	Resume  struct{ Window string }
+	SignIn  struct{ Window, Staff string }
+	SignOut struct{ Window string }
+	// Rate is the citizen's rating of a visit. Level is a name from RatingLevels.
+	Rate struct {
+		Visit            uint32
+		Level            string
+		Reasons          []string
+		Comment, Channel string
+		Device           string
+	}
+	// RateTimeout: the pad gave up waiting (or halld did, at Tick).
+	RateTimeout struct{ Visit uint32 }
+	// Tick lets time-based rules run: overdue pauses, rating timeouts.
+	Tick struct{}
+)
+
+func (st *State) window(id string) *WindowState {
+	if w, ok := st.Windows[id]; ok {
+		return w
+	}
+	return &WindowState{ID: id, Status: WindowClosed}
+}
+
+func windowCfg(cfg *config.Config, id string) (*config.Window, error) {
+	w, ok := cfg.Window(id)
+	if !ok {
+		return nil, refuse(404, "unknown_window", "没有这个窗口："+id)
+	}
+	return w, nil
+}
+
+func voiceCall(number string, windowNumber int) string {
+	return "请" + number + "号到" + strconv.Itoa(windowNumber) + "号窗口办理"
+}
+
+// current returns the ticket at a window, or a refusal.
+func (st *State) current(w *WindowState, want ...string) (*Ticket, error) {
+	t, ok := st.Tickets[w.Current]
+	if w.Current == "" || !ok {
+		return nil, refuse(409, "no_current_ticket", "本窗口当前没有号码")
+	}
+	for _, s := range want {
+		if t.Status == s {
+			return t, nil
+		}
+	}
+	return nil, refuse(409, "bad_ticket_state", "当前号码 "+t.Number+" 的状态不允许此操作（"+statusName(t.Status)+"）")
+}
+
+func statusName(s string) string {
+	switch s {
+	case StatusWaiting:
+		return "等候中"
+	case StatusCalled:
+		return "已叫号"
+	case StatusServing:
+		return "办理中"
+	case StatusDone:
+		return "已办结"
+	case StatusNoShow:
+		return "过号"
+	case StatusHeld:
+		return "挂起"
+	}
+	return s
+}
+
+func (st *State) requireOpen(w *WindowState) error {
+	switch w.Status {
+	case WindowClosed:
+		return refuse(409, "not_signed_in", "本窗口尚未签到，请先签到")
+	case WindowPaused:
+		return refuse(409, "window_paused", "本窗口暂停服务中，请先恢复")
+	}
+	return nil
+}
+
+func (st *State) requireFree(w *WindowState) error {
+	if t, ok := st.Tickets[w.Current]; ok && (t.Status == StatusCalled || t.Status == StatusServing) {
+		return refuse(409, "window_busy", "请先处理当前号码 "+t.Number+"（办结、过号或挂起）")
+	}
+	return nil
+}
+
+// Candidate is a ticket a window may call, in calling order.
+type Candidate struct {
+	Ticket   *Ticket
+	Class    int    // 0 appointment due, 1 green channel, 2 everyone else
+	Covering string // the window whose queue it comes from, when not this one's
+	Score    float64
+}
+
+// Queue lists the tickets window id may call now, in the order CallNext takes
+// them: appointments due in their slot, then the green channel, then everyone
+// else; within a class the longest wait weighted by the window's weight for
+// the service, ties first come first served. A window also calls the queue of
+// every window whose AB backup it is while that window is paused or closed.
+func Queue(cfg *config.Config, st *State, id string, now time.Time) []Candidate {
+	wc, ok := cfg.Window(id)
+	if !ok {
+		return nil
+	}
+	day := cfg.Day(now)
+	type source struct {
+		window  *config.Window
+		covered string
+	}
+	sources := []source{{wc, ""}}
+	for i := range cfg.Windows {
+		other := &cfg.Windows[i]
+		if other.Backup == id && st.window(other.ID).Status != WindowOpen {
+			sources = append(sources, source{other, other.ID})
+		}
+	}
+	var out []Candidate
+	seen := map[string]bool{}
+	for _, idx := range st.Order {
+		t := st.Tickets[idx]
+		if t.Day != day || t.Status != StatusWaiting || seen[t.ID] {
+			continue
+		}
+		for _, src := range sources {
+			weight := 0
+			if t.PinnedWindow != "" {
+				if t.PinnedWindow == src.window.ID {
+					weight = 1
+				}
+			} else {
+				for _, ws := range src.window.Services {
+					if ws.Service == t.Service {
+						weight = max(ws.Weight, 1)
+					}
+				}
+			}
+			if weight == 0 {
+				continue
+			}
+			waited := now.Sub(time.Time(t.IssuedAt)).Seconds()
+			out = append(out, Candidate{Ticket: t, Class: class(t, now), Covering: src.covered,
+				Score: max(waited, 0) * float64(weight)})
+			seen[t.ID] = true
+			break
+		}
+	}
+	pos := map[string]int{}
+	for i, id := range st.Order {
+		pos[id] = i
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Class != b.Class {
+			return a.Class < b.Class
+		}
+		if a.Score != b.Score {
+			return a.Score > b.Score
+		}
+		return pos[a.Ticket.ID] < pos[b.Ticket.ID]
+	})
+	return out
+}
+
+// class ranks a ticket: an appointment counts as such only in its slot (or
+// when it has none); before it, it waits with everyone else.
+func class(t *Ticket, now time.Time) int {
+	switch t.Priority {
+	case PriorityAppointment:
+		if t.SlotStart == nil || !now.Before(time.Time(*t.SlotStart)) {
+			return 0
+		}
+	case PriorityGreen:
+		return 1
+	}
+	return 2
+}
+
+func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, error) {
+	switch c := cmd.(type) {
+	case CallNext:
+		wc, err := windowCfg(cfg, c.Window)
+		if err != nil {
+			return nil, err
+		}
+		w := st.window(c.Window)
+		if err := st.requireOpen(w); err != nil {
+			return nil, err
+		}
+		if err := st.requireFree(w); err != nil {
+			return nil, err
+		}
+		q := Queue(cfg, st, c.Window, now)
+		if len(q) == 0 {
+			return nil, refuse(409, "queue_empty", "当前没有等候的号码")
+		}
+		return []Emit{st.call(wc, w, q[0].Ticket, false, q[0].Covering)}, nil
+	case CallTicket:
+		wc, err := windowCfg(cfg, c.Window)
+		if err != nil {
+			return nil, err
+		}
+		w := st.window(c.Window)
+		if err := st.requireOpen(w); err != nil {
+			return nil, err
+		}
+		if err := st.requireFree(w); err != nil {
+			return nil, err
+		}
+		t, ok := st.Tickets[c.Ticket]
+		if !ok || t.Day != cfg.Day(now) {
+			return nil, refuse(404, "unknown_ticket", "没有找到这张号票（只能呼叫当天的号票）")
+		}
+		if t.Status != StatusWaiting && t.Status != StatusHeld && t.Status != StatusNoShow {
+			return nil, refuse(409, "bad_ticket_state", t.Number+" 号"+statusName(t.Status)+"，不能呼叫")
+		}
+		return []Emit{st.call(wc, w, t, true, "")}, nil
+	case Recall:
+		wc, err := windowCfg(cfg, c.Window)
+		if err != nil {
+			return nil, err
+		}
+		w := st.window(c.Window)
+		t, err := st.current(w, StatusCalled)
+		if err != nil {
+			return nil, err
+		}
+		e := st.call(wc, w, t, false, "")
+		ev := e.Data.(*TicketCalled)
+		ev.Recall, ev.Recalls, ev.Visit = true, t.Recalls+1, t.Visit
+		return []Emit{{TypeTicketRecalled, ev}}, nil
+	case NoShow:
+		w := st.window(c.Window)
+		if _, err := windowCfg(cfg, c.Window); err != nil {
+			return nil, err
+		}
+		t, err := st.current(w, StatusCalled)
+		if err != nil {
+			return nil, err
+		}
+		return []Emit{{TypeTicketNoShow, &TicketAtWindow{TicketID: t.ID, Number: t.Number, Window: w.ID, Visit: t.Visit}}}, nil
+	case Hold:
+		w := st.window(c.Window)
+		if _, err := windowCfg(cfg, c.Window); err != nil {
+			return nil, err
+		}
+		t, err := st.current(w, StatusCalled, StatusServing)
+		if err != nil {
+			return nil, err
+		}
+		return []Emit{{TypeTicketHeld, &TicketAtWindow{TicketID: t.ID, Number: t.Number, Window: w.ID, Visit: t.Visit}}}, nil
+	case Start:
+		w := st.window(c.Window)
+		if _, err := windowCfg(cfg, c.Window); err != nil {
+			return nil, err
+		}
+		t, err := st.current(w, StatusCalled)
+		if err != nil {
+			return nil, err
+		}
+		return []Emit{{TypeServiceStarted, &ServiceEvent{TicketID: t.ID, Number: t.Number, Service: t.Service, Window: w.ID, Staff: w.Staff, Visit: t.Visit}}}, nil
+	case Finish:
+		w := st.window(c.Window)
+		if _, err := windowCfg(cfg, c.Window); err != nil {
+			return nil, err
+		}
+		t, err := st.current(w, StatusCalled, StatusServing)
+		if err != nil {
+			return nil, err
+		}
+		se := ServiceEvent{TicketID: t.ID, Number: t.Number, Service: t.Service, Window: w.ID, Staff: w.Staff, Visit: t.Visit}
+		var out []Emit
+		if t.Status == StatusCalled {
+			started := se
+			started.Implicit = true
+			out = append(out, Emit{TypeServiceStarted, &started})
+		}
+		return append(out, Emit{TypeServiceFinished, &se}), nil
+	case Transfer:
+		w := st.window(c.Window)
+		if _, err := windowCfg(cfg, c.Window); err != nil {
+			return nil, err
+		}
+		t, err := st.current(w, StatusCalled, StatusServing)
+		if err != nil {
+			return nil, err
+		}
+		to := c.Service
+		if to == "" {
+			to = t.Service
+		}
+		if _, ok := cfg.Service(to); !ok {
+			return nil, refuse(404, "unknown_service", "没有这项业务："+to)
+		}
+		if c.ToWindow != "" {
+			if _, err := windowCfg(cfg, c.ToWindow); err != nil {
+				return nil, err
+			}
+			if c.ToWindow == c.Window && to == t.Service {
+				return nil, refuse(400, "bad_transfer", "转移的目标与当前相同")
+			}
+		} else if to == t.Service {
+			return nil, refuse(400, "bad_transfer", "请选择要转去的业务或窗口")
+		}
+		return []Emit{{TypeTicketTransferred, &TicketTransferred{TicketID: t.ID, Number: t.Number, FromService: t.Service,
+			ToService: to, FromWindow: w.ID, ToWindow: c.ToWindow, Visit: t.Visit}}}, nil
+	case Pause:
+		wc, err := windowCfg(cfg, c.Window)
+		if err != nil {
+			return nil, err
+		}
+		w := st.window(c.Window)
+		if c.Reason == "" {
+			return nil, refuse(400, "reason_required", "暂停服务须说明原因")
+		}
+		if w.Status == WindowPaused {
+			return nil, refuse(409, "already_paused", "本窗口已暂停")
+		}
+		if err := st.requireOpen(w); err != nil {
+			return nil, err
+		}
+		if err := st.requireFree(w); err != nil {
+			return nil, err
+		}
+		ev := &WindowPause{Window: w.ID, WindowNumber: wc.Number, Reason: c.Reason, Staff: w.Staff,
+			Voice: strconv.Itoa(wc.Number) + "号窗口暂停服务"}
+		if c.Minutes > 0 {
+			u := Stamp(now.Add(time.Duration(c.Minutes) * time.Minute).In(cfg.Location))
+			ev.Until = &u
+		}
+		return []Emit{{TypeWindowPaused, ev}}, nil
+	case Resume:
+		if _, err := windowCfg(cfg, c.Window); err != nil {
+			return nil, err
+		}
+		w := st.window(c.Window)
+		if w.Status != WindowPaused {
+			return nil, refuse(409, "not_paused", "本窗口未暂停")
+		}
+		out := []Emit{{TypeWindowResumed, &WindowEvent{Window: w.ID}}}
+		if w.Overdue {
+			out = append(out, Emit{TypeAlertCleared, &AlertCleared{AlertID: overdueAlertID(w), Reason: "resumed"}})
+		}
+		return out, nil
+	case SignIn:
+		if _, err := windowCfg(cfg, c.Window); err != nil {
+			return nil, err
+		}
+		name := c.Staff
+		if len(cfg.Staff) > 0 {
+			s, ok := cfg.StaffMember(c.Staff)
+			if !ok {
+				return nil, refuse(404, "unknown_staff", "没有这个工号："+c.Staff)
+			}
+			name = s.Name
+		}
+		if c.Staff == "" {
+			return nil, refuse(400, "staff_required", "请选择签到人员")
+		}
+		w := st.window(c.Window)
+		var out []Emit
+		if w.Staff == c.Staff {
+			return nil, refuse(409, "already_signed_in", name+" 已在本窗口签到")
+		}
+		if w.Staff != "" {
+			if err := st.requireFree(w); err != nil {
+				return nil, err
+			}
+			out = append(out, Emit{TypeStaffSignedOut, &StaffEvent{Window: w.ID, Staff: w.Staff}})
+		}
+		// One person, one window: signing in here signs them out elsewhere.
+		for _, other := range st.sortedWindows() {
+			if other.ID != w.ID && other.Staff == c.Staff {
+				if err := st.requireFree(other); err != nil {
+					return nil, err
+				}
+				out = append(out, Emit{TypeStaffSignedOut, &StaffEvent{Window: other.ID, Staff: c.Staff}})
+			}
+		}
+		return append(out, Emit{TypeStaffSignedIn, &StaffEvent{Window: w.ID, Staff: c.Staff, StaffName: name}}), nil
+	case SignOut:
+		if _, err := windowCfg(cfg, c.Window); err != nil {
+			return nil, err
+		}
+		w := st.window(c.Window)
+		if w.Staff == "" {
+			return nil, refuse(409, "not_signed_in", "本窗口无人签到")
+		}
+		if err := st.requireFree(w); err != nil {
+			return nil, err
+		}
+		return []Emit{{TypeStaffSignedOut, &StaffEvent{Window: w.ID, Staff: w.Staff}}}, nil
+	case Rate:
+		if !ValidLevel(c.Level) {
+			return nil, refuse(400, "bad_level", "评价等级不正确（非常满意、满意、基本满意、不满意、非常不满意）")
+		}
+		t, ok := st.Tickets[st.Visits[c.Visit]]
+		if c.Visit == 0 || !ok {
+			return nil, refuse(404, "unknown_visit", "没有找到要评价的办件")
+		}
+		if st.Rated[c.Visit] {
+			return nil, &Duplicate{TicketID: t.ID} // 一次一评: the first rating stands
+		}
+		if !st.Finished[c.Visit] {
+			return nil, refuse(409, "not_finished", "办结后才能评价")
+		}
+		if IsBad(c.Level) && len(c.Reasons) == 0 && c.Comment == "" {
+			return nil, refuse(400, "reasons_required", "差评请选择或填写原因")
+		}
+		v := st.VisitInfo[c.Visit]
+		ev := &RatingSubmitted{TicketID: t.ID, Number: t.Number, Visit: c.Visit, Window: v.Window, Staff: v.Staff,
+			Service: v.Service, Level: c.Level, Reasons: c.Reasons, Comment: c.Comment, Channel: c.Channel,
+			Device: c.Device, Bad: IsBad(c.Level)}
+		out := []Emit{{TypeRatingSubmitted, ev}}
+		if ev.Bad {
+			wn := v.Window
+			if wc, ok := cfg.Window(v.Window); ok {
+				wn = wc.Name
+			}
+			out = append(out, Emit{TypeAlertRaised, &Alert{AlertID: "bad-rating-" + strconv.FormatUint(uint64(c.Visit), 10),
+				Kind: "bad_rating", Severity: "warning", Window: v.Window, TicketID: t.ID,
+				Message: wn + " " + t.Number + " 号收到差评（" + c.Level + "），请及时回访处置"}})
+		}
+		return out, nil
+	case RateTimeout:
+		t, ok := st.Tickets[st.Visits[c.Visit]]
+		if !ok || st.Rated[c.Visit] || st.TimedOut[c.Visit] || !st.Finished[c.Visit] {
+			return nil, nil
+		}
+		v := st.VisitInfo[c.Visit]
+		return []Emit{{TypeRatingTimeout, &RatingTimeout{TicketID: t.ID, Number: t.Number, Visit: c.Visit, Window: v.Window, Staff: v.Staff}}}, nil
+	case Tick:
+		var out []Emit
+		for _, w := range st.sortedWindows() {
+			if w.Status == WindowPaused && !w.Overdue && now.Sub(w.PausedAt) >= cfg.PauseLimitDuration() {
+				since := Stamp(w.PausedAt.In(cfg.Location))
+				mins := int(now.Sub(w.PausedAt).Minutes())
+				out = append(out, Emit{TypeWindowOverdue, &WindowEvent{Window: w.ID, Since: &since, Minutes: mins}})
+				name := w.ID
+				if wc, ok := cfg.Window(w.ID); ok {
+					name = wc.Name
+				}
+				out = append(out, Emit{TypeAlertRaised, &Alert{AlertID: overdueAlertID(w), Kind: "pause_overdue", Severity: "warning",
+					Window: w.ID, Message: fmt.Sprintf("%s 暂停已超过 %d 分钟（%s）", name, mins, w.PauseReason)}})
+			}
+			if w.Awaiting != 0 && now.Sub(w.FinishedAt) >= cfg.RatingTimeoutDuration() {
+				if e, _ := decideWindow(cfg, st, RateTimeout{Visit: w.Awaiting}, now); len(e) > 0 {
+					out = append(out, e...)
+				}
+			}
+		}
+		return out, nil
+	}
+	return nil, errNotWindowCommand
+}
+
+var errNotWindowCommand = fmt.Errorf("hall: not a window command")
+
+func overdueAlertID(w *WindowState) string {
+	return "pause-overdue-" + w.ID + "-" + strconv.FormatInt(w.PausedAt.Unix(), 10)
+}
+
+// call makes the ticket.called event; the visit number is assigned here.
+func (st *State) call(wc *config.Window, w *WindowState, t *Ticket, chosen bool, covering string) Emit {
+	return Emit{TypeTicketCalled, &TicketCalled{TicketID: t.ID, Number: t.Number, Service: t.Service,
+		ServiceName: t.ServiceName, Window: wc.ID, WindowNumber: wc.Number, WindowName: wc.Name,
+		Visit: st.NextVisit + 1, Priority: t.Priority, Staff: w.Staff, OutOfOrder: chosen, Covering: covering,
+		Voice: voiceCall(t.Number, wc.Number)}}
+}
+
+func (st *State) sortedWindows() []*WindowState {
+	ids := make([]string, 0, len(st.Windows))
+	for id := range st.Windows {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	out := make([]*WindowState, len(ids))
+	for i, id := range ids {
+		out[i] = st.Windows[id]
+	}
+	return out
+}
+
+func (st *State) windowW(id string) *WindowState {
+	w, ok := st.Windows[id]
+	if !ok {
+		w = &WindowState{ID: id, Status: WindowClosed}
+		st.Windows[id] = w
+	}
+	return w
+}
+
+// VisitRecord says where and by whom a visit was served.
+type VisitRecord struct {
+	Window, Staff, Service string
+}
+
+// applyQueue folds calling, service, rating and window events.
+func applyQueue(st *State, ts time.Time, data any) {
+	stamp := Stamp(ts)
+	switch e := data.(type) {
+	case *TicketCalled:
+		t, ok := st.Tickets[e.TicketID]
+		if !ok {
+			return
+		}
+		w := st.windowW(e.Window)
+		if e.Recall {
+			t.Recalls = e.Recalls
+		} else {
+			if e.Visit > st.NextVisit {
+				st.NextVisit = e.Visit
+			}
+			t.Visit = e.Visit
+			st.Visits[e.Visit] = t.ID
+			st.VisitInfo[e.Visit] = VisitRecord{Window: e.Window, Staff: e.Staff, Service: t.Service}
+			t.Recalls = 0
+		}
+		t.Status, t.Window, t.CalledAt = StatusCalled, e.Window, &stamp
+		w.Current = t.ID
+		st.RecentCalls = append([]RecentCall{{TicketID: t.ID, Number: t.Number, Window: e.Window, WindowNumber: e.WindowNumber,
+			WindowName: e.WindowName, At: stamp, Voice: e.Voice, Recall: e.Recall}}, st.RecentCalls...)
+		if len(st.RecentCalls) > 20 {
+			st.RecentCalls = st.RecentCalls[:20]
+		}
+	case *TicketAtWindow:
+		// no_show and held share the payload; the status is set by applyTyped.
+	case *TicketTransferred:
+		t, ok := st.Tickets[e.TicketID]
+		if !ok {
+			return
+		}
+		t.Transfers = append(t.Transfers, TransferRecord{FromService: e.FromService, ToService: e.ToService,
+			FromWindow: e.FromWindow, ToWindow: e.ToWindow, At: stamp})
+		if s := e.ToService; s != "" && s != t.Service {
+			t.Service = s
+		}
+		t.PinnedWindow, t.Status, t.Window = e.ToWindow, StatusWaiting, ""
+		st.windowW(e.FromWindow).Current = ""
+	case *ServiceEvent:
+		// started/finished are told apart by applyTyped.
+	case *RatingSubmitted:
+		if t, ok := st.Tickets[e.TicketID]; ok {
+			st.Rated[e.Visit] = true
+			t.Rating = e.Level
+		}
+		for _, w := range st.Windows {
+			if w.Awaiting == e.Visit {
+				w.Awaiting = 0
+			}
+		}
+	case *RatingTimeout:
+		st.TimedOut[e.Visit] = true
+		for _, w := range st.Windows {
+			if w.Awaiting == e.Visit {
+				w.Awaiting = 0
+			}
+		}
+	case *WindowPause:
+		w := st.windowW(e.Window)
+		w.Status, w.PauseReason, w.PausedAt, w.Overdue = WindowPaused, e.Reason, ts, false
+		w.PausedUntil = nil
+		if e.Until != nil {
+			u := time.Time(*e.Until)
+			w.PausedUntil = &u
+		}
+	case *StaffEvent:
+	case *Alert:
+		st.Alerts[e.AlertID] = &AlertRecord{Alert: *e, Since: ts}
+	case *AlertCleared:
+		delete(st.Alerts, e.AlertID)
+	}
+}
+
+// applyTyped handles events whose payload type is shared by several types.
+func applyTyped(st *State, typ string, ts time.Time, data any) {
+	stamp := Stamp(ts)
+	switch typ {
+	case TypeTicketNoShow, TypeTicketHeld:
+		e := data.(*TicketAtWindow)
+		if t, ok := st.Tickets[e.TicketID]; ok {
+			t.Status = StatusNoShow
+			if typ == TypeTicketHeld {
+				t.Status = StatusHeld
+			}
+		}
+		st.windowW(e.Window).Current = ""
+	case TypeServiceStarted:
+		e := data.(*ServiceEvent)
+		if t, ok := st.Tickets[e.TicketID]; ok {
+			t.Status, t.StartedAt = StatusServing, &stamp
+		}
+	case TypeServiceFinished:
+		e := data.(*ServiceEvent)
+		if t, ok := st.Tickets[e.TicketID]; ok {
+			t.Status, t.FinishedAt = StatusDone, &stamp
+			st.Finished[e.Visit] = true
+		}
+		w := st.windowW(e.Window)
+		w.Current, w.Awaiting, w.FinishedAt = "", e.Visit, ts
+	case TypeWindowResumed:
+		w := st.windowW(data.(*WindowEvent).Window)
+		w.Status, w.PauseReason, w.PausedUntil, w.Overdue = WindowOpen, "", nil, false
+	case TypeWindowOverdue:
+		st.windowW(data.(*WindowEvent).Window).Overdue = true
+	case TypeStaffSignedIn:
+		e := data.(*StaffEvent)
+		w := st.windowW(e.Window)
+		w.Staff, w.Status = e.Staff, WindowOpen
+	case TypeStaffSignedOut:
+		e := data.(*StaffEvent)
+		w := st.windowW(e.Window)
+		if w.Staff == e.Staff {
+			w.Staff, w.Status, w.PauseReason, w.PausedUntil, w.Overdue = "", WindowClosed, "", nil, false
+		}
+	}
+}
+
+// RecentCall is one call shown on the board.
+type RecentCall struct {
+	TicketID     string `json:"ticket_id"`
+	Number       string `json:"number"`
+	Window       string `json:"window"`
+	WindowNumber int    `json:"window_number"`
+	WindowName   string `json:"window_name"`
+	At           Stamp  `json:"at"`
+	Voice        string `json:"voice"`
+	Recall       bool   `json:"recall"`
+}
+
+// TransferRecord is one step of a ticket's history.
+type TransferRecord struct {
+	FromService string `json:"from_service"`
+	ToService   string `json:"to_service"`
+	FromWindow  string `json:"from_window"`
+	ToWindow    string `json:"to_window,omitempty"`
+	At          Stamp  `json:"at"`
+}
+
+// AlertRecord is an open alert.
+type AlertRecord struct {
+	Alert
+	Since time.Time
+}
