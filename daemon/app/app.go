@@ -191,6 +191,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		opts.OnReady(a)
 	}
 	go watchdog(ctx, eng, log)
+	go tick(ctx, eng, log)
 
 	var runErr error
 	select {
@@ -215,6 +216,23 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	<-obsDone
 	log.Info("halld stopped", "journal_head", j.Head())
 	return runErr
+}
+
+// tick lets the time-based rules run (pause overdue, rating timeouts). Every
+// 5 s is well within their minute-scale limits.
+func tick(ctx context.Context, eng *engine.Engine, log *slog.Logger) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := eng.Submit(ctx, hall.Tick{}); err != nil && ctx.Err() == nil {
+				log.Warn("tick", "err", err)
+			}
+		}
+	}
 }
 
 // swapHandler serves the start-up handler, then the real one.

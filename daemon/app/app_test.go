@@ -46,6 +46,8 @@ services:
   - {id: tax, prefix: B, name: 税务, area: front}
 windows:
   - {id: w1, number: 1, name: 综合窗口, services: [{service: company-setup}, {service: tax}]}
+staff:
+  - {id: s1, name: 张敏, windows: [w1]}
 devices:
   - {id: kiosk-1, kind: kiosk, area: front, kiosk: {printers: [printer-1, printer-2]}}
   - {id: printer-1, kind: ticket_printer, area: front, simulate: true, printer: {poll_interval: 100ms}}
@@ -481,4 +483,71 @@ func TestStalledClientIsDroppedOthersKeepUp(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatal("stalled client was not dropped")
+}
+
+func TestWindowFlowOverHTTP(t *testing.T) {
+	h := startHall(t, t.TempDir())
+	post := func(path, body string) (int, map[string]any) {
+		return postJSON(t, h.base+path, body)
+	}
+	if code, body := post("/api/v1/windows/w1/call-next", `{}`); code != 409 || body["error"].(map[string]any)["code"] != "not_signed_in" {
+		t.Fatalf("call-next before sign-in: %d %v", code, body)
+	}
+	if code, body := post("/api/v1/windows/w1/sign-in", `{"staff":"s1"}`); code != 200 {
+		t.Fatalf("sign-in: %d %v", code, body)
+	}
+	post("/api/v1/tickets", `{"service":"tax","kiosk":"kiosk-1"}`)
+	post("/api/v1/tickets", `{"service":"company-setup","kiosk":"kiosk-1","priority":"green"}`)
+
+	code, body := getStatus(h.base + "/api/v1/windows/w1")
+	var detail struct {
+		Window struct {
+			Status string
+			Staff  struct{ Name string }
+		}
+		Queue []struct{ Number string }
+	}
+	json.Unmarshal(body, &detail)
+	if code != 200 || detail.Window.Status != "open" || detail.Window.Staff.Name != "张敏" || len(detail.Queue) != 2 || detail.Queue[0].Number != "A001" {
+		t.Fatalf("window detail: %d %s", code, body)
+	}
+	c := dial(t, h, "")
+	defer c.Close()
+	snap := read(t, c)
+
+	code, body2 := post("/api/v1/windows/w1/call-next", `{}`)
+	if code != 200 || body2["ticket"].(map[string]any)["number"] != "A001" {
+		t.Fatalf("call-next: %d %v", code, body2)
+	}
+	m := read(t, c)
+	var called struct {
+		Type, Voice string
+		Visit       uint32
+	}
+	json.Unmarshal(m.Event, &called)
+	if m.Seq != snap.Seq+1 || called.Type != "ticket.called" || called.Voice != "请A001号到1号窗口办理" {
+		t.Fatalf("stream after call: %s", m.Event)
+	}
+	post("/api/v1/windows/w1/start", ``)
+	if code, _ := post("/api/v1/windows/w1/finish", `{}`); code != 200 {
+		t.Fatal("finish")
+	}
+	if code, body := post("/api/v1/ratings", fmt.Sprintf(`{"visit":%d,"level":"非常满意"}`, called.Visit)); code != 201 {
+		t.Fatalf("rating: %d %v", code, body)
+	}
+	if code, body := post("/api/v1/ratings", fmt.Sprintf(`{"visit":%d,"level":"不满意","reasons":["态度"]}`, called.Visit)); code != 200 || body["duplicate"] != true {
+		t.Fatalf("second rating: %d %v", code, body)
+	}
+	if code, body := post("/api/v1/windows/w1/pause", `{}`); code != 400 || body["error"].(map[string]any)["code"] != "reason_required" {
+		t.Fatalf("pause without reason: %d %v", code, body)
+	}
+	if code, _ := post("/api/v1/windows/w1/dance", `{}`); code != 404 {
+		t.Fatalf("unknown action: %d", code)
+	}
+	if code, _ := post("/api/v1/windows/nope/call-next", `{}`); code != 404 {
+		t.Fatalf("unknown window: %d", code)
+	}
+	if code, _ := getStatus(h.base + "/api/v1/staff"); code != 200 {
+		t.Fatal("staff list")
+	}
 }

@@ -193,12 +193,9 @@ func (e *Engine) process(batch []request) {
 			p.recs = append(p.recs, journal.Record{Seq: seq, ID: env.ID, Type: em.Type, TS: now, Body: body})
 			p.data = append(p.data, em.Data)
 			hall.Apply(scratch, seq, em.Type, now, em.Data)
-			if ti, ok := em.Data.(*hall.TicketIssued); ok {
-				p.ticket = ti.Ticket.ID
+			if ref, ok := em.Data.(hall.TicketRef); ok && p.ticket == "" {
+				p.ticket = ref.TicketRef()
 			}
-		}
-		if p.ticket == "" {
-			p.ticket = ticketOf(r.cmd)
 		}
 	}
 
@@ -238,13 +235,6 @@ func (e *Engine) process(batch []request) {
 			p.req.reply <- reply{res: res}
 		}
 	}
-}
-
-func ticketOf(cmd any) string {
-	if c, ok := cmd.(hall.PrintOutcome); ok {
-		return c.TicketID
-	}
-	return ""
 }
 
 // cloneState deep-copies everything Apply mutates, so a batch whose commit

@@ -159,3 +159,17 @@ func ValidLevel(level string) bool {
 	}
 	return false
 }
+
+// TicketRef is implemented by payloads about one ticket, so the engine can
+// answer a command with the ticket as it now stands.
+type TicketRef interface{ TicketRef() string }
+
+func (e *TicketIssued) TicketRef() string      { return e.Ticket.ID }
+func (e *TicketPrinted) TicketRef() string     { return e.TicketID }
+func (e *TicketPrintFailed) TicketRef() string { return e.TicketID }
+func (e *TicketCalled) TicketRef() string      { return e.TicketID }
+func (e *TicketAtWindow) TicketRef() string    { return e.TicketID }
+func (e *TicketTransferred) TicketRef() string { return e.TicketID }
+func (e *ServiceEvent) TicketRef() string      { return e.TicketID }
+func (e *RatingSubmitted) TicketRef() string   { return e.TicketID }
+func (e *RatingTimeout) TicketRef() string     { return e.TicketID }

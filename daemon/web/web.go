@@ -80,6 +80,11 @@ func New(d Deps) *Server {
 	m.HandleFunc("POST /api/v1/tickets", s.write(s.issueTicket))
 	m.HandleFunc("GET /api/v1/tickets/{id}", s.getTicket)
 	m.HandleFunc("POST /api/v1/tickets/{id}/reprint", s.write(s.reprint))
+	m.HandleFunc("GET /api/v1/windows", s.listWindows)
+	m.HandleFunc("GET /api/v1/windows/{id}", s.getWindow)
+	m.HandleFunc("POST /api/v1/windows/{id}/{action}", s.write(s.windowAction))
+	m.HandleFunc("GET /api/v1/staff", s.listStaff)
+	m.HandleFunc("POST /api/v1/ratings", s.write(s.rate))
 	m.HandleFunc("GET /api/v1/devices", s.devices)
 	m.HandleFunc("POST /api/v1/devices/{id}/simulate", s.write(s.simulate))
 	m.HandleFunc("POST /api/v1/devices/{id}/trace", s.write(s.trace))
@@ -89,6 +94,7 @@ func New(d Deps) *Server {
 	if d.Pages != nil {
 		files := http.FileServerFS(d.Pages)
 		m.Handle("/", files)
+		m.HandleFunc("GET /window/{id}/{$}", s.windowPage)
 		m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/kiosk/", http.StatusFound)
 		})
