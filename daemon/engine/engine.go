@@ -251,6 +251,7 @@ func cloneState(st *hall.State) *hall.State {
 	c.TimedOut = maps.Clone(st.TimedOut)
 	c.RecentCalls = slices.Clone(st.RecentCalls)
 	c.Alerts = maps.Clone(st.Alerts) // records are replaced, never mutated
+	c.DeviceSeq = maps.Clone(st.DeviceSeq)
 	c.Tickets = make(map[string]*hall.Ticket, len(st.Tickets))
 	for k, v := range st.Tickets {
 		t := *v

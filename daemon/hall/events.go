@@ -184,6 +184,8 @@ func Decode(typ string, body []byte) (any, error) {
 		v = &Alert{}
 	case TypeAlertCleared:
 		v = &AlertCleared{}
+	case TypeDeviceEvent:
+		v = &DeviceEvent{}
 	default:
 		return nil, nil
 	}

@@ -173,3 +173,29 @@ func (e *TicketTransferred) TicketRef() string { return e.TicketID }
 func (e *ServiceEvent) TicketRef() string      { return e.TicketID }
 func (e *RatingSubmitted) TicketRef() string   { return e.TicketID }
 func (e *RatingTimeout) TicketRef() string     { return e.TicketID }
+
+// TypeDeviceEvent records that a device's event (a pad's key or rating) was
+// handled, with its device sequence number, so a redelivery — the pad did not
+// get our ACK because halld stopped — is recognised and never acts twice.
+const TypeDeviceEvent = "device.event"
+
+// DeviceEvent is a device's own event as received.
+type DeviceEvent struct {
+	Device  string `json:"device"`
+	EvtSeq  uint16 `json:"evt_seq"`
+	Kind    string `json:"kind"` // key, rating, timeout, fault
+	Value   int    `json:"value"`
+	Visit   uint32 `json:"visit,omitempty"`
+	Refused string `json:"refused,omitempty"` // the rule's code when the action was refused
+}
+
+// FromDevice wraps a command that a device event asked for. The device event
+// is recorded with the command's events (or alone, when the rules refuse),
+// and a repeat of the same (device, evtSeq) is a Duplicate.
+type FromDevice struct {
+	Event DeviceEvent
+	Cmd   any // nil: record only (a fault)
+}
+
+// seqSeen tells whether evtSeq is at or before last, modulo 2^16.
+func seqSeen(evtSeq, last uint16) bool { return int16(evtSeq-last) <= 0 }

@@ -5,6 +5,7 @@
 package hall
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"reflect"
@@ -98,6 +99,7 @@ type State struct {
 	TimedOut    map[uint32]bool        // visits whose rating timed out
 	RecentCalls []RecentCall           // newest first, for the board
 	Alerts      map[string]*AlertRecord
+	DeviceSeq   map[string]uint16 // device → last event seq handled (pads)
 }
 
 // DeviceRecord is a device's last recorded state and when it began.
@@ -109,12 +111,13 @@ type DeviceRecord struct {
 // NewState returns the empty hall.
 func NewState() *State {
 	st := &State{
-		Counters: map[string]int{},
-		Tickets:  map[string]*Ticket{},
-		Requests: map[string]string{},
-		Devices:  map[string]*DeviceRecord{},
-		Windows:  map[string]*WindowState{},
-		Alerts:   map[string]*AlertRecord{},
+		Counters:  map[string]int{},
+		Tickets:   map[string]*Ticket{},
+		Requests:  map[string]string{},
+		Devices:   map[string]*DeviceRecord{},
+		Windows:   map[string]*WindowState{},
+		Alerts:    map[string]*AlertRecord{},
+		DeviceSeq: map[string]uint16{},
 	}
 	st.resetDay()
 	return st
@@ -160,6 +163,27 @@ func Decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, erro
 		return []Emit{{TypeDeviceState, &DeviceState{Device: c.Device, Kind: c.Kind, State: c.State, Detail: c.Detail, Reason: c.Reason}}}, nil
 	case CallNext, CallTicket, Recall, NoShow, Start, Finish, Hold, Transfer, Pause, Resume, SignIn, SignOut, Rate, RateTimeout, Tick:
 		return decideWindow(cfg, st, cmd, now)
+	case FromDevice:
+		if last, ok := st.DeviceSeq[c.Event.Device]; ok && seqSeen(c.Event.EvtSeq, last) {
+			return nil, &Duplicate{}
+		}
+		ev := c.Event
+		var out []Emit
+		if c.Cmd != nil {
+			emits, err := Decide(cfg, st, c.Cmd, now)
+			var re *RuleError
+			var dup *Duplicate
+			switch {
+			case errors.As(err, &re):
+				ev.Refused = re.Code
+			case errors.As(err, &dup):
+				ev.Refused = "duplicate"
+			case err != nil:
+				return nil, err
+			}
+			out = emits
+		}
+		return append([]Emit{{TypeDeviceEvent, &ev}}, out...), nil
 	case ResolveInterrupted:
 		var out []Emit
 		for _, id := range st.Order {
@@ -328,6 +352,8 @@ func Apply(st *State, seq uint64, typ string, ts time.Time, data any) {
 			t.PrintStatus = PrintFailed
 			t.PrintError = &ErrorInfo{Code: e.Code, Message: e.Message}
 		}
+	case *DeviceEvent:
+		st.DeviceSeq[e.Device] = e.EvtSeq
 	case *DeviceState:
 		st.Devices[e.Device] = &DeviceRecord{DeviceState: *e, Since: ts}
 		st.Devices[e.Device].Detail = maps.Clone(e.Detail)

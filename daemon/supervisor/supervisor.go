@@ -125,6 +125,34 @@ func (s *Supervisor) Start(ctx context.Context, d Device) {
 	}()
 }
 
+// Register adds a device that another device's driver runs — a pad on an
+// RS-485 line — so it has its own state and counters. Its state is set
+// with Report.
+func (s *Supervisor) Register(id, kind, area, port string, simulated bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.infos[id] = &Info{ID: id, Kind: kind, Area: area, State: device.StateOffline, Since: time.Now(),
+		Port: port, Simulated: simulated}
+}
+
+// Report sets the state of a registered sub-device.
+func (s *Supervisor) Report(id string, r device.Report) {
+	s.mu.Lock()
+	i, ok := s.infos[id]
+	s.mu.Unlock()
+	if ok {
+		s.report(Device{ID: id, Kind: i.Kind}, r)
+	}
+}
+
+// CountError counts an error against a device (bad frames, retries).
+func (s *Supervisor) CountError(id, msg string) {
+	s.update(id, func(i *Info) {
+		i.Counters.Errors++
+		i.LastError = msg
+	})
+}
+
 // Wait waits for every device loop to end (after ctx is cancelled).
 func (s *Supervisor) Wait() { s.wg.Wait() }
 
@@ -245,7 +273,9 @@ func sameDetail(a, b map[string]any) bool {
 func (s *Supervisor) update(id string, fn func(*Info)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	fn(s.infos[id])
+	if i, ok := s.infos[id]; ok {
+		fn(i)
+	}
 }
 
 // Infos returns every device's bookkeeping, sorted by id.

@@ -9,6 +9,10 @@
 
   var params = new URLSearchParams(window.location.search);
   var KIOSK_ID = (params.get("kiosk") || "kiosk-1").trim() || "kiosk-1";
+  // ?idle=SECONDS overrides the return-to-home timeout (tests, field tuning);
+  // never under 3 s, so a citizen can still read the screen.
+  var idleOverride = Number(params.get("idle"));
+  if (isFinite(idleOverride) && idleOverride > 0) IDLE_MS = Math.max(3, idleOverride) * 1000;
 
   var ERROR_TEXT = {
     service_closed: "该事项当前暂停取号，请咨询现场工作人员。",

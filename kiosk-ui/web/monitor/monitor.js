@@ -204,7 +204,7 @@
     if (r.detailKey === key) return;
     r.detailKey = key;
     box.textContent = "";
-    if (det.online === false) box.appendChild(chip("未连接", "bad"));
+    if (det.online === false) box.appendChild(chip("脱机", "bad"));
     else if (det.online === true) box.appendChild(chip("在线", "ok"));
     if (det.paper !== undefined) {
       var p = PAPER[det.paper] || ["纸况 " + str(det.paper), ""];
@@ -444,7 +444,7 @@
       case "device.state":
         var det = ev.detail || {};
         bits = [];
-        if (det.online === false) bits.push("未连接");
+        if (det.online === false) bits.push("脱机");
         if (det.paper === "near_end") bits.push("纸将尽");
         if (det.paper === "end") bits.push("缺纸");
         if (det.cover === "open") bits.push("开盖");
