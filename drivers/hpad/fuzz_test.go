@@ -1,0 +1,96 @@
+package hpad
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+)
+
+func FuzzDecoder(f *testing.F) {
+	vectors := []string{
+		"02 01 07 10 02 00 02 1E 4B 64 03",
+		"02 01 08 02 00 00 BA 60 03",
+		"02 01 08 82 0A 00 01 01 2A 00 78 56 34 12 05 00 59 CF 03",
+		"02 01 09 03 02 00 2A 00 51 81 03",
+	}
+	var all []byte
+	for i, v := range vectors {
+		b := unhex(f, v)
+		f.Add(b, uint64(i))
+		all = append(all, b...)
+	}
+	f.Add(all, uint64(9))
+	f.Add(cat([]byte{0x02, 0x00}, all[:15], all), uint64(10))
+	f.Add(unhex(f, "02 01 09 03 02 00 02 01 08 02 00 00 BA 60 03"), uint64(11))
+	f.Add(unhex(f, "02 01 01 01 01 04 02 FF"), uint64(12))
+	f.Fuzz(func(t *testing.T, data []byte, seed uint64) {
+		var whole Decoder
+		want := whole.Feed(data)
+		var split Decoder
+		got := feedSplit(&split, data, rand.New(rand.NewPCG(seed, seed)))
+		if !reflect.DeepEqual(got, want) || split.Stats() != whole.Stats() || split.Buffered() != whole.Buffered() {
+			t.Fatalf("split feed differs:\n got %v %+v\nwant %v %+v", got, split.Stats(), want, whole.Stats())
+		}
+		want = append(want, whole.Flush()...)
+		if whole.Buffered() != 0 {
+			t.Fatalf("%d bytes buffered after Flush", whole.Buffered())
+		}
+		// Every frame is in the input, in order, without overlap, and every
+		// byte is accounted for.
+		at, used := 0, 0
+		for _, fr := range want {
+			if len(fr.Payload) > MaxPayload {
+				t.Fatalf("payload of %d bytes", len(fr.Payload))
+			}
+			enc := Encode(fr)
+			i := bytes.Index(data[at:], enc)
+			if i < 0 {
+				t.Fatalf("frame %v (% X) is not in the input after offset %d", fr, enc, at)
+			}
+			at += i + len(enc)
+			used += len(enc)
+		}
+		s := whole.Stats()
+		if s.Frames != uint64(len(want)) || uint64(used)+s.JunkBytes != uint64(len(data)) {
+			t.Fatalf("%d bytes in, %d in %d frames, stats %+v", len(data), used, len(want), s)
+		}
+	})
+}
+
+// FuzzPayloads: no decoder panics, and whatever decodes re-encodes to the
+// same bytes (one encoding per value, so a pad and the master agree).
+func FuzzPayloads(f *testing.F) {
+	for _, p := range []Payload{
+		HelloReply{Proto: 1, Model: "HP-8", FW: "1.0", Serial: "S", Caps: 15},
+		PollReply{Events: events(3)},
+		AckEvt{EvtSeq: 42},
+		SetState{State: StateRate, TimeoutS: 30},
+		SetStaff{StaffID: "1", Name: "李娜", Title: "受理员", Window: "3", Stars: 45, PhotoRef: "x"},
+		SetTicket{TicketNo: "A001", Business: "社保", Visit: 7},
+		Prompt{VoiceID: 1, Text: "请稍候"},
+		SetTime{Unix: 1795570201, TzMin: 480},
+		ErrorReply{Code: ErrBusy},
+	} {
+		b, err := p.MarshalBinary()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, p := range []Payload{HelloReply{}, PollReply{}, AckEvt{}, SetState{}, SetStaff{}, SetTicket{}, Prompt{}, SetTime{}, ErrorReply{}} {
+			dst := fresh(p)
+			if err := dst.UnmarshalBinary(data); err != nil {
+				continue
+			}
+			b, err := reflect.ValueOf(dst).Elem().Interface().(Payload).MarshalBinary()
+			if err != nil {
+				t.Fatalf("%T decoded % X but does not encode: %v", p, data, err)
+			}
+			if !bytes.Equal(b, data) {
+				t.Fatalf("%T: decoded % X, re-encoded % X", p, data, b)
+			}
+		}
+	})
+}
