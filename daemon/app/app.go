@@ -22,11 +22,13 @@ import (
 	"halld/daemon/engine"
 	"halld/daemon/hall"
 	"halld/daemon/journal"
+	"halld/daemon/pads"
 	"halld/daemon/printing"
 	"halld/daemon/supervisor"
 	"halld/daemon/web"
 	"halld/drivers/device"
 	"halld/drivers/escpos"
+	"halld/drivers/hpad/padbus"
 	"halld/drivers/serialport"
 	"halld/drivers/ticketprinter"
 	kioskui "halld/kiosk-ui"
@@ -52,6 +54,7 @@ type App struct {
 	Engine     *engine.Engine
 	Supervisor *supervisor.Supervisor
 	Printers   map[string]*ticketprinter.Printer
+	Lines      map[string]*padbus.Bus
 	Sims       *Sims
 	Trace      *serialport.Trace
 	Addr       string
@@ -68,7 +71,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if err := serialport.LimitFDs(); err != nil {
 		log.Warn("cannot limit open files", "err", err)
 	}
-	a := &App{Config: cfg, Printers: map[string]*ticketprinter.Printer{}}
+	a := &App{Config: cfg, Printers: map[string]*ticketprinter.Printer{}, Lines: map[string]*padbus.Bus{}}
 
 	// Listen first: /healthz and /readyz (503 with the reason) answer while a
 	// long journal is replayed; everything else says "starting" until ready.
@@ -152,7 +155,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 				stopDevices()
 				return err
 			}
-			spec, err := a.Sims.specFor(d, dir, prof)
+			spec, err := a.Sims.printer(d, dir, prof)
 			if err != nil {
 				stopDevices()
 				return err
@@ -163,6 +166,24 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 			sup.Start(devCtx, supervisor.Device{ID: d.ID, Kind: d.Kind, Area: d.Area, Spec: spec, Driver: p, Simulated: d.Simulate})
 		}
 	}
+	padSvc := pads.New(cfg, eng, j, log)
+	for _, d := range cfg.DevicesOfKind(config.KindLine) {
+		linePads := padSvc.Pads(d.ID)
+		spec, err := a.Sims.line(d, dir, linePads)
+		if err != nil {
+			stopDevices()
+			return err
+		}
+		for _, p := range linePads {
+			pd, _ := cfg.Device(p.ID)
+			sup.Register(p.ID, pd.Kind, pd.Area, pads.Label(d.ID, int(p.Addr)), d.Simulate)
+		}
+		bus := padbus.New(d.ID, linePads, padSvc.Handle, func(id string, r device.Report) { sup.Report(id, r) }, padbus.Options{})
+		padSvc.Attach(d.ID, bus)
+		a.Lines[d.ID] = bus
+		sup.Start(devCtx, supervisor.Device{ID: d.ID, Kind: d.Kind, Area: d.Area, Spec: spec, Driver: bus, Simulated: d.Simulate})
+	}
+	go padSvc.Run(devCtx)
 	disp := printing.New(cfg, printers)
 
 	reg := prometheus.NewRegistry()

@@ -20,7 +20,9 @@ import (
 	"halld/daemon/app"
 	"halld/daemon/config"
 	"halld/daemon/hall"
+	"halld/daemon/journal"
 	"halld/daemon/supervisor"
+	"halld/drivers/hpad"
 )
 
 const hallYAML = `
@@ -52,6 +54,8 @@ devices:
   - {id: kiosk-1, kind: kiosk, area: front, kiosk: {printers: [printer-1, printer-2]}}
   - {id: printer-1, kind: ticket_printer, area: front, simulate: true, printer: {poll_interval: 100ms}}
   - {id: printer-2, kind: ticket_printer, area: front, simulate: true, printer: {poll_interval: 100ms}}
+  - {id: line-1, kind: line, area: front, simulate: true}
+  - {id: pad-1, kind: eval_pad, area: front, window: w1, bus: line-1, address: 1}
 `
 
 // wednesday10 is inside opening hours, so tests do not depend on the hour CI runs.
@@ -550,4 +554,78 @@ func TestWindowFlowOverHTTP(t *testing.T) {
 	if code, _ := getStatus(h.base + "/api/v1/staff"); code != 200 {
 		t.Fatal("staff list")
 	}
+}
+
+// waitFor polls cond until it holds.
+func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("not within %v: %s", within, what)
+}
+
+// TestWindowRunFromItsPad: sign in, call, finish from the pad's keys; the pad
+// asks for a rating; the citizen's press becomes one rating bound to the
+// ticket, window, staff and service; a second press changes nothing.
+func TestWindowRunFromItsPad(t *testing.T) {
+	h := startHall(t, t.TempDir())
+	pad, ok := h.a.Sims.Pad("pad-1")
+	if !ok {
+		t.Fatal("no simulated pad")
+	}
+	waitState(t, h, "pad-1", "ready", 5*time.Second)
+	postJSON(t, h.base+"/api/v1/tickets", `{"service":"tax","kiosk":"kiosk-1"}`)
+
+	windowIs := func(check func(st hall.WindowView) bool) func() bool {
+		return func() bool {
+			v, _ := h.a.Engine.Query(context.Background(), func(st *hall.State) any {
+				return hall.MakeWindowView(h.a.Config, st, "w1", h.a.Engine.Now())
+			})
+			return check(v.(hall.WindowView))
+		}
+	}
+	pad.Key(hpad.KeySignInOut)
+	waitFor(t, "signed in from the pad", 3*time.Second, windowIs(func(w hall.WindowView) bool { return w.Staff != nil && w.Staff.ID == "s1" }))
+	waitFor(t, "the pad shows the staff", 3*time.Second, func() bool { return pad.Staff().Name == "张敏" })
+	pad.Key(hpad.KeyCallNext)
+	waitFor(t, "called from the pad", 3*time.Second, windowIs(func(w hall.WindowView) bool { return w.Current != nil && w.Current.Number == "B001" }))
+	waitFor(t, "the pad shows the ticket", 3*time.Second, func() bool {
+		tk, ok := pad.Ticket()
+		return ok && tk.TicketNo == "B001" && pad.State() == hpad.StateServing
+	})
+	pad.Key(hpad.KeyFinish)
+	waitFor(t, "the pad asks for a rating", 3*time.Second, func() bool { return pad.State() == hpad.StateRate })
+	if err := pad.Press(hpad.RatingSatisfied, 0); err != nil {
+		t.Fatal(err)
+	}
+	var visit uint32
+	waitFor(t, "rating recorded", 3*time.Second, func() bool {
+		v, _ := h.a.Engine.Query(context.Background(), func(st *hall.State) any { return st.Tickets["T20261125-B001"].Rating })
+		return v.(string) == "满意"
+	})
+	// The journal holds exactly one rating, bound to everything it should be.
+	var ratings []hall.RatingSubmitted
+	h.a.Journal.Scan(context.Background(), 0, func(r journal.Record) error {
+		if r.Type == hall.TypeRatingSubmitted {
+			var e hall.RatingSubmitted
+			json.Unmarshal(r.Body, &e)
+			ratings = append(ratings, e)
+		}
+		return nil
+	})
+	if len(ratings) != 1 {
+		t.Fatalf("%d ratings", len(ratings))
+	}
+	r := ratings[0]
+	visit = r.Visit
+	if r.TicketID != "T20261125-B001" || r.Window != "w1" || r.Staff != "s1" || r.Service != "tax" || r.Channel != "pad" || r.Device != "pad-1" || visit == 0 {
+		t.Fatalf("rating %+v", r)
+	}
+	// Events were acknowledged: nothing left on the pad.
+	waitFor(t, "pad events acknowledged", 3*time.Second, func() bool { return len(pad.Events()) == 0 })
 }

@@ -4,11 +4,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"halld/daemon/config"
 	"halld/drivers/escpos"
 	"halld/drivers/escpos/escpossim"
+	"halld/drivers/hpad"
+	"halld/drivers/hpad/hpadsim"
+	"halld/drivers/hpad/padbus"
 	"halld/drivers/serialport"
 	"halld/drivers/vport"
 )
@@ -20,41 +24,90 @@ type Sims struct {
 	mu       sync.Mutex
 	ports    map[string]*vport.Port
 	printers map[string]*escpossim.Simulator
+	lines    map[string]*hpadsim.Bus
+	pads     map[string]*hpadsim.Pad
 }
 
-// specFor returns the port spec for a device, starting its simulator first
-// when it is simulated.
-func (s *Sims) specFor(d *config.Device, dir string, prof escpos.Profile) (serialport.Spec, error) {
-	spec := serialport.Spec{Baud: 115200}
+// spec returns the port spec of a serial device.
+func spec(d *config.Device) serialport.Spec {
+	sp := serialport.Spec{Baud: config.DefaultBaud(d.Kind)}
 	if d.Serial != nil {
-		spec.Path = d.Serial.Port
+		sp.Path = d.Serial.Port
 		if d.Serial.Baud > 0 {
-			spec.Baud = d.Serial.Baud
+			sp.Baud = d.Serial.Baud
 		}
 		if u := d.Serial.USB; u != nil {
-			spec.USB = &serialport.USB{VID: u.VID, PID: u.PID, Serial: u.Serial}
+			sp.USB = &serialport.USB{VID: u.VID, PID: u.PID, Serial: u.Serial}
 		}
 	}
+	return sp
+}
+
+// attach starts serve behind a pty for a simulated device and returns the
+// spec that reaches it; for a real device it returns the configured spec.
+func (s *Sims) attach(d *config.Device, dir string, serve vport.ServeFunc) (serialport.Spec, error) {
+	sp := spec(d)
 	if !d.Simulate {
-		return spec, nil
+		return sp, nil
 	}
 	simDir := filepath.Join(dir, "sim")
 	if err := os.MkdirAll(simDir, 0o750); err != nil {
-		return spec, fmt.Errorf("simulator dir: %w", err)
+		return sp, fmt.Errorf("simulator dir: %w", err)
 	}
-	sim := escpossim.New(prof)
-	vp, err := vport.New(filepath.Join(simDir, d.ID), sim.Serve)
+	vp, err := vport.New(filepath.Join(simDir, d.ID), serve)
 	if err != nil {
-		return spec, fmt.Errorf("device %s: simulator: %w", d.ID, err)
+		return sp, fmt.Errorf("device %s: simulator: %w", d.ID, err)
 	}
 	s.mu.Lock()
 	if s.ports == nil {
-		s.ports, s.printers = map[string]*vport.Port{}, map[string]*escpossim.Simulator{}
+		s.ports, s.printers, s.lines, s.pads = map[string]*vport.Port{}, map[string]*escpossim.Simulator{}, map[string]*hpadsim.Bus{}, map[string]*hpadsim.Pad{}
 	}
-	s.ports[d.ID], s.printers[d.ID] = vp, sim
+	s.ports[d.ID] = vp
 	s.mu.Unlock()
-	spec.Path, spec.USB = vp.Path(), nil
-	return spec, nil
+	sp.Path, sp.USB = vp.Path(), nil
+	return sp, nil
+}
+
+// printer attaches a simulated ESC/POS printer.
+func (s *Sims) printer(d *config.Device, dir string, prof escpos.Profile) (serialport.Spec, error) {
+	if !d.Simulate {
+		return spec(d), nil
+	}
+	sim := escpossim.New(prof)
+	sp, err := s.attach(d, dir, sim.Serve)
+	if err == nil {
+		s.mu.Lock()
+		s.printers[d.ID] = sim
+		s.mu.Unlock()
+	}
+	return sp, err
+}
+
+// line attaches a simulated RS-485 line with its pads.
+func (s *Sims) line(d *config.Device, dir string, pads []padbus.Pad) (serialport.Spec, error) {
+	if !d.Simulate {
+		return spec(d), nil
+	}
+	bus := hpadsim.NewBus()
+	sp, err := s.attach(d, dir, bus.Serve)
+	if err != nil {
+		return sp, err
+	}
+	s.mu.Lock()
+	s.lines[d.ID] = bus
+	for _, p := range pads {
+		s.pads[p.ID] = bus.AddPad(p.Addr, hpadsim.PadInfo{Model: "HPAD-SIM", FW: "1.0", Serial: p.ID})
+	}
+	s.mu.Unlock()
+	return sp, nil
+}
+
+// Pad returns a simulated pad (tests press it).
+func (s *Sims) Pad(id string) (*hpadsim.Pad, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.pads[id]
+	return p, ok
 }
 
 // Printer returns a simulated printer (tests read what it printed).
@@ -78,7 +131,11 @@ func (s *Sims) Simulate(id, action string) error {
 	s.mu.Lock()
 	port, ok := s.ports[id]
 	pr := s.printers[id]
+	pad := s.pads[id]
 	s.mu.Unlock()
+	if pad != nil {
+		return simulatePad(pad, action)
+	}
 	if !ok {
 		return fmt.Errorf("设备 %s 不是模拟设备", id)
 	}
@@ -116,4 +173,31 @@ func (s *Sims) Close() {
 	for _, p := range s.ports {
 		p.Close()
 	}
+}
+
+// Pad actions for the demo: a citizen's press, a staff key.
+var padKeys = map[string]byte{"key_call_next": hpad.KeyCallNext, "key_recall": hpad.KeyRecall, "key_pause": hpad.KeyPause,
+	"key_resume": hpad.KeyResume, "key_finish": hpad.KeyFinish, "key_no_show": hpad.KeyNoShow, "key_sign": hpad.KeySignInOut}
+
+func simulatePad(p *hpadsim.Pad, action string) error {
+	if k, ok := padKeys[action]; ok {
+		p.Key(k)
+		return nil
+	}
+	if v, ok := strings.CutPrefix(action, "rate_"); ok && len(v) == 1 && v[0] >= '1' && v[0] <= '5' {
+		value := v[0] - '0'
+		var reasons byte
+		if value <= 2 {
+			reasons = 1 // 等候时间长: a 差评 needs a reason
+		}
+		if err := p.Press(value, reasons); err != nil {
+			return fmt.Errorf("评价器现在不在“请评价”状态：%v", err)
+		}
+		return nil
+	}
+	if action == "power_cycle" {
+		p.PowerCycle()
+		return nil
+	}
+	return fmt.Errorf("未知的评价器操作 %q（可用：rate_1…rate_5, key_call_next, key_recall, key_pause, key_resume, key_finish, key_no_show, key_sign, power_cycle）", action)
 }

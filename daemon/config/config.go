@@ -118,6 +118,9 @@ type Hall struct {
 	// RatingTimeout ends the wait for a rating after a service when no pad
 	// reports one. Default "2m".
 	RatingTimeout string `yaml:"rating_timeout" format:"duration" default:"2m" doc:"How long to wait for the citizen's rating after a service before recording a timeout (default 2m)."`
+	// RatingReasons are the reasons a citizen can pick for a 差评, in the order of
+	// the HPAD-1 reasons bitmap (bit 0 = the first). At most 8.
+	RatingReasons []string `yaml:"rating_reasons" doc:"Reasons offered for a 差评, in HPAD-1 bitmap order (bit 0 first); at most 8. Default: 等候时间长, 服务态度差, 业务不熟练, 告知不清楚, 办事效率低, 环境设施差, 其他."`
 	// AlwaysOpen issues tickets at any hour, ignoring opening hours and
 	// holidays. For the demo hall and for training; a real hall leaves it off.
 	AlwaysOpen bool `yaml:"always_open" doc:"Issue tickets at any hour, ignoring opening hours and holidays (demo and training only)."`
@@ -396,6 +399,17 @@ func (c *Config) Window(id string) (*Window, bool) {
 		}
 	}
 	return nil, false
+}
+
+// DefaultRatingReasons are offered when hall.rating_reasons is not set.
+var DefaultRatingReasons = []string{"等候时间长", "服务态度差", "业务不熟练", "告知不清楚", "办事效率低", "环境设施差", "其他"}
+
+// Reasons returns the 差评 reasons in bitmap order.
+func (c *Config) Reasons() []string {
+	if len(c.Hall.RatingReasons) > 0 {
+		return c.Hall.RatingReasons
+	}
+	return DefaultRatingReasons
 }
 
 // PauseLimitDuration is hall.pause_limit parsed (30 minutes when unset).

@@ -55,6 +55,10 @@ func (d *decoder) validate(c *Config, profiles []string) {
 		}
 	}
 
+	if len(c.Hall.RatingReasons) > 8 {
+		d.semantic("hall.rating_reasons", "at most 8 reasons (the pad's reasons bitmap has 8 bits), got %d", len(c.Hall.RatingReasons))
+	}
+
 	// Areas: their own namespace.
 	areas := map[string]owner{}
 	var areaIDs []string

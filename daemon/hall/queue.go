@@ -696,3 +696,29 @@ type AlertRecord struct {
 	Alert
 	Since time.Time
 }
+
+// ToggleSign is a pad's single 签到/签退 key: it signs the window's staff out
+// when someone is signed in, else signs in the first person whose first
+// window this is (or who lists it at all).
+type ToggleSign struct{ Window string }
+
+func decideToggle(cfg *config.Config, st *State, c ToggleSign, now time.Time) ([]Emit, error) {
+	if st.window(c.Window).Staff != "" {
+		return decideWindow(cfg, st, SignOut{Window: c.Window}, now)
+	}
+	pick := ""
+	for _, s := range cfg.Staff {
+		for i, w := range s.Windows {
+			if w == c.Window && (pick == "" || i == 0) {
+				if i == 0 {
+					return decideWindow(cfg, st, SignIn{Window: c.Window, Staff: s.ID}, now)
+				}
+				pick = s.ID
+			}
+		}
+	}
+	if pick == "" {
+		return nil, refuse(409, "no_staff_for_window", "没有为本窗口配置工作人员，请在窗口页面签到")
+	}
+	return decideWindow(cfg, st, SignIn{Window: c.Window, Staff: pick}, now)
+}

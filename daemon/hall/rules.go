@@ -163,6 +163,8 @@ func Decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, erro
 		return []Emit{{TypeDeviceState, &DeviceState{Device: c.Device, Kind: c.Kind, State: c.State, Detail: c.Detail, Reason: c.Reason}}}, nil
 	case CallNext, CallTicket, Recall, NoShow, Start, Finish, Hold, Transfer, Pause, Resume, SignIn, SignOut, Rate, RateTimeout, Tick:
 		return decideWindow(cfg, st, cmd, now)
+	case ToggleSign:
+		return decideToggle(cfg, st, c, now)
 	case FromDevice:
 		if last, ok := st.DeviceSeq[c.Event.Device]; ok && seqSeen(c.Event.EvtSeq, last) {
 			return nil, &Duplicate{}

@@ -67,6 +67,9 @@ type padState struct {
 	lastSeen   time.Time
 	reported   string
 	timeSynced bool
+	// doneVisit is the visit the pad last reported rated or timed out: a RATE
+	// screen for it (from a hall view not yet updated) is never sent again.
+	doneVisit uint32
 }
 
 // Bus is the master of one line.
@@ -251,6 +254,7 @@ func (c *conn) serve(ps *padState) error {
 			if ps.have != nil {
 				ps.have.State = hpad.SetState{State: hpad.StateIdle}
 			}
+			ps.doneVisit = ev.Visit
 			b.mu.Unlock()
 		}
 	}
@@ -272,6 +276,9 @@ func (c *conn) sync(ps *padState) error {
 	b.mu.Lock()
 	want := ps.want
 	have := ps.have
+	if want.State.State == hpad.StateRate && want.Ticket.Visit == ps.doneVisit && ps.doneVisit != 0 {
+		want.State = hpad.SetState{State: hpad.StateIdle}
+	}
 	b.mu.Unlock()
 	if have == nil {
 		have = &Display{Staff: hpad.SetStaff{StaffID: "\x00"}, Ticket: hpad.SetTicket{Visit: ^uint32(0)},

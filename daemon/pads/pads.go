@@ -1,0 +1,194 @@
+// Package pads connects the hall's evaluation pads (好差评评价器) to the hall:
+// a pad's keys become window actions and its ratings become ratings bound to
+// the visit it showed, each recorded once per (pad, event seq); and every
+// pad's screen follows its window (staff, ticket, 请评价, 暂停服务).
+package pads
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"halld/daemon/config"
+	"halld/daemon/engine"
+	"halld/daemon/hall"
+	"halld/daemon/journal"
+	"halld/drivers/hpad"
+	"halld/drivers/hpad/padbus"
+)
+
+// Service is the hall side of every pad line.
+type Service struct {
+	cfg    *config.Config
+	eng    *engine.Engine
+	j      *journal.Journal
+	log    *slog.Logger
+	window map[string]string       // pad id → window id
+	bus    map[string]*padbus.Bus  // pad id → its line's master
+	lines  map[string][]padbus.Pad // line id → its pads
+}
+
+// New prepares the pads declared in cfg (eval_pad devices with a bus).
+func New(cfg *config.Config, eng *engine.Engine, j *journal.Journal, log *slog.Logger) *Service {
+	s := &Service{cfg: cfg, eng: eng, j: j, log: log, window: map[string]string{}, bus: map[string]*padbus.Bus{},
+		lines: map[string][]padbus.Pad{}}
+	for _, d := range cfg.DevicesOfKind(config.KindEvalPad) {
+		if d.Bus == "" {
+			continue // MQTT pads: later
+		}
+		s.window[d.ID] = d.Window
+		s.lines[d.Bus] = append(s.lines[d.Bus], padbus.Pad{ID: d.ID, Addr: byte(d.Address)})
+	}
+	return s
+}
+
+// Pads lists the pads on a line.
+func (s *Service) Pads(line string) []padbus.Pad { return s.lines[line] }
+
+// Attach records a line's master, so screens can be pushed to its pads.
+func (s *Service) Attach(line string, b *padbus.Bus) {
+	for _, p := range s.lines[line] {
+		s.bus[p.ID] = b
+	}
+}
+
+// Handle takes one pad event; nil means durable (or permanently refused), so
+// the master may acknowledge it.
+func (s *Service) Handle(padID string, ev hpad.Event) error {
+	win := s.window[padID]
+	de := hall.DeviceEvent{Device: padID, EvtSeq: ev.EvtSeq, Value: int(ev.Value), Visit: ev.Visit}
+	var cmd any
+	switch ev.Type {
+	case hpad.EventKey:
+		de.Kind = "key"
+		cmd = keyCommand(win, ev.Value)
+	case hpad.EventRating:
+		de.Kind = "rating"
+		level, ok := hall.LevelFromPad(int(ev.Value))
+		if ok {
+			cmd = hall.Rate{Visit: ev.Visit, Level: level, Reasons: s.reasons(ev.Reasons), Channel: "pad", Device: padID}
+		}
+	case hpad.EventTimeout:
+		de.Kind = "timeout"
+		cmd = hall.RateTimeout{Visit: ev.Visit}
+	case hpad.EventFault:
+		de.Kind = "fault"
+	default:
+		de.Kind = "unknown"
+	}
+	_, err := s.eng.Submit(context.Background(), hall.FromDevice{Event: de, Cmd: cmd})
+	var re *hall.RuleError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &re) && re.Code != "storage_failed":
+		return nil // refused for good; recorded or not, asking again changes nothing
+	default:
+		s.log.Warn("pad event not stored; it stays on the pad", "pad", padID, "evt_seq", ev.EvtSeq, "err", err)
+		return err
+	}
+}
+
+func keyCommand(win string, key byte) any {
+	switch key {
+	case hpad.KeyCallNext:
+		return hall.CallNext{Window: win}
+	case hpad.KeyRecall:
+		return hall.Recall{Window: win}
+	case hpad.KeyPause:
+		return hall.Pause{Window: win, Reason: "临时外出"} // a pad key cannot type a reason
+	case hpad.KeyResume:
+		return hall.Resume{Window: win}
+	case hpad.KeyFinish:
+		return hall.Finish{Window: win}
+	case hpad.KeyNoShow:
+		return hall.NoShow{Window: win}
+	case hpad.KeySignInOut:
+		return hall.ToggleSign{Window: win}
+	}
+	return nil // TRANSFER needs a target (window page); vendor keys are recorded only
+}
+
+func (s *Service) reasons(bits byte) []string {
+	var out []string
+	for i, r := range s.cfg.Reasons() {
+		if i < 8 && bits&(1<<i) != 0 {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Run keeps every pad's screen in step with its window, following the journal.
+func (s *Service) Run(ctx context.Context) {
+	if len(s.bus) == 0 {
+		return
+	}
+	for {
+		changed := s.j.Changed()
+		s.push(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+	}
+}
+
+func (s *Service) push(ctx context.Context) {
+	v, err := s.eng.Query(ctx, func(st *hall.State) any {
+		out := map[string]padbus.Display{}
+		for pad, win := range s.window {
+			if _, ok := s.cfg.Window(win); ok {
+				out[pad] = Screen(s.cfg, st, win, s.eng.Now())
+			}
+		}
+		return out
+	})
+	if err != nil {
+		return
+	}
+	for pad, d := range v.(map[string]padbus.Display) {
+		if b, ok := s.bus[pad]; ok {
+			b.SetDisplay(pad, d)
+		}
+	}
+}
+
+// Screen is what the pad of window win should show now.
+func Screen(cfg *config.Config, st *hall.State, win string, now time.Time) padbus.Display {
+	wv := hall.MakeWindowView(cfg, st, win, now)
+	var d padbus.Display
+	if wv.Staff != nil {
+		d.Staff = hpad.SetStaff{StaffID: wv.Staff.ID, Name: wv.Staff.Name, Title: wv.Staff.Title, Window: wv.Name}
+	}
+	switch {
+	case wv.Status == hall.WindowClosed:
+		d.State = hpad.SetState{State: hpad.StateOff}
+	case wv.Status == hall.WindowPaused:
+		d.State = hpad.SetState{State: hpad.StatePaused}
+		text := "暂停服务 · " + wv.Paused.Reason
+		if wv.Paused.Until != nil {
+			text += " · 预计 " + time.Time(*wv.Paused.Until).Format("15:04") + " 回来"
+		}
+		d.Prompt = hpad.Prompt{Text: text}
+	case wv.Current != nil:
+		d.Ticket = hpad.SetTicket{TicketNo: wv.Current.Number, Business: wv.Current.ServiceName, Visit: wv.Current.Visit}
+		d.State = hpad.SetState{State: hpad.StateServing}
+	case wv.Awaiting != 0:
+		if t, ok := st.Tickets[st.Visits[wv.Awaiting]]; ok {
+			d.Ticket = hpad.SetTicket{TicketNo: t.Number, Business: t.ServiceName, Visit: wv.Awaiting}
+			d.State = hpad.SetState{State: hpad.StateRate, TimeoutS: byte(min(cfg.RatingTimeoutDuration()/time.Second, 255))}
+			break
+		}
+		d.State = hpad.SetState{State: hpad.StateIdle}
+	default:
+		d.State = hpad.SetState{State: hpad.StateIdle}
+	}
+	return d
+}
+
+// Label is a pad's place on its line, for the monitor ("line-1#3").
+func Label(line string, addr int) string { return line + "#" + strconv.Itoa(addr) }
