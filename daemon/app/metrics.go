@@ -12,23 +12,30 @@ type collector struct {
 	a *App
 
 	up, state, reconnects, errors, lastSeen, head, bytes *prometheus.Desc
+	padCycle, padPolls, padRetries, padTimeouts, padBad  *prometheus.Desc
 }
 
 func newCollector(a *App) *collector {
 	l := []string{"device", "kind", "area"}
 	return &collector{a: a,
-		up:         prometheus.NewDesc("halld_device_up", "1 when the device is attached and working (ready or degraded).", l, nil),
-		state:      prometheus.NewDesc("halld_device_state", "1 for the device's current state.", append(l, "state"), nil),
-		reconnects: prometheus.NewDesc("halld_device_reconnects_total", "Reconnections after a lost link.", l, nil),
-		errors:     prometheus.NewDesc("halld_device_errors_total", "Links lost with an error.", l, nil),
-		lastSeen:   prometheus.NewDesc("halld_device_last_seen_timestamp_seconds", "When the device last answered.", l, nil),
-		head:       prometheus.NewDesc("halld_journal_head_seq", "Last durable journal sequence number.", nil, nil),
-		bytes:      prometheus.NewDesc("halld_journal_bytes", "Journal size on disk (database and WAL).", nil, nil),
+		up:          prometheus.NewDesc("halld_device_up", "1 when the device is attached and working (ready or degraded).", l, nil),
+		state:       prometheus.NewDesc("halld_device_state", "1 for the device's current state.", append(l, "state"), nil),
+		reconnects:  prometheus.NewDesc("halld_device_reconnects_total", "Reconnections after a lost link.", l, nil),
+		errors:      prometheus.NewDesc("halld_device_errors_total", "Links lost with an error.", l, nil),
+		lastSeen:    prometheus.NewDesc("halld_device_last_seen_timestamp_seconds", "When the device last answered.", l, nil),
+		head:        prometheus.NewDesc("halld_journal_head_seq", "Last durable journal sequence number.", nil, nil),
+		bytes:       prometheus.NewDesc("halld_journal_bytes", "Journal size on disk (database and WAL).", nil, nil),
+		padCycle:    prometheus.NewDesc("halld_padbus_cycle_seconds", "Duration of the last full poll cycle of an HPAD-1 line.", []string{"line"}, nil),
+		padPolls:    prometheus.NewDesc("halld_padbus_polls_total", "POLL requests answered on an HPAD-1 line.", []string{"line"}, nil),
+		padRetries:  prometheus.NewDesc("halld_padbus_retries_total", "Requests retried on an HPAD-1 line.", []string{"line"}, nil),
+		padTimeouts: prometheus.NewDesc("halld_padbus_timeouts_total", "Replies that did not come in time on an HPAD-1 line.", []string{"line"}, nil),
+		padBad:      prometheus.NewDesc("halld_padbus_bad_frames_total", "Malformed frames dropped and resynced on an HPAD-1 line, by kind.", []string{"line", "kind"}, nil),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.up, c.state, c.reconnects, c.errors, c.lastSeen, c.head, c.bytes} {
+	for _, d := range []*prometheus.Desc{c.up, c.state, c.reconnects, c.errors, c.lastSeen, c.head, c.bytes,
+		c.padCycle, c.padPolls, c.padRetries, c.padTimeouts, c.padBad} {
 		ch <- d
 	}
 }
@@ -52,6 +59,17 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.errors, prometheus.CounterValue, float64(i.Counters.Errors), l...)
 		if i.LastSeen != nil {
 			ch <- prometheus.MustNewConstMetric(c.lastSeen, prometheus.GaugeValue, float64(i.LastSeen.UnixMilli())/1000, l...)
+		}
+	}
+	for id, b := range c.a.Lines {
+		s := b.Stats()
+		ch <- prometheus.MustNewConstMetric(c.padCycle, prometheus.GaugeValue, s.LastCycle.Seconds(), id)
+		ch <- prometheus.MustNewConstMetric(c.padPolls, prometheus.CounterValue, float64(s.Polls), id)
+		ch <- prometheus.MustNewConstMetric(c.padRetries, prometheus.CounterValue, float64(s.Retries), id)
+		ch <- prometheus.MustNewConstMetric(c.padTimeouts, prometheus.CounterValue, float64(s.Timeouts), id)
+		for kind, n := range map[string]uint64{"bad_crc": s.Decoder.BadCRC, "bad_etx": s.Decoder.BadETX,
+			"oversize": s.Decoder.Oversize, "truncated": s.Decoder.Truncated} {
+			ch <- prometheus.MustNewConstMetric(c.padBad, prometheus.CounterValue, float64(n), id, kind)
 		}
 	}
 	st := c.a.Journal.Stats()

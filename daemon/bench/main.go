@@ -7,20 +7,19 @@
 //   - durable tickets per second under concurrent kiosks;
 //   - halld's RSS.
 //
-// Usage: go run ./daemon/bench [-printers 10] [-duration 10s] [-concurrency 32]
+// Usage:
+//
+//	go run ./daemon/bench [-printers 10] [-duration 10s] [-concurrency 32]
+//	go run ./daemon/bench -mode pads -pads 200 -buses 13 [-baud 115200] [-presses 300]
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -39,8 +38,21 @@ func main() {
 	conc := flag.Int("concurrency", 32, "concurrent kiosks in the throughput phase")
 	baud := flag.Int("baud", 115200, "printer baud rate (ptys ignore it; it sets the wire-time floor)")
 	bin := flag.String("halld", "", "halld binary (default: build it)")
+	mode := flag.String("mode", "printers", "printers (kiosk → ticket) or pads (pad press → WebSocket)")
+	nPads := flag.Int("pads", 16, "pads, in -mode pads")
+	buses := flag.Int("buses", 1, "RS-485 lines the pads share, in -mode pads")
+	presses := flag.Int("presses", 300, "pad presses to time, in -mode pads")
 	flag.Parse()
-	if err := run(*printers, *duration, *conc, *baud, *bin); err != nil {
+	var err error
+	switch *mode {
+	case "printers":
+		err = run(*printers, *duration, *conc, *baud, *bin)
+	case "pads":
+		err = runPads(*nPads, *buses, *baud, *presses, *bin)
+	default:
+		err = fmt.Errorf("unknown -mode %q", *mode)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -49,19 +61,12 @@ func main() {
 type sample struct{ d time.Duration }
 
 func run(nPrinters int, dur time.Duration, conc, baud int, bin string) error {
-	dir, err := os.MkdirTemp("", "halld-bench")
+	h, err := newHarness(bin)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	if bin == "" {
-		bin = filepath.Join(dir, "halld")
-		cmd := exec.Command("go", "build", "-o", bin, "./daemon")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("build: %v\n%s", err, out)
-		}
-	}
+	defer h.close()
+	addr := h.addr
 
 	// Printers: simulators on ptys; each completed ticket reports the time its
 	// last byte was read, keyed by the ticket number printed on it.
@@ -84,7 +89,7 @@ func run(nPrinters int, dur time.Duration, conc, baud int, bin string) error {
 				}
 			}
 		})
-		vp, err := vport.New(filepath.Join(dir, fmt.Sprintf("printer-%d", i)), sim.Serve)
+		vp, err := vport.New(h.path(fmt.Sprintf("printer-%d", i)), sim.Serve)
 		if err != nil {
 			return err
 		}
@@ -96,10 +101,6 @@ func run(nPrinters int, dur time.Duration, conc, baud int, bin string) error {
 			p.Close()
 		}
 	}()
-	addr, err := freeAddr()
-	if err != nil {
-		return err
-	}
 	// Letters A..J so each printed number maps back to its request.
 	var svcs strings.Builder
 	for i := 0; i < 10; i++ {
@@ -118,47 +119,16 @@ areas: [{id: self-24h, name: 自助区, open_24h: true}]
 services:
 %sdevices:
   - {id: kiosk-1, kind: kiosk, area: self-24h}
-%s`, addr, filepath.Join(dir, "data"), svcs.String(), devs.String())
-	cfgPath := filepath.Join(dir, "devices.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+%s`, addr, h.path("data"), svcs.String(), devs.String())
+	if err := h.writeConfig(cfg); err != nil {
 		return err
 	}
 
-	// READY=1 arrives on a real NOTIFY_SOCKET, as under systemd.
-	sockPath := filepath.Join(dir, "notify.sock")
-	notify, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sockPath, Net: "unixgram"})
+	cmd, ready, err := h.start()
 	if err != nil {
 		return err
 	}
-	defer notify.Close()
-	logf, _ := os.Create(filepath.Join(dir, "halld.log"))
-	startHalld := func() (*exec.Cmd, time.Duration, error) {
-		cmd := exec.Command(bin, "run", "-config", cfgPath)
-		cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sockPath)
-		cmd.Stdout, cmd.Stderr = logf, logf
-		start := time.Now()
-		if err := cmd.Start(); err != nil {
-			return nil, 0, err
-		}
-		notify.SetReadDeadline(time.Now().Add(60 * time.Second))
-		buf := make([]byte, 512)
-		for {
-			n, err := notify.Read(buf)
-			if err != nil {
-				b, _ := os.ReadFile(logf.Name())
-				cmd.Process.Kill()
-				return nil, 0, fmt.Errorf("no READY=1: %v\n%s", err, b)
-			}
-			if bytes.Contains(buf[:n], []byte("READY=1")) {
-				return cmd, time.Since(start), nil
-			}
-		}
-	}
-	cmd, ready, err := startHalld()
-	if err != nil {
-		return err
-	}
-	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
+	defer func() { cmd.Process.Signal(interrupt); cmd.Wait() }()
 	// Let every printer connect and answer its first status poll.
 	time.Sleep(2 * time.Second)
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
@@ -238,10 +208,10 @@ services:
 	rss, hwm := procMem(cmd.Process.Pid)
 
 	// Restart with everything above in the journal: the replay cost.
-	cmd.Process.Signal(os.Interrupt)
+	cmd.Process.Signal(interrupt)
 	cmd.Wait()
-	events := countEvents(filepath.Join(dir, "data", "journal.db"))
-	cmd, readyAgain, err := startHalld()
+	events := countEvents(h.path("data/journal.db"))
+	cmd, readyAgain, err := h.start()
 	if err != nil {
 		return err
 	}
@@ -261,15 +231,6 @@ services:
 	return nil
 }
 
-func pct(d []time.Duration, p int) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	i := (len(d)*p + 99) / 100
-	i = min(max(i-1, 0), len(d)-1)
-	return d[i].Round(10 * time.Microsecond)
-}
-
 func countEvents(path string) uint64 {
 	j, err := journal.Open(path, journal.Options{})
 	if err != nil {
@@ -279,28 +240,4 @@ func countEvents(path string) uint64 {
 	return j.Head()
 }
 
-func procMem(pid int) (rss, hwm float64) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		var kb float64
-		if _, err := fmt.Sscanf(line, "VmRSS: %f kB", &kb); err == nil {
-			rss = kb / 1024
-		}
-		if _, err := fmt.Sscanf(line, "VmHWM: %f kB", &kb); err == nil {
-			hwm = kb / 1024
-		}
-	}
-	return
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
+var interrupt = os.Interrupt

@@ -70,6 +70,7 @@ type padState struct {
 	// doneVisit is the visit the pad last reported rated or timed out: a RATE
 	// screen for it (from a hall view not yet updated) is never sent again.
 	doneVisit uint32
+	inflight  chan handled // events of the last POLL being made durable
 }
 
 // Bus is the master of one line.
@@ -230,43 +231,72 @@ func (c *conn) serve(ps *padState) error {
 	if err := c.sync(ps); err != nil {
 		return err
 	}
+	// Events being made durable: ACK them once they are; until then do not
+	// POLL this pad again (it would repeat them). Other pads go on meanwhile,
+	// so one slow fsync never stalls the line.
+	if ps.inflight != nil {
+		select {
+		case res := <-ps.inflight:
+			ps.inflight = nil
+			if res.movedOn {
+				// The pad moves on by itself after a rating (THANKS, then
+				// IDLE) or a timeout (IDLE): it no longer shows what we sent.
+				b.mu.Lock()
+				if ps.have != nil {
+					ps.have.State = hpad.SetState{State: hpad.StateIdle}
+				}
+				ps.doneVisit = res.doneVisit
+				b.mu.Unlock()
+			}
+			if res.handled {
+				if err := c.send(ps, hpad.AckEvt{EvtSeq: res.upTo}); err != nil {
+					return err
+				}
+				b.mu.Lock()
+				b.stats.Acks++
+				b.mu.Unlock()
+			}
+		default:
+			return nil
+		}
+	}
 	var poll hpad.PollReply
 	if err := c.transact(ps, hpad.CmdPoll, nil, &poll); err != nil {
 		return err
 	}
 	b.mu.Lock()
 	b.stats.Polls++
+	b.stats.Events += uint64(len(poll.Events))
 	b.mu.Unlock()
-	var ackUpTo uint16
-	acked := false
-	for _, ev := range poll.Events {
-		b.mu.Lock()
-		b.stats.Events++
-		b.mu.Unlock()
-		if err := b.handle(ps.ID, ev); err != nil {
-			break // not durable: leave it (and what follows) on the pad
-		}
-		ackUpTo, acked = ev.EvtSeq, true
-		// The pad moves on by itself after a rating (THANKS, then IDLE) or a
-		// timeout (IDLE): what it shows is no longer what we last sent.
-		if ev.Type == hpad.EventRating || ev.Type == hpad.EventTimeout {
-			b.mu.Lock()
-			if ps.have != nil {
-				ps.have.State = hpad.SetState{State: hpad.StateIdle}
-			}
-			ps.doneVisit = ev.Visit
-			b.mu.Unlock()
-		}
-	}
-	if acked {
-		if err := c.send(ps, hpad.AckEvt{EvtSeq: ackUpTo}); err != nil {
-			return err
-		}
-		b.mu.Lock()
-		b.stats.Acks++
-		b.mu.Unlock()
+	if len(poll.Events) > 0 {
+		ps.inflight = make(chan handled, 1)
+		go b.deliver(ps, poll.Events, ps.inflight)
 	}
 	return nil
+}
+
+// handled is the outcome of delivering one POLL's events.
+type handled struct {
+	upTo      uint16
+	handled   bool
+	movedOn   bool   // a rating or timeout: the pad left RATE by itself
+	doneVisit uint32 // the visit it was for
+}
+
+// deliver hands events to the hall in order, stopping at the first that is
+// not durable (it and those after it stay on the pad for the next POLL).
+func (b *Bus) deliver(ps *padState, events []hpad.Event, out chan<- handled) {
+	var res handled
+	for _, ev := range events {
+		if err := b.handle(ps.ID, ev); err != nil {
+			break
+		}
+		res.upTo, res.handled = ev.EvtSeq, true
+		if ev.Type == hpad.EventRating || ev.Type == hpad.EventTimeout {
+			res.movedOn, res.doneVisit = true, ev.Visit
+		}
+	}
+	out <- res
 }
 
 // sync sends what differs between the wanted and the acknowledged screen:
