@@ -629,3 +629,41 @@ func TestWindowRunFromItsPad(t *testing.T) {
 	// Events were acknowledged: nothing left on the pad.
 	waitFor(t, "pad events acknowledged", 3*time.Second, func() bool { return len(pad.Events()) == 0 })
 }
+
+func TestBadRatingFollowUpAndExport(t *testing.T) {
+	h := startHall(t, t.TempDir())
+	post := func(path, body string) (int, map[string]any) { return postJSON(t, h.base+path, body) }
+	post("/api/v1/windows/w1/sign-in", `{"staff":"s1"}`)
+	post("/api/v1/tickets", `{"service":"tax","kiosk":"kiosk-1"}`)
+	_, called := post("/api/v1/windows/w1/call-next", `{}`)
+	visit := called["ticket"].(map[string]any)["visit"].(float64)
+	post("/api/v1/windows/w1/finish", `{}`)
+	if code, body := post("/api/v1/ratings", fmt.Sprintf(`{"visit":%d,"level":"非常不满意","reasons":["服务态度差"]}`, int(visit))); code != 201 {
+		t.Fatalf("rating %d %v", code, body)
+	}
+	code, body := getStatus(h.base + "/api/v1/followups?open=1")
+	if code != 200 || !bytes.Contains(body, []byte(`"stage":"open"`)) {
+		t.Fatalf("followups: %s", body)
+	}
+	id := fmt.Sprintf("fu-%d", int(visit))
+	if code, b := post("/api/v1/followups/"+id+"/callback", `{"note":"已回访","by":"S900"}`); code != 200 {
+		t.Fatalf("callback: %d %v", code, b)
+	}
+	if code, _ := post("/api/v1/followups/"+id+"/feedback", `{"note":"跳过整改"}`); code != 409 {
+		t.Fatalf("skipping 整改: %d", code)
+	}
+	// GB/T 39046: 非常不满意 = 5; the reverse scheme: 1.
+	for scheme, want := range map[string]string{"gbt39046": `"满意度代码":5`, "reverse": `"满意度代码":1`} {
+		code, body := getStatus(h.base + "/api/v1/ratings/export?from=2026-11-25&scheme=" + scheme)
+		if code != 200 || !bytes.Contains(body, []byte(want)) || !bytes.Contains(body, []byte(`"评价渠道":"政务大厅其他终端"`)) {
+			t.Fatalf("export %s: %s", scheme, body)
+		}
+	}
+	code, body = getStatus(h.base + "/api/v1/ratings/export?from=2026-11-25&format=csv")
+	if code != 200 || !bytes.Contains(body, []byte("办件编号,评价渠道")) || !bytes.Contains(body, []byte("非常不满意,5,服务态度差")) {
+		t.Fatalf("csv: %s", body)
+	}
+	if code, _ := getStatus(h.base + "/api/v1/ratings/export?scheme=upside-down"); code != 400 {
+		t.Fatal("bad scheme accepted")
+	}
+}

@@ -118,6 +118,11 @@ type Hall struct {
 	// RatingTimeout ends the wait for a rating after a service when no pad
 	// reports one. Default "2m".
 	RatingTimeout string `yaml:"rating_timeout" format:"duration" default:"2m" doc:"How long to wait for the citizen's rating after a service before recording a timeout (default 2m)."`
+	// FollowUpDays is the deadline of a 差评 follow-up (回访、整改、反馈), in working days
+	// (Mon–Fri, minus holidays, plus 调休 working days). Default 5.
+	FollowUpDays int `yaml:"followup_days" min:"1" max:"30" default:"5" doc:"Working days to close a 差评 follow-up (回访 → 整改 → 反馈); default 5."`
+	// RegionCode is the 行政区划代码 written into rating exports (GB/T 39046).
+	RegionCode string `yaml:"region_code" pattern:"^[0-9]{6,12}$" hint:"a 6- to 12-digit 行政区划代码" doc:"行政区划代码 for rating exports (GB/T 39046), e.g. 430100."`
 	// RatingReasons are the reasons a citizen can pick for a 差评, in the order of
 	// the HPAD-1 reasons bitmap (bit 0 = the first). At most 8.
 	RatingReasons []string `yaml:"rating_reasons" doc:"Reasons offered for a 差评, in HPAD-1 bitmap order (bit 0 first); at most 8. Default: 等候时间长, 服务态度差, 业务不熟练, 告知不清楚, 办事效率低, 环境设施差, 其他."`
@@ -399,6 +404,40 @@ func (c *Config) Window(id string) (*Window, bool) {
 		}
 	}
 	return nil, false
+}
+
+// IsWorkday tells a working day for deadlines: Monday to Friday, except
+// holidays; a holiday entry with workday: true (调休) is a working day.
+func (c *Config) IsWorkday(t time.Time) bool {
+	day := t.In(c.location()).Format("2006-01-02")
+	for _, h := range c.Holidays {
+		if h.Date == day {
+			return h.Workday
+		}
+	}
+	wd := t.In(c.location()).Weekday()
+	return wd != time.Saturday && wd != time.Sunday
+}
+
+// AddWorkdays returns the end (23:59:59.999) of the n-th working day after t's day.
+func (c *Config) AddWorkdays(t time.Time, n int) time.Time {
+	loc := c.location()
+	d := time.Date(t.In(loc).Year(), t.In(loc).Month(), t.In(loc).Day(), 12, 0, 0, 0, loc)
+	for n > 0 {
+		d = d.AddDate(0, 0, 1)
+		if c.IsWorkday(d) {
+			n--
+		}
+	}
+	return time.Date(d.Year(), d.Month(), d.Day(), 23, 59, 59, int(999*time.Millisecond), loc)
+}
+
+// FollowUpWorkdays is hall.followup_days (5 when unset).
+func (c *Config) FollowUpWorkdays() int {
+	if c.Hall.FollowUpDays > 0 {
+		return c.Hall.FollowUpDays
+	}
+	return 5
 }
 
 // DefaultRatingReasons are offered when hall.rating_reasons is not set.

@@ -186,6 +186,10 @@ func Decode(typ string, body []byte) (any, error) {
 		v = &AlertCleared{}
 	case TypeDeviceEvent:
 		v = &DeviceEvent{}
+	case TypeFollowUpOpened:
+		v = &FollowUp{}
+	case TypeFollowUpUpdated, TypeFollowUpOverdue:
+		v = &FollowUpUpdate{}
 	default:
 		return nil, nil
 	}

@@ -474,6 +474,7 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 			out = append(out, Emit{TypeAlertRaised, &Alert{AlertID: "bad-rating-" + strconv.FormatUint(uint64(c.Visit), 10),
 				Kind: "bad_rating", Severity: "warning", Window: v.Window, TicketID: t.ID,
 				Message: wn + " " + t.Number + " 号收到差评（" + c.Level + "），请及时回访处置"}})
+			out = append(out, openFollowUp(cfg, ev, now))
 		}
 		return out, nil
 	case RateTimeout:
@@ -484,7 +485,7 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 		v := st.VisitInfo[c.Visit]
 		return []Emit{{TypeRatingTimeout, &RatingTimeout{TicketID: t.ID, Number: t.Number, Visit: c.Visit, Window: v.Window, Staff: v.Staff}}}, nil
 	case Tick:
-		var out []Emit
+		out := overdueFollowUps(cfg, st, now)
 		for _, w := range st.sortedWindows() {
 			if w.Status == WindowPaused && !w.Overdue && now.Sub(w.PausedAt) >= cfg.PauseLimitDuration() {
 				since := Stamp(w.PausedAt.In(cfg.Location))

@@ -280,7 +280,7 @@ func TestRatingsOnePerVisit(t *testing.T) {
 	h.refused(hall.Rate{Visit: visit, Level: "不满意"}, "reasons_required")
 	e = h.must(hall.Rate{Visit: visit, Level: "不满意", Reasons: []string{"等候时间长"}, Channel: "pad", Device: "pad-2"})
 	r := e[0].Data.(*hall.RatingSubmitted)
-	if r.Staff != "s2" || r.Window != "w2" || r.Service != "tax" || !r.Bad || len(e) != 2 || e[1].Type != hall.TypeAlertRaised {
+	if r.Staff != "s2" || r.Window != "w2" || r.Service != "tax" || !r.Bad || len(e) != 3 || e[1].Type != hall.TypeAlertRaised || e[2].Type != hall.TypeFollowUpOpened {
 		t.Fatalf("bad rating %+v / %+v", r, e)
 	}
 	// A second rating — a device retry or a second press — changes nothing.

@@ -99,7 +99,8 @@ type State struct {
 	TimedOut    map[uint32]bool        // visits whose rating timed out
 	RecentCalls []RecentCall           // newest first, for the board
 	Alerts      map[string]*AlertRecord
-	DeviceSeq   map[string]uint16 // device → last event seq handled (pads)
+	DeviceSeq   map[string]uint16    // device → last event seq handled (pads)
+	FollowUps   map[string]*FollowUp // 差评 follow-ups, across days; records are copied on write
 }
 
 // DeviceRecord is a device's last recorded state and when it began.
@@ -118,6 +119,7 @@ func NewState() *State {
 		Windows:   map[string]*WindowState{},
 		Alerts:    map[string]*AlertRecord{},
 		DeviceSeq: map[string]uint16{},
+		FollowUps: map[string]*FollowUp{},
 	}
 	st.resetDay()
 	return st
@@ -163,6 +165,8 @@ func Decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, erro
 		return []Emit{{TypeDeviceState, &DeviceState{Device: c.Device, Kind: c.Kind, State: c.State, Detail: c.Detail, Reason: c.Reason}}}, nil
 	case CallNext, CallTicket, Recall, NoShow, Start, Finish, Hold, Transfer, Pause, Resume, SignIn, SignOut, Rate, RateTimeout, Tick:
 		return decideWindow(cfg, st, cmd, now)
+	case FollowUpStep:
+		return decideFollowUp(cfg, st, c, now)
 	case ToggleSign:
 		return decideToggle(cfg, st, c, now)
 	case FromDevice:
@@ -363,6 +367,7 @@ func Apply(st *State, seq uint64, typ string, ts time.Time, data any) {
 		applyQueue(st, ts, data)
 	}
 	applyTyped(st, typ, ts, data)
+	applyFollowUp(st, typ, ts, data)
 }
 
 func digitsIn(s string) int {
