@@ -76,7 +76,7 @@ func New(ctx context.Context, cfg *config.Config, j *journal.Journal, log *slog.
 		now = time.Now
 	}
 	e := &Engine{cfg: cfg, j: j, log: log, now: now, reqs: make(chan request, 1024), done: make(chan struct{}), MaxBatch: 256}
-	st, err := Replay(ctx, j)
+	st, err := Replay(ctx, j, cfg.Location)
 	if err != nil {
 		return nil, err
 	}
@@ -84,15 +84,16 @@ func New(ctx context.Context, cfg *config.Config, j *journal.Journal, log *slog.
 	return e, nil
 }
 
-// Replay folds the whole journal into a new state.
-func Replay(ctx context.Context, j *journal.Journal) (*hall.State, error) {
+// Replay folds the whole journal into a new state; times are given to the
+// rules in the hall's zone (loc), as they were when recorded.
+func Replay(ctx context.Context, j *journal.Journal, loc *time.Location) (*hall.State, error) {
 	st := hall.NewState()
 	err := j.Scan(ctx, 0, func(r journal.Record) error {
 		data, err := hall.Decode(r.Type, r.Body)
 		if err != nil {
 			return fmt.Errorf("replay seq %d: %w", r.Seq, err)
 		}
-		hall.Apply(st, r.Seq, r.Type, r.TS, data)
+		hall.Apply(st, r.Seq, r.Type, r.TS.In(loc), data)
 		return nil
 	})
 	if err != nil {
@@ -152,7 +153,7 @@ type pending struct {
 }
 
 func (e *Engine) process(batch []request) {
-	now := e.now()
+	now := e.now().In(e.cfg.Location)
 	seq := e.j.Head()
 	work := make([]pending, len(batch))
 	// The rules decide against a scratch copy of the state, so that a failed

@@ -14,7 +14,8 @@
     printer: "小票打印机", kiosk: "取号机", screen: "显示屏", display: "显示屏", led: "LED 条屏",
     caller: "呼叫器", pager: "呼叫器", evaluator: "评价器", scanner: "扫描仪", camera: "高拍仪",
     idcard: "身份证阅读器", id_reader: "身份证阅读器", speaker: "语音播报", tts: "语音播报",
-    window_screen: "窗口屏", queue_screen: "叫号屏"
+    window_screen: "窗口屏", queue_screen: "叫号屏",
+    ticket_printer: "小票打印机", eval_pad: "评价器", line: "RS-485 总线", terminal: "自助终端"
   };
   var PAPER = {
     ok: ["纸张正常", "ok"], near_end: ["纸将尽", "warn"], end: ["缺纸", "bad"], unknown: ["纸况未知", ""]
@@ -24,6 +25,12 @@
     ["paper_near_end", "纸将尽", "paper"], ["paper_end", "缺纸", "paper"], ["paper_ok", "装纸", "paper"],
     ["cover_open", "开盖", "paper"], ["cover_close", "合盖", "paper"],
     ["unplug", "拔出", "any"], ["replug", "插回", "any"]
+  ];
+  // Demo buttons for a simulated evaluation pad: the citizen's press, the staff's keys.
+  var PAD_ACTIONS = [
+    ["rate_5", "非常满意"], ["rate_4", "满意"], ["rate_3", "基本满意"], ["rate_2", "不满意"], ["rate_1", "非常不满意"],
+    ["key_sign", "签到/签退"], ["key_call_next", "叫号"], ["key_recall", "重呼"], ["key_finish", "办结"],
+    ["key_no_show", "过号"], ["key_pause", "暂停"], ["key_resume", "恢复"], ["power_cycle", "断电重启"]
   ];
 
   // ---------------------------------------------------------------- state
@@ -233,7 +240,9 @@
 
   function renderSim(r, d) {
     var acts = [];
-    if (d.simulated) {
+    if (d.simulated && d.kind === "eval_pad") {
+      acts = PAD_ACTIONS.slice();
+    } else if (d.simulated) {
       var paper = isPaperDevice(d);
       SIM_ACTIONS.forEach(function (a) { if (a[2] === "any" || paper) acts.push(a); });
     }
@@ -243,7 +252,8 @@
     r.simBox.textContent = "";
     if (!acts.length) { r.simBox.appendChild(el("span", "muted", "—")); return; }
     acts.forEach(function (a) {
-      var b = el("button", "sim-btn" + (a[0] === "unplug" || a[0] === "paper_end" || a[0] === "cover_open" ? " danger" : ""), a[1]);
+      var danger = a[0] === "unplug" || a[0] === "paper_end" || a[0] === "cover_open" || a[0] === "rate_2" || a[0] === "rate_1";
+      var b = el("button", "sim-btn" + (danger ? " danger" : ""), a[1]);
       b.type = "button";
       b.setAttribute("data-action", a[0]);
       b.title = a[0];
@@ -452,6 +462,31 @@
         var text = str(ev.device) + " " + kindText(ev.kind) + " → " + stateText(ev.state) +
           (bits.length ? "（" + bits.join("、") + "）" : "") + (ev.reason ? " · " + ev.reason : "");
         return { text: text, level: st === "ready" ? "ok" : (st === "degraded" || st === "unknown" ? "warn" : "bad"), cat: "device" };
+      case "ticket.called":
+      case "ticket.recalled":
+        return { text: str(ev.voice) + (ev.recall ? "（重呼）" : ""), level: "ok", cat: "ticket" };
+      case "service.finished":
+        return { text: str(ev.number) + " 在 " + str(ev.window) + " 办结", level: "ok", cat: "ticket" };
+      case "rating.submitted":
+        return { text: str(ev.number) + " 评价：" + str(ev.level) + (ev.reasons && ev.reasons.length ? "（" + ev.reasons.join("、") + "）" : "") +
+          " · " + str(ev.window), level: ev.bad ? "bad" : "ok", cat: "ticket" };
+      case "rating.timeout":
+        return { text: str(ev.number) + " 未评价（超时）", level: "warn", cat: "ticket" };
+      case "window.paused":
+        return { text: str(ev.voice) + " · " + str(ev.reason), level: "warn", cat: "device" };
+      case "window.resumed":
+        return { text: str(ev.window) + " 恢复服务", level: "ok", cat: "device" };
+      case "staff.signed_in":
+        return { text: str(ev.staff_name || ev.staff) + " 在 " + str(ev.window) + " 签到", level: "ok", cat: "device" };
+      case "staff.signed_out":
+        return { text: str(ev.staff) + " 在 " + str(ev.window) + " 签退", level: "ok", cat: "device" };
+      case "alert.raised":
+        return { text: "告警：" + str(ev.message), level: "bad", cat: "device" };
+      case "alert.cleared":
+        return { text: "告警解除：" + str(ev.alert_id), level: "ok", cat: "device" };
+      case "device.event":
+        return { text: str(ev.device) + " " + ({ key: "按键", rating: "评价", timeout: "评价超时", fault: "故障" }[ev.kind] || str(ev.kind)) +
+          " " + str(ev.value) + (ev.refused ? "（未执行：" + ev.refused + "）" : ""), level: ev.refused ? "warn" : "ok", cat: "device" };
       default:
         var rest = {};
         Object.keys(ev).forEach(function (k) { if (["id", "seq", "ts", "type", "hall"].indexOf(k) < 0) rest[k] = ev[k]; });
