@@ -34,7 +34,7 @@ services: [{id: s1, prefix: A, name: 服务, area: front, max_number: 9999}]
 windows:
 %sstaff:
 %sdevices:
-  - {id: line-1, kind: line, area: front, serial: {port: %s, baud: 115200}}
+  - {id: line-1, kind: bus, area: front, serial: {port: %s, baud: 115200}}
 %s`
 
 // TestPadRatingsSurviveCrashes: pads live outside halld (as real ones do)

@@ -167,7 +167,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		}
 	}
 	padSvc := pads.New(cfg, eng, j, log)
-	for _, d := range cfg.DevicesOfKind(config.KindLine) {
+	for _, d := range cfg.DevicesOfKind(config.KindBus) {
 		linePads := padSvc.Pads(d.ID)
 		spec, err := a.Sims.line(d, dir, linePads)
 		if err != nil {

@@ -54,7 +54,7 @@ devices:
   - {id: kiosk-1, kind: kiosk, area: front, kiosk: {printers: [printer-1, printer-2]}}
   - {id: printer-1, kind: ticket_printer, area: front, simulate: true, printer: {poll_interval: 100ms}}
   - {id: printer-2, kind: ticket_printer, area: front, simulate: true, printer: {poll_interval: 100ms}}
-  - {id: line-1, kind: line, area: front, simulate: true}
+  - {id: line-1, kind: bus, area: front, simulate: true}
   - {id: pad-1, kind: eval_pad, area: front, window: w1, bus: line-1, address: 1}
 `
 

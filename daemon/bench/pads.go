@@ -42,7 +42,7 @@ func runPads(nPads, nBuses, baud, presses int, bin string) error {
 			return err
 		}
 		defer vp.Close()
-		fmt.Fprintf(&devs, "  - {id: line-%d, kind: line, area: front, serial: {port: %s, baud: %d}}\n", b, vp.Path(), baud)
+		fmt.Fprintf(&devs, "  - {id: line-%d, kind: bus, area: front, serial: {port: %s, baud: %d}}\n", b, vp.Path(), baud)
 		for a := 1; a <= perBus && len(pads) < nPads; a++ {
 			n := len(pads) + 1
 			id := fmt.Sprintf("pad-%d", n)

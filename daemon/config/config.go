@@ -13,7 +13,7 @@ const (
 	KindTerminal      = "terminal"       // self-service terminal reporting over MQTT (its id is its MQTT node id)
 	KindKiosk         = "kiosk"          // ticket kiosk running hall-kiosk; prints through ticket_printer devices
 	KindScanner       = "scanner"        // QR / barcode scanner for booking codes (serial)
-	KindLine          = "line"           // RS-485 line (bus) that eval_pads hang on (serial)
+	KindBus           = "bus"            // RS-485 bus (line) that eval_pads hang on, HPAD-1 (serial)
 )
 
 // Defaults. Each is also stated in the comment of the field it fills.
@@ -53,7 +53,7 @@ func DefaultBaud(kind string) int {
 		return DefaultIDReaderBaud
 	case KindScanner:
 		return DefaultScannerBaud
-	case KindLine:
+	case KindBus:
 		return DefaultLineBaud
 	case KindEvalPad:
 		return DefaultEvalPadBaud
@@ -307,7 +307,7 @@ type Device struct {
 	// devices. For a terminal it is also its MQTT node id.
 	ID string `yaml:"id" cfg:"required" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"lowercase letters, digits, '-' and '_'" doc:"Device id, unique among services, windows and devices."`
 	// Kind is one of the Kind… constants. Required.
-	Kind string `yaml:"kind" cfg:"required" enum:"ticket_printer|eval_pad|id_reader|terminal|kiosk|scanner|line" doc:"Device kind."`
+	Kind string `yaml:"kind" cfg:"required" enum:"ticket_printer|eval_pad|id_reader|terminal|kiosk|scanner|bus" doc:"Device kind."`
 	// Area is the id of the area the device stands in.
 	Area string `yaml:"area" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"an area id" doc:"Id of the area the device stands in."`
 	// Window is the id of the window the device belongs to. Required for an eval_pad.
@@ -318,9 +318,9 @@ type Device struct {
 	// Serial is the serial link. ticket_printer, id_reader, scanner and line need it unless simulated;
 	// an eval_pad may use it for a point-to-point link.
 	Serial *Serial `yaml:"serial" doc:"Serial link: exactly one of port or usb. Needed by ticket_printer, id_reader, scanner and line unless simulate: true."`
-	// Bus is the id of the `line` device (RS-485 line) an eval_pad hangs on. Added to the first sketch
+	// Bus is the id of the `bus` device (RS-485 line) an eval_pad hangs on. Added to the first sketch
 	// because several pads share one RS-485 line (HPAD-1, protocols.md §3).
-	Bus string `yaml:"bus" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"a line device id" doc:"eval_pad only: id of the line device (RS-485 line) the pad hangs on."`
+	Bus string `yaml:"bus" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"a bus device id" doc:"eval_pad only: id of the bus device (RS-485 line) the pad hangs on."`
 	// Address is the eval_pad's HPAD-1 address on its bus, 1..247, unique on the bus. Required with Bus.
 	Address int `yaml:"address" min:"1" max:"247" doc:"eval_pad only: HPAD-1 address on the bus (1–247), unique on that bus."`
 	// Printer holds ticket_printer options. A ticket_printer without it gets the defaults.
@@ -583,5 +583,5 @@ func minutes(hhmm string) (int, bool) {
 
 // Kinds returns the known device kinds.
 func Kinds() []string {
-	return []string{KindTicketPrinter, KindEvalPad, KindIDReader, KindTerminal, KindKiosk, KindScanner, KindLine}
+	return []string{KindTicketPrinter, KindEvalPad, KindIDReader, KindTerminal, KindKiosk, KindScanner, KindBus}
 }

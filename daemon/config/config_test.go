@@ -80,7 +80,7 @@ func TestParseErrors(t *testing.T) {
 		{"out of range", hallHead + "devices:\n  - {id: p1, kind: ticket_printer, simulate: true, printer: {max_char_mag: 9}}\n",
 			[]string{`t.yaml:7:62: devices[0].printer.max_char_mag: must be an integer from 1 to 8, got 9`}},
 		{"bad enum with suggestion", hallHead + "devices:\n  - {id: p1, kind: printer, simulate: true}\n",
-			[]string{`t.yaml:7:14: devices[0].kind: must be one of ticket_printer, eval_pad, id_reader, terminal, kiosk, scanner, line; got "printer"; did you mean "ticket_printer"?`}},
+			[]string{`t.yaml:7:14: devices[0].kind: must be one of ticket_printer, eval_pad, id_reader, terminal, kiosk, scanner, bus; got "printer"; did you mean "ticket_printer"?`}},
 		{"bad hall id", "hall:\n  id: Hall_1\n  name: x\n  opening_hours: [{days: [mon], open: \"09:00\", close: \"10:00\"}]\n",
 			[]string{`t.yaml:2:3: hall.id: must be lowercase letters, digits and '-' (^[a-z0-9-]+$), got "Hall_1"`}},
 		{"missing required", hallHead + "devices:\n  - id: p1\n    simulate: true\n",
@@ -141,12 +141,12 @@ func TestParseErrors(t *testing.T) {
 			[]string{`t.yaml:6:3: hall.timezone: unknown time zone "Asia/Beijing"; use an IANA name such as "Asia/Shanghai"`}},
 		{"daily cap over max number", hallHead + "services:\n  - {id: s, prefix: A, name: S, daily_cap: 1500}\n",
 			[]string{`t.yaml:7:33: services[0].daily_cap: must not exceed max_number (999), got 1500: ticket numbers would repeat within a day`}},
-		{"eval pad rules", hallHead + "services: [{id: s, prefix: A, name: S}]\nwindows: [{id: w1, number: 1, services: [{service: s}]}]\ndevices:\n  - {id: bus1, kind: line, simulate: true}\n  - {id: pad1, kind: eval_pad, window: w1, bus: bus1, address: 1}\n  - {id: pad2, kind: eval_pad, window: w1, bus: bus1, address: 1}\n  - {id: pad3, kind: eval_pad, bus: bus1}\n  - {id: pad4, kind: eval_pad, window: w1, bus: pad1, address: 4}\n",
+		{"eval pad rules", hallHead + "services: [{id: s, prefix: A, name: S}]\nwindows: [{id: w1, number: 1, services: [{service: s}]}]\ndevices:\n  - {id: bus1, kind: bus, simulate: true}\n  - {id: pad1, kind: eval_pad, window: w1, bus: bus1, address: 1}\n  - {id: pad2, kind: eval_pad, window: w1, bus: bus1, address: 1}\n  - {id: pad3, kind: eval_pad, bus: bus1}\n  - {id: pad4, kind: eval_pad, window: w1, bus: pad1, address: 4}\n",
 			[]string{
 				`t.yaml:11:55: devices[2].address: address 1 on bus1 is already used by devices[1] at line 10`,
 				`t.yaml:12:5: devices[3].window: an eval_pad must name the window it rates`,
 				`t.yaml:12:5: devices[3].address: a pad on a bus needs its address (1–247)`,
-				`t.yaml:13:44: devices[4].bus: device "pad1" is a eval_pad, not a line`,
+				`t.yaml:13:44: devices[4].bus: device "pad1" is a eval_pad, not a bus (RS-485 line)`,
 			}},
 		{"duplicate holiday and unique days", "hall:\n  id: h\n  name: x\n  opening_hours: [{days: [mon, mon], open: \"09:00\", close: \"10:00\"}]\nholidays:\n  - {date: \"2026-10-01\"}\n  - {date: \"2026-10-01\", workday: true}\n  - {date: \"2026-02-30\"}\n",
 			[]string{

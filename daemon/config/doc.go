@@ -30,7 +30,7 @@
 //     and line need simulate: true or a serial block with exactly one of port or usb; a port or USB
 //     adapter is used by one device only; printer options only on printers, with a known profile
 //     (ParseOptions.PrinterProfiles); kiosk options only on kiosks, naming ticket_printers; an
-//     eval_pad names its window and sits on a line (bus + address 1–247, unique per bus), on its own
+//     eval_pad names its window and sits on a bus (RS-485 line: bus id + address 1–247, unique per bus), on its own
 //     serial link, or on MQTT.
 //  4. Defaults, only for a valid file (each is documented on its field): http.listen 127.0.0.1:8080;
 //     storage.dir ./data and storage.retention 2160h; hall.timezone Asia/Shanghai; hall.ticket_footer

@@ -23,7 +23,7 @@ var typeDocs = map[string]string{
 	"Window":        "A service window (窗口).",
 	"WindowService": "A service a window serves, with its weight.",
 	"Holiday":       "A calendar exception: a holiday (closed), or a 调休 working day (workday: true).",
-	"Device":        "A device. ticket_printer, id_reader, scanner and line need serial (or simulate: true); eval_pad hangs on a line (bus, address), has its own serial link, or speaks MQTT.",
+	"Device":        "A device. ticket_printer, id_reader, scanner and bus need serial (or simulate: true); eval_pad hangs on a bus (bus id + address), has its own serial link, or speaks MQTT.",
 	"Serial":        "A serial link: exactly one of port or usb.",
 	"USB":           "A USB serial adapter, matched by vendor/product id and optionally serial number.",
 	"Printer":       "Ticket printer options; absent values come from the profile.",

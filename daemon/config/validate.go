@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-var serialKinds = map[string]bool{KindTicketPrinter: true, KindIDReader: true, KindScanner: true, KindLine: true}
+var serialKinds = map[string]bool{KindTicketPrinter: true, KindIDReader: true, KindScanner: true, KindBus: true}
 
 // owner remembers where an id was first declared.
 type owner struct {
@@ -200,7 +200,7 @@ func (d *decoder) validate(c *Config, profiles []string) {
 		switch dev.Kind {
 		case KindTicketPrinter:
 			printerIDs = append(printerIDs, dev.ID)
-		case KindLine:
+		case KindBus:
 			lineIDs = append(lineIDs, dev.ID)
 		}
 	}
@@ -285,8 +285,8 @@ func (d *decoder) validate(c *Config, profiles []string) {
 			if dev.Bus != "" {
 				if line := devices[dev.Bus]; line == nil {
 					d.semantic(p+".bus", "unknown line %q%s", dev.Bus, refList(dev.Bus, lineIDs))
-				} else if line.Kind != KindLine {
-					d.semantic(p+".bus", "device %q is a %s, not a line", dev.Bus, line.Kind)
+				} else if line.Kind != KindBus {
+					d.semantic(p+".bus", "device %q is a %s, not a bus (RS-485 line)", dev.Bus, line.Kind)
 				}
 				if dev.Address == 0 {
 					d.semantic(p+".address", "a pad on a bus needs its address (1–247)")
@@ -299,7 +299,7 @@ func (d *decoder) validate(c *Config, profiles []string) {
 					}
 				}
 			} else if dev.Address != 0 {
-				d.semantic(p+".address", "an address needs a bus (the id of a line device)")
+				d.semantic(p+".address", "an address needs a bus (the id of a bus device)")
 			}
 		case KindTicketPrinter:
 			profile := DefaultProfile
