@@ -23,6 +23,7 @@ import (
 	"halld/daemon/hall"
 	"halld/daemon/journal"
 	"halld/daemon/pads"
+	"halld/daemon/pii"
 	"halld/daemon/printing"
 	"halld/daemon/supervisor"
 	"halld/daemon/web"
@@ -58,6 +59,7 @@ type App struct {
 	Sims       *Sims
 	Trace      *serialport.Trace
 	Addr       string
+	PII        *pii.Key
 }
 
 // Run runs halld until ctx ends.
@@ -190,13 +192,19 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(newCollector(a))
 
+	key, err := pii.LoadOrCreate(filepath.Join(dir, "pii.key"))
+	if err != nil {
+		stopDevices()
+		return err
+	}
+	a.PII = key
 	tokens, err := readTokens(cfg)
 	if err != nil {
 		stopDevices()
 		return err
 	}
 	srv := web.New(web.Deps{Config: cfg, Engine: eng, Journal: j, Printing: disp, Supervisor: sup,
-		Simulators: a.Sims, Tracer: a.Trace, Pages: kioskui.Pages(), Log: log, Registry: reg, Tokens: tokens,
+		Simulators: a.Sims, Tracer: a.Trace, Pages: kioskui.Pages(), Log: log, Registry: reg, Tokens: tokens, PII: key,
 		Ready: func() []string {
 			if err := eng.StorageErr(); err != nil {
 				return []string{"journal: " + err.Error()}

@@ -65,10 +65,11 @@ func wednesday10() time.Time {
 }
 
 type hallUnderTest struct {
-	a      *app.App
-	base   string
-	cancel context.CancelFunc
-	done   chan error
+	a        *app.App
+	base     string
+	cancel   context.CancelFunc
+	done     chan error
+	stopOnce sync.Once
 }
 
 func startHall(t *testing.T, dir string) *hallUnderTest {
@@ -102,11 +103,13 @@ func startHall(t *testing.T, dir string) *hallUnderTest {
 }
 
 func (h *hallUnderTest) stop() {
-	h.cancel()
-	select {
-	case <-h.done:
-	case <-time.After(20 * time.Second):
-	}
+	h.stopOnce.Do(func() {
+		h.cancel()
+		select {
+		case <-h.done:
+		case <-time.After(20 * time.Second):
+		}
+	})
 }
 
 func postJSON(t *testing.T, url, body string) (int, map[string]any) {
@@ -666,4 +669,40 @@ func TestBadRatingFollowUpAndExport(t *testing.T) {
 	if code, _ := getStatus(h.base + "/api/v1/ratings/export?scheme=upside-down"); code != 400 {
 		t.Fatal("bad scheme accepted")
 	}
+}
+
+func TestAppointmentCheckInPrintsAndKeepsNoIDNumber(t *testing.T) {
+	dir := t.TempDir()
+	h := startHall(t, dir)
+	waitState(t, h, "printer-1", "ready", 5*time.Second)
+	const id = "43010219800101123X"
+	code, body := postJSON(t, h.base+"/api/v1/appointments", `{"code":"YY0001","service":"tax","slot_start":"2026-11-25T10:00:00+08:00","slot_end":"2026-11-25T10:30:00+08:00","id_number":"`+id+`"}`)
+	if code != 201 {
+		t.Fatalf("book: %d %v", code, body)
+	}
+	code, body = postJSON(t, h.base+"/api/v1/appointments/check-in", `{"code":"YY0001","kiosk":"kiosk-1"}`)
+	tk := ticketOf(t, body)
+	if code != 201 || tk["priority"] != "appointment" || tk["masked_id"] != "123X" || tk["print_status"] != "printed" {
+		t.Fatalf("check-in: %d %v", code, tk)
+	}
+	sim, _ := h.a.Sims.Printer("printer-1")
+	printed := strings.Join(sim.Tickets()[0].Lines, "\n")
+	if !strings.Contains(printed, "【预约】") || !strings.Contains(printed, "证件尾号：123X") || strings.Contains(printed, id) {
+		t.Fatalf("printed ticket:\n%s", printed)
+	}
+	// Same code again: the same ticket, not a second one.
+	code, body = postJSON(t, h.base+"/api/v1/appointments/check-in", `{"code":"YY0001","kiosk":"kiosk-1"}`)
+	if code != 200 || ticketOf(t, body)["id"] != tk["id"] {
+		t.Fatalf("second check-in: %d %v", code, body)
+	}
+	h.stop()
+	// The ID number is nowhere on disk.
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if b, _ := os.ReadFile(p); bytes.Contains(b, []byte(id)) || bytes.Contains(b, []byte("19800101123")) {
+				t.Errorf("%s holds the ID number", p)
+			}
+		}
+		return nil
+	})
 }

@@ -2,12 +2,12 @@ package main
 
 import (
 	"bufio"
-	"io"
-	"os"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"sort"
 	"strconv"
 	"strings"

@@ -253,7 +253,8 @@ func cloneState(st *hall.State) *hall.State {
 	c.RecentCalls = slices.Clone(st.RecentCalls)
 	c.Alerts = maps.Clone(st.Alerts) // records are replaced, never mutated
 	c.DeviceSeq = maps.Clone(st.DeviceSeq)
-	c.FollowUps = maps.Clone(st.FollowUps) // records are copied on write by Apply
+	c.FollowUps = maps.Clone(st.FollowUps)       // records are copied on write by Apply
+	c.Appointments = maps.Clone(st.Appointments) // likewise
 	c.Tickets = make(map[string]*hall.Ticket, len(st.Tickets))
 	for k, v := range st.Tickets {
 		t := *v

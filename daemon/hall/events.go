@@ -186,6 +186,10 @@ func Decode(typ string, body []byte) (any, error) {
 		v = &AlertCleared{}
 	case TypeDeviceEvent:
 		v = &DeviceEvent{}
+	case TypeAppointmentBooked:
+		v = &Appointment{}
+	case TypeAppointmentCheckedIn, TypeAppointmentCancelled:
+		v = &AppointmentRef{}
 	case TypeFollowUpOpened:
 		v = &FollowUp{}
 	case TypeFollowUpUpdated, TypeFollowUpOverdue:

@@ -57,6 +57,7 @@ type IssueTicket struct {
 	Priority  string
 	MaskedID  string
 	RequestID string
+	SlotStart *Stamp // appointments: called ahead of walk-ins from this time
 }
 
 // PrintOutcome records what the printers did with a ticket.
@@ -90,17 +91,18 @@ type State struct {
 	Requests map[string]string  // request id → ticket id, for Day
 	Devices  map[string]*DeviceRecord
 
-	Windows     map[string]*WindowState
-	NextVisit   uint32                 // last visit number assigned; never reused
-	Visits      map[uint32]string      // visit → ticket id (Day's)
-	VisitInfo   map[uint32]VisitRecord // visit → where it was served
-	Rated       map[uint32]bool        // visits rated (一次一评)
-	Finished    map[uint32]bool        // visits finished (a rating may follow)
-	TimedOut    map[uint32]bool        // visits whose rating timed out
-	RecentCalls []RecentCall           // newest first, for the board
-	Alerts      map[string]*AlertRecord
-	DeviceSeq   map[string]uint16    // device → last event seq handled (pads)
-	FollowUps   map[string]*FollowUp // 差评 follow-ups, across days; records are copied on write
+	Windows      map[string]*WindowState
+	NextVisit    uint32                 // last visit number assigned; never reused
+	Visits       map[uint32]string      // visit → ticket id (Day's)
+	VisitInfo    map[uint32]VisitRecord // visit → where it was served
+	Rated        map[uint32]bool        // visits rated (一次一评)
+	Finished     map[uint32]bool        // visits finished (a rating may follow)
+	TimedOut     map[uint32]bool        // visits whose rating timed out
+	RecentCalls  []RecentCall           // newest first, for the board
+	Alerts       map[string]*AlertRecord
+	DeviceSeq    map[string]uint16       // device → last event seq handled (pads)
+	FollowUps    map[string]*FollowUp    // 差评 follow-ups, across days; records are copied on write
+	Appointments map[string]*Appointment // by booking code, across days; copied on write
 }
 
 // DeviceRecord is a device's last recorded state and when it began.
@@ -112,14 +114,15 @@ type DeviceRecord struct {
 // NewState returns the empty hall.
 func NewState() *State {
 	st := &State{
-		Counters:  map[string]int{},
-		Tickets:   map[string]*Ticket{},
-		Requests:  map[string]string{},
-		Devices:   map[string]*DeviceRecord{},
-		Windows:   map[string]*WindowState{},
-		Alerts:    map[string]*AlertRecord{},
-		DeviceSeq: map[string]uint16{},
-		FollowUps: map[string]*FollowUp{},
+		Counters:     map[string]int{},
+		Tickets:      map[string]*Ticket{},
+		Requests:     map[string]string{},
+		Devices:      map[string]*DeviceRecord{},
+		Windows:      map[string]*WindowState{},
+		Alerts:       map[string]*AlertRecord{},
+		DeviceSeq:    map[string]uint16{},
+		FollowUps:    map[string]*FollowUp{},
+		Appointments: map[string]*Appointment{},
 	}
 	st.resetDay()
 	return st
@@ -165,6 +168,8 @@ func Decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, erro
 		return []Emit{{TypeDeviceState, &DeviceState{Device: c.Device, Kind: c.Kind, State: c.State, Detail: c.Detail, Reason: c.Reason}}}, nil
 	case CallNext, CallTicket, Recall, NoShow, Start, Finish, Hold, Transfer, Pause, Resume, SignIn, SignOut, Rate, RateTimeout, Tick:
 		return decideWindow(cfg, st, cmd, now)
+	case Book, CancelAppointment, CheckIn:
+		return decideAppointment(cfg, st, cmd, now)
 	case FollowUpStep:
 		return decideFollowUp(cfg, st, c, now)
 	case ToggleSign:
@@ -273,6 +278,7 @@ func decideIssue(cfg *config.Config, st *State, c IssueTicket, now time.Time) ([
 		IssuedAt:    Stamp(now.In(cfg.Location)),
 		Status:      StatusWaiting,
 		PrintStatus: PrintPending,
+		SlotStart:   c.SlotStart,
 	}
 	if st.Day == day {
 		t.Ahead = st.aheadOf(svc.ID, prio)
@@ -368,6 +374,7 @@ func Apply(st *State, seq uint64, typ string, ts time.Time, data any) {
 	}
 	applyTyped(st, typ, ts, data)
 	applyFollowUp(st, typ, ts, data)
+	applyAppointment(st, typ, data)
 }
 
 func digitsIn(s string) int {

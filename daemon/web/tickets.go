@@ -31,9 +31,7 @@ func (s *Server) respondTicket(w http.ResponseWriter, status int, t *hall.Ticket
 	}})
 }
 
-// issueTicket: the number is durable before anything is printed; printing is
-// then attempted and its outcome recorded, so a crash in between shows up as
-// an interrupted print (reprintable), never as a lost or doubled number.
+// issueTicket takes a number for a service.
 func (s *Server) issueTicket(w http.ResponseWriter, r *http.Request) {
 	var req ticketRequest
 	if !decodeBody(w, r, &req) {
@@ -46,11 +44,19 @@ func (s *Server) issueTicket(w http.ResponseWriter, r *http.Request) {
 	if req.Channel == "" {
 		req.Channel = "kiosk"
 	}
+	s.issue(w, r, hall.IssueTicket{Service: req.Service, Channel: req.Channel, Kiosk: req.Kiosk,
+		Priority: req.Priority, RequestID: req.RequestID}, req.Kiosk)
+}
+
+// issue runs a command that issues a ticket (taking a number, an appointment
+// check-in), then prints it. The number is durable before anything is
+// printed; the print's outcome is recorded after, so a crash in between shows
+// up as an interrupted print (reprintable), never as a lost or doubled number.
+func (s *Server) issue(w http.ResponseWriter, r *http.Request, cmd any, kiosk string) {
 	// The citizen's request must not be cut short by a closed browser tab:
 	// once the number exists, printing and recording it finish regardless.
 	ctx := context.WithoutCancel(r.Context())
-	res, err := s.d.Engine.Submit(ctx, hall.IssueTicket{Service: req.Service, Channel: req.Channel, Kiosk: req.Kiosk,
-		Priority: req.Priority, RequestID: req.RequestID})
+	res, err := s.d.Engine.Submit(ctx, cmd)
 	if err != nil {
 		writeRuleError(w, err)
 		return
@@ -62,7 +68,7 @@ func (s *Server) issueTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.metrics.ticketsIssued.WithLabelValues(t.Service).Inc()
-	t = s.print(ctx, req.Kiosk, t, false)
+	t = s.print(ctx, kiosk, t, false)
 	s.respondTicket(w, http.StatusCreated, t)
 }
 

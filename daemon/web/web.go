@@ -56,6 +56,8 @@ type Deps struct {
 	Ready func() []string
 	// Tokens are accepted bearer tokens for writes from outside loopback.
 	Tokens []string
+	// PII hashes ID numbers (appointments, ID cards); nil disables them.
+	PII interface{ Hash(string) string }
 }
 
 // Server is the HTTP handler.
@@ -87,6 +89,9 @@ func New(d Deps) *Server {
 	m.HandleFunc("POST /api/v1/ratings", s.write(s.rate))
 	m.HandleFunc("GET /api/v1/ratings/export", s.exportRatings)
 	m.HandleFunc("GET /api/v1/followups", s.listFollowUps)
+	m.HandleFunc("GET /api/v1/appointments", s.listAppointments)
+	m.HandleFunc("POST /api/v1/appointments", s.write(s.bookAppointment))
+	m.HandleFunc("POST /api/v1/appointments/check-in", s.write(s.checkIn))
 	m.HandleFunc("POST /api/v1/followups/{id}/{stage}", s.write(s.stepFollowUp))
 	m.HandleFunc("GET /api/v1/devices", s.devices)
 	m.HandleFunc("POST /api/v1/devices/{id}/simulate", s.write(s.simulate))

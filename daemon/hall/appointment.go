@@ -1,0 +1,143 @@
+package hall
+
+import (
+	"time"
+
+	"halld/daemon/config"
+)
+
+// Appointments (预约服务): booked ahead (API, central server), checked in at the
+// kiosk by booking code (scanner) or ID card, each giving an appointment
+// ticket that is called ahead of walk-ins in its slot.
+const (
+	TypeAppointmentBooked    = "appointment.booked"
+	TypeAppointmentCheckedIn = "appointment.checked_in"
+	TypeAppointmentCancelled = "appointment.cancelled"
+)
+
+// Appointment is one booking. The citizen is known only by a keyed hash of
+// the ID number and its last four characters (package pii).
+type Appointment struct {
+	Code      string `json:"code"`
+	Service   string `json:"service"`
+	SlotStart Stamp  `json:"slot_start"`
+	SlotEnd   Stamp  `json:"slot_end"`
+	IDHash    string `json:"id_hash,omitempty"`
+	Last4     string `json:"id_last4,omitempty"`
+	Source    string `json:"source,omitempty"` // api, central
+	Ticket    string `json:"ticket_id,omitempty"`
+	Cancelled bool   `json:"cancelled,omitempty"`
+}
+
+// AppointmentRef names an appointment in check-in and cancel events.
+type AppointmentRef struct {
+	Code   string `json:"code"`
+	Ticket string `json:"ticket_id,omitempty"`
+	Kiosk  string `json:"kiosk,omitempty"`
+	By     string `json:"by,omitempty"` // code or idcard
+}
+
+// Book records an appointment.
+type Book struct{ Appointment }
+
+// CancelAppointment withdraws one.
+type CancelAppointment struct{ Code string }
+
+// CheckIn finds today's appointment by booking code or by ID hash and issues
+// its ticket.
+type CheckIn struct {
+	Code, IDHash, Kiosk, RequestID string
+}
+
+// checkInGrace is how late after its slot an appointment may still check in
+// as an appointment.
+const checkInGrace = 30 * time.Minute
+
+func decideAppointment(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, error) {
+	switch c := cmd.(type) {
+	case Book:
+		a := c.Appointment
+		if a.Code == "" {
+			return nil, refuse(400, "code_required", "预约码不能为空")
+		}
+		if _, dup := st.Appointments[a.Code]; dup {
+			return nil, refuse(409, "duplicate_code", "预约码已存在："+a.Code)
+		}
+		if _, ok := cfg.Service(a.Service); !ok {
+			return nil, refuse(404, "unknown_service", "没有这项业务："+a.Service)
+		}
+		if !time.Time(a.SlotEnd).After(time.Time(a.SlotStart)) {
+			return nil, refuse(400, "bad_slot", "预约时段不正确")
+		}
+		a.Ticket, a.Cancelled = "", false
+		return []Emit{{TypeAppointmentBooked, &a}}, nil
+	case CancelAppointment:
+		a, ok := st.Appointments[c.Code]
+		if !ok {
+			return nil, refuse(404, "unknown_appointment", "没有这个预约")
+		}
+		if a.Ticket != "" || a.Cancelled {
+			return nil, refuse(409, "appointment_used", "该预约已签到或已取消")
+		}
+		return []Emit{{TypeAppointmentCancelled, &AppointmentRef{Code: c.Code}}}, nil
+	case CheckIn:
+		day := cfg.Day(now)
+		var found *Appointment
+		for _, code := range sortedKeys(st.Appointments) {
+			a := st.Appointments[code]
+			if a.Cancelled || cfg.Day(time.Time(a.SlotStart)) != day {
+				continue
+			}
+			if (c.Code != "" && a.Code == c.Code) || (c.IDHash != "" && a.IDHash == c.IDHash && a.Ticket == "") {
+				found = a
+				break
+			}
+		}
+		if found == nil {
+			if c.Code != "" {
+				if a, ok := st.Appointments[c.Code]; ok && !a.Cancelled {
+					return nil, refuse(409, "wrong_day", "该预约不是今天的，请按预约日期前来")
+				}
+			}
+			return nil, refuse(404, "no_appointment", "没有找到您今天的预约，请现场取号")
+		}
+		if found.Ticket != "" {
+			return nil, &Duplicate{TicketID: found.Ticket}
+		}
+		if now.After(time.Time(found.SlotEnd).Add(checkInGrace)) {
+			return nil, refuse(409, "appointment_expired", "已超过预约时段，请现场取号")
+		}
+		by := "code"
+		if c.Code == "" {
+			by = "idcard"
+		}
+		slot := found.SlotStart
+		emits, err := decideIssue(cfg, st, IssueTicket{Service: found.Service, Channel: "appointment", Kiosk: c.Kiosk,
+			Priority: PriorityAppointment, MaskedID: found.Last4, RequestID: c.RequestID, SlotStart: &slot}, now)
+		if err != nil {
+			return nil, err
+		}
+		t := emits[0].Data.(*TicketIssued).Ticket
+		return append(emits, Emit{TypeAppointmentCheckedIn, &AppointmentRef{Code: found.Code, Ticket: t.ID, Kiosk: c.Kiosk, By: by}}), nil
+	}
+	return nil, errNotWindowCommand
+}
+
+func applyAppointment(st *State, typ string, data any) {
+	switch typ {
+	case TypeAppointmentBooked:
+		a := *data.(*Appointment)
+		st.Appointments[a.Code] = &a
+	case TypeAppointmentCheckedIn, TypeAppointmentCancelled:
+		e := data.(*AppointmentRef)
+		if a, ok := st.Appointments[e.Code]; ok {
+			c := *a // copy on write
+			if typ == TypeAppointmentCancelled {
+				c.Cancelled = true
+			} else {
+				c.Ticket = e.Ticket
+			}
+			st.Appointments[e.Code] = &c
+		}
+	}
+}
