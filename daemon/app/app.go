@@ -21,6 +21,7 @@ import (
 	"halld/daemon/config"
 	"halld/daemon/engine"
 	"halld/daemon/hall"
+	"halld/daemon/issuer"
 	"halld/daemon/journal"
 	"halld/daemon/pads"
 	"halld/daemon/pii"
@@ -203,7 +204,8 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		stopDevices()
 		return err
 	}
-	srv := web.New(web.Deps{Config: cfg, Engine: eng, Journal: j, Printing: disp, Supervisor: sup,
+	iss := issuer.New(eng, disp, reg)
+	srv := web.New(web.Deps{Config: cfg, Engine: eng, Journal: j, Issuer: iss, Supervisor: sup,
 		Simulators: a.Sims, Tracer: a.Trace, Pages: kioskui.Pages(), Log: log, Registry: reg, Tokens: tokens, PII: key,
 		Ready: func() []string {
 			if err := eng.StorageErr(); err != nil {

@@ -384,6 +384,26 @@ type Kiosk struct {
 	// Printers are ticket_printer ids in order of preference. Default: every ticket_printer in the
 	// kiosk's area, in file order (every ticket_printer when the kiosk has no area).
 	Printers []string `yaml:"printers" cfg:"unique" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"a ticket_printer device id" doc:"ticket_printer ids in order of preference; default: the printers in the kiosk's area."`
+	// Readers are the id_reader devices built into this kiosk: their card
+	// events go to this kiosk's page only.
+	Readers []string `yaml:"readers" cfg:"unique" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"an id_reader device id" doc:"id_reader devices of this kiosk; their card events reach this kiosk only."`
+	// Scanners are the code scanners built into this kiosk.
+	Scanners []string `yaml:"scanners" cfg:"unique" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"a scanner device id" doc:"scanner devices of this kiosk; their scans reach this kiosk only."`
+	// SessionTimeout wipes a citizen's card data from memory when the kiosk
+	// interaction has not ended by then. Default "2m".
+	SessionTimeout string `yaml:"session_timeout" format:"duration" default:"2m" doc:"Card data is wiped from memory after this long at the latest (default 2m)."`
+}
+
+// KioskOf returns the kiosk that lists device id among its readers or
+// scanners.
+func (c *Config) KioskOf(id string) (*Device, bool) {
+	for i := range c.Devices {
+		k := &c.Devices[i]
+		if k.Kind == KindKiosk && k.Kiosk != nil && (contains(k.Kiosk.Readers, id) || contains(k.Kiosk.Scanners, id)) {
+			return k, true
+		}
+	}
+	return nil, false
 }
 
 // Service returns the service with the given id.

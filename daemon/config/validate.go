@@ -322,6 +322,20 @@ func (d *decoder) validate(c *Config, profiles []string) {
 					d.semantic(kp, "device %q is a %s, not a ticket_printer", id, pr.Kind)
 				}
 			}
+			for field, kind := range map[string]string{"readers": KindIDReader, "scanners": KindScanner} {
+				list := dev.Kiosk.Readers
+				if field == "scanners" {
+					list = dev.Kiosk.Scanners
+				}
+				for j, id := range list {
+					kp := fmt.Sprintf("%s.kiosk.%s[%d]", p, field, j)
+					if other := devices[id]; other == nil {
+						d.semantic(kp, "unknown device %q", id)
+					} else if other.Kind != kind {
+						d.semantic(kp, "device %q is a %s, not a %s", id, other.Kind, kind)
+					}
+				}
+			}
 		}
 	}
 

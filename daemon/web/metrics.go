@@ -10,12 +10,9 @@ import (
 )
 
 type httpMetrics struct {
-	requests      *prometheus.HistogramVec
-	wsClients     prometheus.Gauge
-	wsDropped     *prometheus.CounterVec
-	ticketsIssued *prometheus.CounterVec
-	printSeconds  prometheus.Histogram
-	printFailures *prometheus.CounterVec
+	requests  *prometheus.HistogramVec
+	wsClients prometheus.Gauge
+	wsDropped *prometheus.CounterVec
 }
 
 func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
@@ -27,14 +24,8 @@ func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
 		wsClients: prometheus.NewGauge(prometheus.GaugeOpts{Name: "halld_ws_clients", Help: "Connected WebSocket stream clients."}),
 		wsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "halld_ws_dropped_total",
 			Help: "Stream clients dropped, by reason."}, []string{"reason"}),
-		ticketsIssued: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "halld_tickets_issued_total",
-			Help: "Tickets issued since start, by service."}, []string{"service"}),
-		printSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "halld_ticket_print_seconds",
-			Help: "Time from issued to printed (or failed), including failover.", Buckets: prometheus.DefBuckets}),
-		printFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "halld_ticket_print_failures_total",
-			Help: "Tickets no printer could print, by code."}, []string{"code"}),
 	}
-	reg.MustRegister(m.requests, m.wsClients, m.wsDropped, m.ticketsIssued, m.printSeconds, m.printFailures)
+	reg.MustRegister(m.requests, m.wsClients, m.wsDropped)
 	return m
 }
 

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"halld/daemon/hall"
 )
@@ -48,49 +47,19 @@ func (s *Server) issueTicket(w http.ResponseWriter, r *http.Request) {
 		Priority: req.Priority, RequestID: req.RequestID}, req.Kiosk)
 }
 
-// issue runs a command that issues a ticket (taking a number, an appointment
-// check-in), then prints it. The number is durable before anything is
-// printed; the print's outcome is recorded after, so a crash in between shows
-// up as an interrupted print (reprintable), never as a lost or doubled number.
+// issue runs a ticket-issuing command through the issuer and answers with
+// the ticket: 201 when new, 200 for an idempotent repeat.
 func (s *Server) issue(w http.ResponseWriter, r *http.Request, cmd any, kiosk string) {
-	// The citizen's request must not be cut short by a closed browser tab:
-	// once the number exists, printing and recording it finish regardless.
-	ctx := context.WithoutCancel(r.Context())
-	res, err := s.d.Engine.Submit(ctx, cmd)
+	t, created, err := s.d.Issuer.Issue(r.Context(), cmd, kiosk)
 	if err != nil {
 		writeRuleError(w, err)
 		return
 	}
-	t := res.Ticket
-	if len(res.Events) == 0 {
-		// An idempotent retry: answer with the ticket as it stands.
-		s.respondTicket(w, http.StatusOK, t)
-		return
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
 	}
-	s.metrics.ticketsIssued.WithLabelValues(t.Service).Inc()
-	t = s.print(ctx, kiosk, t, false)
-	s.respondTicket(w, http.StatusCreated, t)
-}
-
-func (s *Server) print(ctx context.Context, kiosk string, t *hall.Ticket, reprint bool) *hall.Ticket {
-	start := time.Now()
-	out := s.d.Printing.Print(ctx, kiosk, t)
-	s.metrics.printSeconds.Observe(time.Since(start).Seconds())
-	cmd := hall.PrintOutcome{TicketID: t.ID, Printer: out.Printer, Reprint: reprint, Tried: out.Tried}
-	if out.Err != nil {
-		cmd.Code, cmd.Message = out.Err.Code, out.Err.Message
-		s.metrics.printFailures.WithLabelValues(out.Err.Code).Inc()
-	}
-	res, err := s.d.Engine.Submit(ctx, cmd)
-	if err != nil || res.Ticket == nil {
-		// The outcome could not be recorded; the ticket stays pending and is
-		// resolved as interrupted at the next start. Tell the truth now.
-		c := *t
-		c.PrintStatus = hall.PrintFailed
-		c.PrintError = &hall.ErrorInfo{Code: "storage_failed", Message: "打印结果未能记录，请记住您的号码"}
-		return &c
-	}
-	return res.Ticket
+	s.respondTicket(w, status, t)
 }
 
 func (s *Server) findTicket(ctx context.Context, id string) (*hall.Ticket, error) {
@@ -142,6 +111,6 @@ func (s *Server) reprint(w http.ResponseWriter, r *http.Request) {
 	if kiosk == "" {
 		kiosk = t.Kiosk
 	}
-	t = s.print(ctx, kiosk, t, true)
+	t = s.d.Issuer.Print(ctx, kiosk, t, true)
 	s.respondTicket(w, http.StatusOK, t)
 }

@@ -25,8 +25,8 @@ import (
 	"halld/daemon/config"
 	"halld/daemon/engine"
 	"halld/daemon/hall"
+	"halld/daemon/issuer"
 	"halld/daemon/journal"
-	"halld/daemon/printing"
 	"halld/daemon/supervisor"
 )
 
@@ -45,7 +45,7 @@ type Deps struct {
 	Config     *config.Config
 	Engine     *engine.Engine
 	Journal    *journal.Journal
-	Printing   *printing.Dispatcher
+	Issuer     *issuer.Issuer
 	Supervisor *supervisor.Supervisor
 	Simulators Simulators // nil when nothing is simulated
 	Tracer     Tracer
