@@ -23,6 +23,7 @@ import (
 	"halld/daemon/hall"
 	"halld/daemon/issuer"
 	"halld/daemon/journal"
+	"halld/daemon/kiosks"
 	"halld/daemon/pads"
 	"halld/daemon/pii"
 	"halld/daemon/printing"
@@ -61,6 +62,7 @@ type App struct {
 	Trace      *serialport.Trace
 	Addr       string
 	PII        *pii.Key
+	Kiosks     *kiosks.Manager
 }
 
 // Run runs halld until ctx ends.
@@ -205,8 +207,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		return err
 	}
 	iss := issuer.New(eng, disp, reg)
+	a.Kiosks = kiosks.New(cfg, eng, iss, key, log)
 	srv := web.New(web.Deps{Config: cfg, Engine: eng, Journal: j, Issuer: iss, Supervisor: sup,
-		Simulators: a.Sims, Tracer: a.Trace, Pages: kioskui.Pages(), Log: log, Registry: reg, Tokens: tokens, PII: key,
+		Simulators: a.Sims, Tracer: a.Trace, Pages: kioskui.Pages(), Log: log, Registry: reg, Tokens: tokens, PII: key, Kiosks: a.Kiosks,
 		Ready: func() []string {
 			if err := eng.StorageErr(); err != nil {
 				return []string{"journal: " + err.Error()}

@@ -21,6 +21,7 @@ import (
 	"halld/daemon/config"
 	"halld/daemon/hall"
 	"halld/daemon/journal"
+	"halld/daemon/kiosks"
 	"halld/daemon/supervisor"
 	"halld/drivers/hpad"
 )
@@ -43,6 +44,7 @@ services:
     prefix: A
     name: 企业开办
     area: front
+    green_channel: {min_age: 60}
     materials: [公司登记（备案）申请书, 公司章程]
     promised_time: 1个工作日
   - {id: tax, prefix: B, name: 税务, area: front}
@@ -51,7 +53,11 @@ windows:
 staff:
   - {id: s1, name: 张敏, windows: [w1]}
 devices:
-  - {id: kiosk-1, kind: kiosk, area: front, kiosk: {printers: [printer-1, printer-2]}}
+  - {id: kiosk-1, kind: kiosk, area: front, kiosk: {printers: [printer-1, printer-2], readers: [idr-1], scanners: [scan-1], session_timeout: 2s}}
+  - {id: kiosk-2, kind: kiosk, area: front, kiosk: {printers: [printer-2], readers: [idr-2]}}
+  - {id: idr-1, kind: id_reader, area: front, simulate: true}
+  - {id: idr-2, kind: id_reader, area: front, simulate: true}
+  - {id: scan-1, kind: scanner, area: front, simulate: true}
   - {id: printer-1, kind: ticket_printer, area: front, simulate: true, printer: {poll_interval: 100ms}}
   - {id: printer-2, kind: ticket_printer, area: front, simulate: true, printer: {poll_interval: 100ms}}
   - {id: line-1, kind: bus, area: front, simulate: true}
@@ -701,6 +707,100 @@ func TestAppointmentCheckInPrintsAndKeepsNoIDNumber(t *testing.T) {
 		if err == nil && !d.IsDir() {
 			if b, _ := os.ReadFile(p); bytes.Contains(b, []byte(id)) || bytes.Contains(b, []byte("19800101123")) {
 				t.Errorf("%s holds the ID number", p)
+			}
+		}
+		return nil
+	})
+}
+
+func dialKiosk(t *testing.T, h *hallUnderTest, kiosk string) *websocket.Conn {
+	t.Helper()
+	u := "ws" + strings.TrimPrefix(h.base, "http") + "/api/v1/kiosks/" + kiosk + "/session"
+	c, _, err := websocket.DefaultDialer.Dial(u, http.Header{"Origin": {h.base}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func readKiosk(t *testing.T, c *websocket.Conn, within time.Duration) (kiosks.Msg, bool) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(within))
+	var m kiosks.Msg
+	if err := c.ReadJSON(&m); err != nil {
+		return m, false
+	}
+	return m, true
+}
+
+func TestKioskCardSession(t *testing.T) {
+	dir := t.TempDir()
+	h := startHall(t, dir)
+	waitState(t, h, "printer-1", "ready", 5*time.Second)
+	k1, k2 := dialKiosk(t, h, "kiosk-1"), dialKiosk(t, h, "kiosk-2")
+	defer k1.Close()
+	defer k2.Close()
+	time.Sleep(50 * time.Millisecond) // subscriptions in place
+	ctx := context.Background()
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	const withBooking, elder = "43010219800101123X", "430102195001011234"
+
+	// A same-day appointment checks in the moment the card is placed.
+	postJSON(t, h.base+"/api/v1/appointments", `{"code":"YY1","service":"tax","slot_start":"2026-11-25T10:00:00+08:00","slot_end":"2026-11-25T11:00:00+08:00","id_number":"`+withBooking+`"}`)
+	h.a.Kiosks.CardPlaced(ctx, "idr-1", kiosks.Person{Kind: "resident", Greeting: "王*", Number: withBooking,
+		Birth: time.Date(1980, 1, 1, 0, 0, 0, 0, loc)})
+	m, ok := readKiosk(t, k1, 5*time.Second)
+	if !ok || m.Type != "checked_in" || m.Ticket == nil || m.Ticket.Priority != "appointment" || m.Ticket.PrintStatus != "printed" || m.Person.Last4 != "123X" {
+		t.Fatalf("kiosk-1 after the card: %+v", m)
+	}
+	if _, got := readKiosk(t, k2, 300*time.Millisecond); got {
+		t.Fatal("kiosk-2 heard kiosk-1's card")
+	}
+	// No appointment: a greeting; the ticket taken next is green (age ≥ 60)
+	// with the masked ID, and the session ends with it.
+	readKiosk(t, k1, 100*time.Millisecond) // session_end of the check-in
+	h.a.Kiosks.CardPlaced(ctx, "idr-1", kiosks.Person{Kind: "resident", Greeting: "李*", Number: elder,
+		Birth: time.Date(1950, 1, 1, 0, 0, 0, 0, loc)})
+	m, _ = readKiosk(t, k1, 5*time.Second)
+	if m.Type != "card" || m.Person == nil || m.Person.Age != 76 || m.Person.Greeting != "李*" {
+		t.Fatalf("greeting: %+v", m)
+	}
+	code, body := postJSON(t, h.base+"/api/v1/kiosks/kiosk-1/tickets", `{"service":"company-setup"}`)
+	tk := ticketOf(t, body)
+	if code != 201 || tk["priority"] != "green" || tk["masked_id"] != "1234" {
+		t.Fatalf("kiosk ticket: %d %v", code, tk)
+	}
+	if h.a.Kiosks.Active("kiosk-1") {
+		t.Fatal("card data kept after the ticket was taken")
+	}
+	// Without a card the same call is an ordinary ticket.
+	if _, body := postJSON(t, h.base+"/api/v1/kiosks/kiosk-1/tickets", `{"service":"company-setup"}`); ticketOf(t, body)["priority"] != "normal" {
+		t.Fatal("no card, yet not a normal ticket")
+	}
+	// An expired card gets a plain Chinese message and no session.
+	h.a.Kiosks.CardPlaced(ctx, "idr-1", kiosks.Person{Kind: "resident", Greeting: "赵*", Number: elder,
+		ValidTo: time.Date(2020, 1, 1, 0, 0, 0, 0, loc)})
+	for {
+		m, ok = readKiosk(t, k1, 2*time.Second)
+		if !ok || m.Type == "card_error" {
+			break
+		}
+	}
+	if !ok || m.Error == nil || m.Error.Code != "card_expired" || h.a.Kiosks.Active("kiosk-1") {
+		t.Fatalf("expired card: %+v", m)
+	}
+	// The time limit wipes a session nobody ended.
+	h.a.Kiosks.CardPlaced(ctx, "idr-1", kiosks.Person{Kind: "resident", Greeting: "孙*", Number: elder})
+	waitFor(t, "session wiped by its 2 s limit", 5*time.Second, func() bool { return !h.a.Kiosks.Active("kiosk-1") })
+	h.stop()
+	// The journal has the reads, masked; no ID number anywhere on disk.
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := os.ReadFile(p)
+			for _, id := range []string{withBooking, elder, "19800101", "19500101"} {
+				if bytes.Contains(b, []byte(id)) {
+					t.Errorf("%s holds %s", p, id)
+				}
 			}
 		}
 		return nil

@@ -80,6 +80,9 @@ func decideAppointment(cfg *config.Config, st *State, cmd any, now time.Time) ([
 			return nil, refuse(409, "appointment_used", "该预约已签到或已取消")
 		}
 		return []Emit{{TypeAppointmentCancelled, &AppointmentRef{Code: c.Code}}}, nil
+	case RecordCardRead:
+		e := c.IDCardRead
+		return []Emit{{TypeIDCardRead, &e}}, nil
 	case CheckIn:
 		day := cfg.Day(now)
 		var found *Appointment
@@ -141,3 +144,20 @@ func applyAppointment(st *State, typ string, data any) {
 		}
 	}
 }
+
+// TypeIDCardRead records that a card was read at a kiosk — masked: the last
+// four characters and a keyed hash, never the number or the name.
+const TypeIDCardRead = "idcard.read"
+
+// IDCardRead is the journal's whole memory of a card read.
+type IDCardRead struct {
+	Reader  string `json:"reader"`
+	Kiosk   string `json:"kiosk"`
+	Kind    string `json:"kind"` // resident, hkmo_tw, foreigner_2017, foreigner_2023
+	Last4   string `json:"id_last4"`
+	IDHash  string `json:"id_hash"`
+	Expired bool   `json:"expired"`
+}
+
+// RecordCardRead records an IDCardRead.
+type RecordCardRead struct{ IDCardRead }

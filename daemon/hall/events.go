@@ -186,6 +186,8 @@ func Decode(typ string, body []byte) (any, error) {
 		v = &AlertCleared{}
 	case TypeDeviceEvent:
 		v = &DeviceEvent{}
+	case TypeIDCardRead:
+		v = &IDCardRead{}
 	case TypeAppointmentBooked:
 		v = &Appointment{}
 	case TypeAppointmentCheckedIn, TypeAppointmentCancelled:

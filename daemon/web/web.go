@@ -27,6 +27,7 @@ import (
 	"halld/daemon/hall"
 	"halld/daemon/issuer"
 	"halld/daemon/journal"
+	"halld/daemon/kiosks"
 	"halld/daemon/supervisor"
 )
 
@@ -56,6 +57,8 @@ type Deps struct {
 	Ready func() []string
 	// Tokens are accepted bearer tokens for writes from outside loopback.
 	Tokens []string
+	// Kiosks holds each kiosk's citizen session (card, scans).
+	Kiosks *kiosks.Manager
 	// PII hashes ID numbers (appointments, ID cards); nil disables them.
 	PII interface{ Hash(string) string }
 }
@@ -89,6 +92,9 @@ func New(d Deps) *Server {
 	m.HandleFunc("POST /api/v1/ratings", s.write(s.rate))
 	m.HandleFunc("GET /api/v1/ratings/export", s.exportRatings)
 	m.HandleFunc("GET /api/v1/followups", s.listFollowUps)
+	m.HandleFunc("GET /api/v1/kiosks/{id}/session", s.kioskSession)
+	m.HandleFunc("POST /api/v1/kiosks/{id}/tickets", s.write(s.kioskTicket))
+	m.HandleFunc("POST /api/v1/kiosks/{id}/end", s.write(s.kioskEnd))
 	m.HandleFunc("GET /api/v1/appointments", s.listAppointments)
 	m.HandleFunc("POST /api/v1/appointments", s.write(s.bookAppointment))
 	m.HandleFunc("POST /api/v1/appointments/check-in", s.write(s.checkIn))
