@@ -18,6 +18,10 @@ var requiredFiles = []string{
 	"kiosk/kiosk.js",
 	"monitor/index.html",
 	"monitor/monitor.js",
+	"board/index.html",
+	"board/board.js",
+	"window/index.html",
+	"window/window.js",
 	"common/style.css",
 	"common/stream.js",
 }
@@ -69,7 +73,7 @@ func resolve(dir, ref string) string {
 
 func TestPagesReferenceOnlyLocalAssets(t *testing.T) {
 	pages := Pages()
-	for _, page := range []string{"kiosk/index.html", "monitor/index.html"} {
+	for _, page := range []string{"kiosk/index.html", "monitor/index.html", "board/index.html", "window/index.html"} {
 		b, err := fs.ReadFile(pages, page)
 		if err != nil {
 			t.Fatal(err)
@@ -141,6 +145,11 @@ func TestServedAtRoot(t *testing.T) {
 		{"/common/style.css", "text/css", "WenQuanYi Zen Hei"},
 		{"/kiosk/kiosk.js", "javascript", "/api/v1/tickets"},
 		{"/monitor/monitor.js", "javascript", "/api/v1/devices"},
+		{"/board/", "text/html", `id="recent-calls"`},
+		{"/board/", "text/html", `id="conn-overlay"`},
+		{"/board/board.js", "javascript", "speechSynthesis"},
+		{"/window/", "text/html", `id="btn-call-next"`},
+		{"/window/window.js", "javascript", "/api/v1/windows/"},
 	}
 	for _, c := range cases {
 		resp, err := http.Get(srv.URL + c.path)

@@ -109,6 +109,9 @@ func New(d Deps) *Server {
 		files := http.FileServerFS(d.Pages)
 		m.Handle("/", files)
 		m.HandleFunc("GET /window/{id}/{$}", s.windowPage)
+		// More specific than the page route, so the page's script is served as a
+		// file, not redirected to /window/window.js/.
+		m.Handle("GET /window/window.js", files)
 		m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/kiosk/", http.StatusFound)
 		})
