@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"os/exec"
 	"os"
 	"path/filepath"
 	"strings"
@@ -805,4 +807,21 @@ func TestKioskCardSession(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestTTSSpeaksMandarinWAV(t *testing.T) {
+	if _, err := exec.LookPath("espeak-ng"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("espeak-ng missing on CI")
+		}
+		t.Skip("no espeak-ng")
+	}
+	h := startHall(t, t.TempDir())
+	code, body := getStatus(h.base + "/api/v1/tts?text=" + url.QueryEscape("请A001号到3号窗口办理"))
+	if code != 200 || len(body) < 10000 || string(body[:4]) != "RIFF" || string(body[8:12]) != "WAVE" {
+		t.Fatalf("tts: %d, %d bytes", code, len(body))
+	}
+	if code, _ := getStatus(h.base + "/api/v1/tts?text=" + strings.Repeat("长", 61)); code != 400 {
+		t.Fatalf("overlong text: %d", code)
+	}
 }

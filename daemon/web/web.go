@@ -65,15 +65,16 @@ type Deps struct {
 
 // Server is the HTTP handler.
 type Server struct {
-	d       Deps
-	mux     *http.ServeMux
-	metrics *httpMetrics
-	hub     *streamHub
+	d        Deps
+	mux      *http.ServeMux
+	metrics  *httpMetrics
+	hub      *streamHub
+	ttsCache *ttsCache
 }
 
 // New builds the handler.
 func New(d Deps) *Server {
-	s := &Server{d: d, mux: http.NewServeMux()}
+	s := &Server{d: d, mux: http.NewServeMux(), ttsCache: newTTSCache()}
 	s.metrics = newHTTPMetrics(d.Registry)
 	s.hub = newStreamHub(d, s.metrics)
 	m := s.mux
@@ -89,6 +90,7 @@ func New(d Deps) *Server {
 	m.HandleFunc("GET /api/v1/windows/{id}", s.getWindow)
 	m.HandleFunc("POST /api/v1/windows/{id}/{action}", s.write(s.windowAction))
 	m.HandleFunc("GET /api/v1/staff", s.listStaff)
+	m.HandleFunc("GET /api/v1/tts", s.tts)
 	m.HandleFunc("POST /api/v1/ratings", s.write(s.rate))
 	m.HandleFunc("GET /api/v1/ratings/export", s.exportRatings)
 	m.HandleFunc("GET /api/v1/followups", s.listFollowUps)

@@ -222,13 +222,25 @@ func (p *Port) Read(timeout time.Duration) ([]byte, error) {
 		p.pending = nil
 		return b, nil
 	}
+	// Bytes that arrived before the link died are still delivered: select
+	// picks at random among ready cases, so check the queue first.
+	select {
+	case b := <-p.in:
+		return b, nil
+	default:
+	}
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
 	case b := <-p.in:
 		return b, nil
 	case <-p.dead:
-		return nil, p.deadErr()
+		select {
+		case b := <-p.in:
+			return b, nil
+		default:
+			return nil, p.deadErr()
+		}
 	case <-t.C:
 		return nil, ErrTimeout
 	}
