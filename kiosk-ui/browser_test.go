@@ -187,7 +187,7 @@ func (h *hall) waitDevice(id, state string) {
 
 func (h *hall) simulate(id, action string) {
 	h.t.Helper()
-	if err := h.a.Sims.Simulate(id, action); err != nil {
+	if err := h.a.Sims.Simulate(id, action, ""); err != nil {
 		h.t.Fatalf("simulate %s %s: %v", id, action, err)
 	}
 }

@@ -32,6 +32,8 @@ import (
 	"halld/drivers/device"
 	"halld/drivers/escpos"
 	"halld/drivers/hpad/padbus"
+	"halld/drivers/linedev"
+	"halld/drivers/linedev/lineport"
 	"halld/drivers/serialport"
 	"halld/drivers/ticketprinter"
 	kioskui "halld/kiosk-ui"
@@ -63,6 +65,28 @@ type App struct {
 	Addr       string
 	PII        *pii.Key
 	Kiosks     *kiosks.Manager
+	LineDevs   map[string]*lineport.Device
+}
+
+// SendLine sends an outbound line to a line device.
+func (a *App) SendLine(ctx context.Context, id, line string) error {
+	d, ok := a.LineDevs[id]
+	if !ok {
+		return fmt.Errorf("没有这个行设备：%s", id)
+	}
+	return d.Send(ctx, line)
+}
+
+// lineOptions turns a device's framing block into driver options.
+func lineOptions(d *config.Device) lineport.Options {
+	var o lineport.Options
+	if f := d.Framing; f != nil {
+		o.Terminator, o.MaxLen, o.Charset = linedev.Terminator(f.Terminator), f.MaxLen, linedev.Charset(f.Charset)
+		if t, err := time.ParseDuration(f.PartialTimeout); err == nil {
+			o.PartialTimeout = t
+		}
+	}
+	return o
 }
 
 // Run runs halld until ctx ends.
@@ -148,6 +172,8 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	defer a.Sims.Close()
 	devCtx, stopDevices := context.WithCancel(context.Background())
 	var printers []printing.Printer
+	// Devices start once everything their events reach exists (kiosk sessions).
+	var starts []supervisor.Device
 	for i := range cfg.Devices {
 		d := &cfg.Devices[i]
 		if d.Serial != nil && d.Serial.Trace {
@@ -168,7 +194,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 			p := ticketprinter.New(d.ID, prof, ticketprinter.Options{PollInterval: d.Printer.PollIntervalDuration()})
 			a.Printers[d.ID] = p
 			printers = append(printers, p)
-			sup.Start(devCtx, supervisor.Device{ID: d.ID, Kind: d.Kind, Area: d.Area, Spec: spec, Driver: p, Simulated: d.Simulate})
+			starts = append(starts, supervisor.Device{ID: d.ID, Kind: d.Kind, Area: d.Area, Spec: spec, Driver: p, Simulated: d.Simulate})
 		}
 	}
 	padSvc := pads.New(cfg, eng, j, log)
@@ -186,9 +212,38 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		bus := padbus.New(d.ID, linePads, padSvc.Handle, func(id string, r device.Report) { sup.Report(id, r) }, padbus.Options{})
 		padSvc.Attach(d.ID, bus)
 		a.Lines[d.ID] = bus
-		sup.Start(devCtx, supervisor.Device{ID: d.ID, Kind: d.Kind, Area: d.Area, Spec: spec, Driver: bus, Simulated: d.Simulate})
+		starts = append(starts, supervisor.Device{ID: d.ID, Kind: d.Kind, Area: d.Area, Spec: spec, Driver: bus, Simulated: d.Simulate})
 	}
 	go padSvc.Run(devCtx)
+	a.LineDevs = map[string]*lineport.Device{}
+	for i := range cfg.Devices {
+		d := &cfg.Devices[i]
+		if d.Kind != config.KindScanner && d.Kind != config.KindLine {
+			continue
+		}
+		opts := lineOptions(d)
+		spec, err := a.Sims.lineDevice(d, dir, opts.Options)
+		if err != nil {
+			stopDevices()
+			return err
+		}
+		id := d.ID
+		handle := func(line string) error {
+			_, err := eng.Submit(context.Background(), hall.RecordLine{DeviceLine: hall.DeviceLine{Device: id, Text: line}})
+			return err
+		}
+		if d.Kind == config.KindScanner {
+			// A scan may carry personal data: it goes to its kiosk, not the journal.
+			handle = func(line string) error { a.Kiosks.Scan(context.Background(), id, line); return nil }
+		}
+		ld, err := lineport.New(id, opts, handle)
+		if err != nil {
+			stopDevices()
+			return fmt.Errorf("device %s: %w", id, err)
+		}
+		a.LineDevs[id] = ld
+		starts = append(starts, supervisor.Device{ID: id, Kind: d.Kind, Area: d.Area, Spec: spec, Driver: ld, Simulated: d.Simulate})
+	}
 	disp := printing.New(cfg, printers)
 
 	reg := prometheus.NewRegistry()
@@ -208,8 +263,11 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	}
 	iss := issuer.New(eng, disp, reg)
 	a.Kiosks = kiosks.New(cfg, eng, iss, key, log)
+	for _, d := range starts {
+		sup.Start(devCtx, d)
+	}
 	srv := web.New(web.Deps{Config: cfg, Engine: eng, Journal: j, Issuer: iss, Supervisor: sup,
-		Simulators: a.Sims, Tracer: a.Trace, Pages: kioskui.Pages(), Log: log, Registry: reg, Tokens: tokens, PII: key, Kiosks: a.Kiosks,
+		Simulators: a.Sims, Tracer: a.Trace, Pages: kioskui.Pages(), Log: log, Registry: reg, Tokens: tokens, PII: key, Kiosks: a.Kiosks, Lines: a,
 		Ready: func() []string {
 			if err := eng.StorageErr(); err != nil {
 				return []string{"journal: " + err.Error()}

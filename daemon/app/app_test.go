@@ -60,6 +60,7 @@ devices:
   - {id: idr-1, kind: id_reader, area: front, simulate: true}
   - {id: idr-2, kind: id_reader, area: front, simulate: true}
   - {id: scan-1, kind: scanner, area: front, simulate: true}
+  - {id: sensor-1, kind: line, area: front, simulate: true, framing: {terminator: lf}}
   - {id: printer-1, kind: ticket_printer, area: front, simulate: true, printer: {poll_interval: 100ms}}
   - {id: printer-2, kind: ticket_printer, area: front, simulate: true, printer: {poll_interval: 100ms}}
   - {id: line-1, kind: bus, area: front, simulate: true}
@@ -222,7 +223,7 @@ func TestFailoverAndReprint(t *testing.T) {
 	p2, _ := h.a.Sims.Printer("printer-2")
 
 	// printer-1 runs out of paper: the ticket comes out of printer-2.
-	if err := h.a.Sims.Simulate("printer-1", "paper_end"); err != nil {
+	if err := h.a.Sims.Simulate("printer-1", "paper_end", ""); err != nil {
 		t.Fatal(err)
 	}
 	waitState(t, h, "printer-1", "fault", 3*time.Second)
@@ -235,7 +236,7 @@ func TestFailoverAndReprint(t *testing.T) {
 	}
 
 	// Both unable: the number is still issued, shown, and reprintable.
-	h.a.Sims.Simulate("printer-2", "cover_open")
+	h.a.Sims.Simulate("printer-2", "cover_open", "")
 	waitState(t, h, "printer-2", "fault", 3*time.Second)
 	code, body := postJSON(t, h.base+"/api/v1/tickets", `{"service":"tax","kiosk":"kiosk-1"}`)
 	tk := ticketOf(t, body)
@@ -245,7 +246,7 @@ func TestFailoverAndReprint(t *testing.T) {
 	}
 	id := tk["id"].(string)
 
-	h.a.Sims.Simulate("printer-1", "paper_ok")
+	h.a.Sims.Simulate("printer-1", "paper_ok", "")
 	waitState(t, h, "printer-1", "ready", 3*time.Second)
 	code, body = postJSON(t, h.base+"/api/v1/tickets/"+id+"/reprint", `{"kiosk":"kiosk-1"}`)
 	if tk := ticketOf(t, body); code != 200 || tk["number"] != "B002" || tk["printed_by"] != "printer-1" || tk["print_status"] != "printed" {
@@ -823,5 +824,67 @@ func TestTTSSpeaksMandarinWAV(t *testing.T) {
 	}
 	if code, _ := getStatus(h.base + "/api/v1/tts?text=" + strings.Repeat("长", 61)); code != 400 {
 		t.Fatalf("overlong text: %d", code)
+	}
+}
+
+func TestScannerChecksInAndLineDeviceRecords(t *testing.T) {
+	h := startHall(t, t.TempDir())
+	waitState(t, h, "printer-1", "ready", 5*time.Second)
+	waitState(t, h, "scan-1", "ready", 5*time.Second)
+	waitState(t, h, "sensor-1", "ready", 5*time.Second)
+	k1 := dialKiosk(t, h, "kiosk-1")
+	defer k1.Close()
+	time.Sleep(50 * time.Millisecond)
+	postJSON(t, h.base+"/api/v1/appointments", `{"code":"YY7788","service":"tax","slot_start":"2026-11-25T09:30:00+08:00","slot_end":"2026-11-25T10:30:00+08:00"}`)
+	scanner, _ := h.a.Sims.Liner("scan-1")
+	if err := scanner.Send("YY7788"); err != nil {
+		t.Fatal(err)
+	}
+	m, ok := readKiosk(t, k1, 5*time.Second)
+	if !ok || m.Type != "checked_in" || m.Ticket == nil || m.Ticket.Priority != "appointment" || m.Ticket.PrintStatus != "printed" {
+		t.Fatalf("booking code scan: %+v", m)
+	}
+	// Anything else is offered to the page as input, and not journaled.
+	scanner.Send("https://example.org/some-qr")
+	m, _ = readKiosk(t, k1, 5*time.Second)
+	if m.Type != "scan" || m.Text != "https://example.org/some-qr" {
+		t.Fatalf("other scan: %+v", m)
+	}
+	// A generic line device: every line a durable event, in order.
+	c := dial(t, h, "")
+	defer c.Close()
+	read(t, c)
+	sensor, _ := h.a.Sims.Liner("sensor-1")
+	for i := 0; i < 20; i++ {
+		sensor.Send(fmt.Sprintf("T=%d", i))
+	}
+	for i := 0; i < 20; {
+		msg := read(t, c)
+		var ev struct{ Type, Device, Text string }
+		json.Unmarshal(msg.Event, &ev)
+		if ev.Type != "device.line" {
+			continue
+		}
+		if ev.Device != "sensor-1" || ev.Text != fmt.Sprintf("T=%d", i) {
+			t.Fatalf("line %d: %+v", i, ev)
+		}
+		i++
+	}
+	if code, _ := postJSON(t, h.base+"/api/v1/devices/sensor-1/send", `{"line":"RESET"}`); code != 200 {
+		t.Fatal("outbound line")
+	}
+	waitFor(t, "the device got the outbound line", 3*time.Second, func() bool {
+		r := sensor.Received()
+		return len(r) == 1 && r[0] == "RESET"
+	})
+	var scans int
+	h.a.Journal.Scan(context.Background(), 0, func(r journal.Record) error {
+		if bytes.Contains(r.Body, []byte("some-qr")) {
+			scans++
+		}
+		return nil
+	})
+	if scans != 0 {
+		t.Fatal("a scan was journaled")
 	}
 }

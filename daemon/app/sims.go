@@ -13,6 +13,8 @@ import (
 	"halld/drivers/hpad"
 	"halld/drivers/hpad/hpadsim"
 	"halld/drivers/hpad/padbus"
+	"halld/drivers/linedev"
+	"halld/drivers/linedev/linesim"
 	"halld/drivers/serialport"
 	"halld/drivers/vport"
 )
@@ -26,6 +28,7 @@ type Sims struct {
 	printers map[string]*escpossim.Simulator
 	lines    map[string]*hpadsim.Bus
 	pads     map[string]*hpadsim.Pad
+	liners   map[string]*linesim.Device
 }
 
 // spec returns the port spec of a serial device.
@@ -61,6 +64,7 @@ func (s *Sims) attach(d *config.Device, dir string, serve vport.ServeFunc) (seri
 	s.mu.Lock()
 	if s.ports == nil {
 		s.ports, s.printers, s.lines, s.pads = map[string]*vport.Port{}, map[string]*escpossim.Simulator{}, map[string]*hpadsim.Bus{}, map[string]*hpadsim.Pad{}
+		s.liners = map[string]*linesim.Device{}
 	}
 	s.ports[d.ID] = vp
 	s.mu.Unlock()
@@ -102,6 +106,32 @@ func (s *Sims) line(d *config.Device, dir string, pads []padbus.Pad) (serialport
 	return sp, nil
 }
 
+// lineDevice attaches a simulated scanner or line device.
+func (s *Sims) lineDevice(d *config.Device, dir string, o linedev.Options) (serialport.Spec, error) {
+	if !d.Simulate {
+		return spec(d), nil
+	}
+	sim, err := linesim.New(o)
+	if err != nil {
+		return spec(d), err
+	}
+	sp, err := s.attach(d, dir, sim.Serve)
+	if err == nil {
+		s.mu.Lock()
+		s.liners[d.ID] = sim
+		s.mu.Unlock()
+	}
+	return sp, err
+}
+
+// Liner returns a simulated scanner or line device (tests scan with it).
+func (s *Sims) Liner(id string) (*linesim.Device, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.liners[id]
+	return l, ok
+}
+
 // Pad returns a simulated pad (tests press it).
 func (s *Sims) Pad(id string) (*hpadsim.Pad, bool) {
 	s.mu.Lock()
@@ -127,14 +157,21 @@ func (s *Sims) Port(id string) (*vport.Port, bool) {
 }
 
 // Simulate applies a demo action from the monitor page.
-func (s *Sims) Simulate(id, action string) error {
+func (s *Sims) Simulate(id, action, text string) error {
 	s.mu.Lock()
 	port, ok := s.ports[id]
 	pr := s.printers[id]
 	pad := s.pads[id]
+	liner := s.liners[id]
 	s.mu.Unlock()
 	if pad != nil {
 		return simulatePad(pad, action)
+	}
+	if liner != nil && action == "send" {
+		if text == "" {
+			return fmt.Errorf("请给出要扫描或发送的内容（text）")
+		}
+		return liner.Send(text)
 	}
 	if !ok {
 		return fmt.Errorf("设备 %s 不是模拟设备", id)

@@ -12,7 +12,8 @@ const (
 	KindIDReader      = "id_reader"      // ID card reader with SAM module (serial)
 	KindTerminal      = "terminal"       // self-service terminal reporting over MQTT (its id is its MQTT node id)
 	KindKiosk         = "kiosk"          // ticket kiosk running hall-kiosk; prints through ticket_printer devices
-	KindScanner       = "scanner"        // QR / barcode scanner for booking codes (serial)
+	KindScanner       = "scanner"        // QR / barcode scanner for booking codes (serial, one scan a line)
+	KindLine          = "line"           // any line-based serial device: every line is a durable event
 	KindBus           = "bus"            // RS-485 bus (line) that eval_pads hang on, HPAD-1 (serial)
 )
 
@@ -51,7 +52,7 @@ func DefaultBaud(kind string) int {
 		return DefaultPrinterBaud
 	case KindIDReader:
 		return DefaultIDReaderBaud
-	case KindScanner:
+	case KindScanner, KindLine:
 		return DefaultScannerBaud
 	case KindBus:
 		return DefaultLineBaud
@@ -307,7 +308,7 @@ type Device struct {
 	// devices. For a terminal it is also its MQTT node id.
 	ID string `yaml:"id" cfg:"required" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"lowercase letters, digits, '-' and '_'" doc:"Device id, unique among services, windows and devices."`
 	// Kind is one of the Kind… constants. Required.
-	Kind string `yaml:"kind" cfg:"required" enum:"ticket_printer|eval_pad|id_reader|terminal|kiosk|scanner|bus" doc:"Device kind."`
+	Kind string `yaml:"kind" cfg:"required" enum:"ticket_printer|eval_pad|id_reader|terminal|kiosk|scanner|bus|line" doc:"Device kind."`
 	// Area is the id of the area the device stands in.
 	Area string `yaml:"area" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"an area id" doc:"Id of the area the device stands in."`
 	// Window is the id of the window the device belongs to. Required for an eval_pad.
@@ -327,6 +328,8 @@ type Device struct {
 	Printer *Printer `yaml:"printer" doc:"ticket_printer only: printer options."`
 	// Kiosk holds kiosk options. A kiosk without it prints on the printers of its area.
 	Kiosk *Kiosk `yaml:"kiosk" doc:"kiosk only: kiosk options."`
+	// Framing is how a scanner or line device ends its lines.
+	Framing *Framing `yaml:"framing" doc:"scanner and line only: how lines end, their length and charset."`
 
 	Line int `yaml:"-"` // line of the device entry, for messages
 }
@@ -392,6 +395,19 @@ type Kiosk struct {
 	// SessionTimeout wipes a citizen's card data from memory when the kiosk
 	// interaction has not ended by then. Default "2m".
 	SessionTimeout string `yaml:"session_timeout" format:"duration" default:"2m" doc:"Card data is wiped from memory after this long at the latest (default 2m)."`
+}
+
+// Framing describes a line-based device's lines.
+type Framing struct {
+	// Terminator ends a line: crlf, cr, lf, or any (CR, LF or CRLF). Default any.
+	Terminator string `yaml:"terminator" enum:"crlf|cr|lf|any" default:"any" doc:"What ends a line: crlf, cr, lf or any (default)."`
+	// MaxLen is the longest line in bytes; longer input is dropped and counted. Default 512.
+	MaxLen int `yaml:"max_len" min:"8" max:"65536" default:"512" doc:"Longest line in bytes (default 512); longer ones are dropped and counted."`
+	// Charset is utf8 or gb18030. Default utf8.
+	Charset string `yaml:"charset" enum:"utf8|gb18030" default:"utf8" doc:"utf8 (default) or gb18030."`
+	// PartialTimeout ends a line that has no terminator after this quiet time
+	// (scanners set up without a suffix). Default "300ms".
+	PartialTimeout string `yaml:"partial_timeout" format:"duration" default:"300ms" doc:"A partial line quiet this long counts as a line (default 300ms)."`
 }
 
 // KioskOf returns the kiosk that lists device id among its readers or
@@ -603,5 +619,5 @@ func minutes(hhmm string) (int, bool) {
 
 // Kinds returns the known device kinds.
 func Kinds() []string {
-	return []string{KindTicketPrinter, KindEvalPad, KindIDReader, KindTerminal, KindKiosk, KindScanner, KindBus}
+	return []string{KindTicketPrinter, KindEvalPad, KindIDReader, KindTerminal, KindKiosk, KindScanner, KindBus, KindLine}
 }

@@ -80,7 +80,7 @@ func TestParseErrors(t *testing.T) {
 		{"out of range", hallHead + "devices:\n  - {id: p1, kind: ticket_printer, simulate: true, printer: {max_char_mag: 9}}\n",
 			[]string{`t.yaml:7:62: devices[0].printer.max_char_mag: must be an integer from 1 to 8, got 9`}},
 		{"bad enum with suggestion", hallHead + "devices:\n  - {id: p1, kind: printer, simulate: true}\n",
-			[]string{`t.yaml:7:14: devices[0].kind: must be one of ticket_printer, eval_pad, id_reader, terminal, kiosk, scanner, bus; got "printer"; did you mean "ticket_printer"?`}},
+			[]string{`t.yaml:7:14: devices[0].kind: must be one of ticket_printer, eval_pad, id_reader, terminal, kiosk, scanner, bus, line; got "printer"; did you mean "ticket_printer"?`}},
 		{"bad hall id", "hall:\n  id: Hall_1\n  name: x\n  opening_hours: [{days: [mon], open: \"09:00\", close: \"10:00\"}]\n",
 			[]string{`t.yaml:2:3: hall.id: must be lowercase letters, digits and '-' (^[a-z0-9-]+$), got "Hall_1"`}},
 		{"missing required", hallHead + "devices:\n  - id: p1\n    simulate: true\n",

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-var serialKinds = map[string]bool{KindTicketPrinter: true, KindIDReader: true, KindScanner: true, KindBus: true}
+var serialKinds = map[string]bool{KindTicketPrinter: true, KindIDReader: true, KindScanner: true, KindBus: true, KindLine: true}
 
 // owner remembers where an id was first declared.
 type owner struct {
@@ -230,6 +230,9 @@ func (d *decoder) validate(c *Config, profiles []string) {
 		}
 		if dev.Printer != nil && kind != KindTicketPrinter {
 			d.semantic(p+".printer", "printer options are for ticket_printer devices, not %s", kind)
+		}
+		if dev.Framing != nil && kind != KindScanner && kind != KindLine {
+			d.semantic(p+".framing", "framing is for scanner and line devices, not %s", kind)
 		}
 		if dev.Kiosk != nil && kind != KindKiosk {
 			d.semantic(p+".kiosk", "kiosk options are for kiosk devices, not %s", kind)

@@ -83,6 +83,9 @@ func decideAppointment(cfg *config.Config, st *State, cmd any, now time.Time) ([
 	case RecordCardRead:
 		e := c.IDCardRead
 		return []Emit{{TypeIDCardRead, &e}}, nil
+	case RecordLine:
+		e := c.DeviceLine
+		return []Emit{{TypeDeviceLine, &e}}, nil
 	case CheckIn:
 		day := cfg.Day(now)
 		var found *Appointment
@@ -161,3 +164,15 @@ type IDCardRead struct {
 
 // RecordCardRead records an IDCardRead.
 type RecordCardRead struct{ IDCardRead }
+
+// TypeDeviceLine is one line from a generic line device, in order.
+const TypeDeviceLine = "device.line"
+
+// DeviceLine is that line.
+type DeviceLine struct {
+	Device string `json:"device"`
+	Text   string `json:"text"`
+}
+
+// RecordLine records a DeviceLine.
+type RecordLine struct{ DeviceLine }

@@ -186,6 +186,8 @@ func Decode(typ string, body []byte) (any, error) {
 		v = &AlertCleared{}
 	case TypeDeviceEvent:
 		v = &DeviceEvent{}
+	case TypeDeviceLine:
+		v = &DeviceLine{}
 	case TypeIDCardRead:
 		v = &IDCardRead{}
 	case TypeAppointmentBooked:

@@ -168,7 +168,7 @@ func Decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, erro
 		return []Emit{{TypeDeviceState, &DeviceState{Device: c.Device, Kind: c.Kind, State: c.State, Detail: c.Detail, Reason: c.Reason}}}, nil
 	case CallNext, CallTicket, Recall, NoShow, Start, Finish, Hold, Transfer, Pause, Resume, SignIn, SignOut, Rate, RateTimeout, Tick:
 		return decideWindow(cfg, st, cmd, now)
-	case Book, CancelAppointment, CheckIn, RecordCardRead:
+	case Book, CancelAppointment, CheckIn, RecordCardRead, RecordLine:
 		return decideAppointment(cfg, st, cmd, now)
 	case FollowUpStep:
 		return decideFollowUp(cfg, st, c, now)

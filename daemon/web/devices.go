@@ -49,6 +49,7 @@ func (s *Server) traceFile(id string) string {
 func (s *Server) simulate(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Action string `json:"action"`
+		Text   string `json:"text"`
 	}
 	if !decodeBody(w, r, &req) {
 		return
@@ -57,7 +58,7 @@ func (s *Server) simulate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_simulated", "没有模拟设备")
 		return
 	}
-	if err := s.d.Simulators.Simulate(r.PathValue("id"), req.Action); err != nil {
+	if err := s.d.Simulators.Simulate(r.PathValue("id"), req.Action, req.Text); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_simulation", err.Error())
 		return
 	}
@@ -81,4 +82,23 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "trace": req.On, "file": s.traceFile(id)})
+}
+
+// sendLine sends one outbound line (a command) to a line device.
+func (s *Server) sendLine(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Line string `json:"line"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if s.d.Lines == nil {
+		writeError(w, http.StatusNotFound, "unknown_device", "没有可发送的行设备")
+		return
+	}
+	if err := s.d.Lines.SendLine(r.Context(), r.PathValue("id"), req.Line); err != nil {
+		writeError(w, http.StatusConflict, "send_failed", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }

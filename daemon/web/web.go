@@ -33,7 +33,12 @@ import (
 
 // Simulators drives built-in device simulators (demo and tests).
 type Simulators interface {
-	Simulate(device, action string) error
+	Simulate(device, action, text string) error
+}
+
+// LineSender sends an outbound line to a line device.
+type LineSender interface {
+	SendLine(ctx context.Context, device, line string) error
 }
 
 // Tracer switches a device's hex trace.
@@ -57,6 +62,8 @@ type Deps struct {
 	Ready func() []string
 	// Tokens are accepted bearer tokens for writes from outside loopback.
 	Tokens []string
+	// Lines sends outbound lines to line devices.
+	Lines LineSender
 	// Kiosks holds each kiosk's citizen session (card, scans).
 	Kiosks *kiosks.Manager
 	// PII hashes ID numbers (appointments, ID cards); nil disables them.
@@ -104,6 +111,7 @@ func New(d Deps) *Server {
 	m.HandleFunc("GET /api/v1/devices", s.devices)
 	m.HandleFunc("POST /api/v1/devices/{id}/simulate", s.write(s.simulate))
 	m.HandleFunc("POST /api/v1/devices/{id}/trace", s.write(s.trace))
+	m.HandleFunc("POST /api/v1/devices/{id}/send", s.write(s.sendLine))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "没有这个接口："+r.Method+" "+r.URL.Path)
 	})
