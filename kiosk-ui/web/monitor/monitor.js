@@ -242,6 +242,8 @@
     var acts = [];
     if (d.simulated && d.kind === "eval_pad") {
       acts = PAD_ACTIONS.slice();
+    } else if (d.simulated && (d.kind === "scanner" || d.kind === "line")) {
+      acts = [["send", d.kind === "scanner" ? "扫码…" : "发一行…", "any"], ["unplug", "拔出", "any"], ["replug", "插回", "any"]];
     } else if (d.simulated) {
       var paper = isPaperDevice(d);
       SIM_ACTIONS.forEach(function (a) { if (a[2] === "any" || paper) acts.push(a); });
@@ -426,8 +428,14 @@
   }
 
   function simulate(id, action, label, btn) {
+    var body = { action: action };
+    if (action === "send") {
+      var text = window.prompt("输入要扫描或发送的内容（例如今天的预约码）：", "");
+      if (!text) return;
+      body.text = text;
+    }
     btn.disabled = true;
-    api("POST", "/api/v1/devices/" + encodeURIComponent(id) + "/simulate", { action: action }).then(function () {
+    api("POST", "/api/v1/devices/" + encodeURIComponent(id) + "/simulate", body).then(function () {
       toast("已模拟「" + label + "」：" + id);
       fetchDevices();
     }, function (err) {
