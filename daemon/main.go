@@ -182,7 +182,9 @@ func reloadOnHUP(ctx context.Context, path string, cur *config.Config, log *slog
 		}
 		for _, d := range next.Devices {
 			if d.Serial != nil {
-				_ = a.Trace.Set(d.ID, d.Serial.Trace)
+				if err := a.Trace.Set(d.ID, d.Serial.Trace); err != nil {
+					log.Warn("trace refused", "device", d.ID, "err", err)
+				}
 			}
 		}
 		restart := []string{}

@@ -32,6 +32,8 @@ import (
 	"halld/drivers/device"
 	"halld/drivers/escpos"
 	"halld/drivers/hpad/padbus"
+	"halld/drivers/idcard"
+	"halld/drivers/idcard/reader"
 	"halld/drivers/linedev"
 	"halld/drivers/linedev/lineport"
 	"halld/drivers/serialport"
@@ -75,6 +77,21 @@ func (a *App) SendLine(ctx context.Context, id, line string) error {
 		return fmt.Errorf("没有这个行设备：%s", id)
 	}
 	return d.Send(ctx, line)
+}
+
+// personOf is what a kiosk may keep of a card for one interaction.
+func personOf(c idcard.Card) kiosks.Person {
+	greet := ""
+	if r := []rune(c.Name); len(r) > 0 {
+		greet = string(r[0]) + "*"
+	} else if len(c.NameEn) > 0 {
+		greet = c.NameEn[:1] + "*"
+	}
+	p := kiosks.Person{Kind: string(c.Kind), Greeting: greet, Number: c.Number, Birth: c.Birth}
+	if !c.Permanent {
+		p.ValidTo = c.ValidTo
+	}
+	return p
 }
 
 // lineOptions turns a device's framing block into driver options.
@@ -176,8 +193,15 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	var starts []supervisor.Device
 	for i := range cfg.Devices {
 		d := &cfg.Devices[i]
+		if d.Kind == config.KindIDReader || d.Kind == config.KindScanner {
+			// Their bytes are names, ID numbers, photos, booking codes: a hex
+			// trace on disk would be a copy of personal data.
+			a.Trace.Forbid(d.ID, "设备数据含个人信息（身份证、扫码内容），不允许 hex 跟踪")
+		}
 		if d.Serial != nil && d.Serial.Trace {
-			_ = a.Trace.Set(d.ID, true)
+			if err := a.Trace.Set(d.ID, true); err != nil {
+				log.Warn("trace refused", "device", d.ID, "err", err)
+			}
 		}
 		switch d.Kind {
 		case "ticket_printer":
@@ -243,6 +267,22 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		}
 		a.LineDevs[id] = ld
 		starts = append(starts, supervisor.Device{ID: id, Kind: d.Kind, Area: d.Area, Spec: spec, Driver: ld, Simulated: d.Simulate})
+	}
+	for _, d := range cfg.DevicesOfKind(config.KindIDReader) {
+		spec, err := a.Sims.idReader(d, dir)
+		if err != nil {
+			stopDevices()
+			return err
+		}
+		id := d.ID
+		// onCard runs on the reader's goroutine: derive what the kiosk may
+		// know, wipe the card, and let the kiosk session do the rest.
+		r := reader.New(id, reader.Options{}, func(c idcard.Card) {
+			p := personOf(c)
+			c.Wipe()
+			go a.Kiosks.CardPlaced(context.Background(), id, p)
+		}, func() { a.Kiosks.CardRemoved(id) })
+		starts = append(starts, supervisor.Device{ID: id, Kind: d.Kind, Area: d.Area, Spec: spec, Driver: r, Simulated: d.Simulate})
 	}
 	disp := printing.New(cfg, printers)
 

@@ -83,6 +83,12 @@ type hallUnderTest struct {
 
 func startHall(t *testing.T, dir string) *hallUnderTest {
 	t.Helper()
+	return startHallLog(t, dir, nil)
+}
+
+// startHallLog starts halld with its log written to w (nil: discarded).
+func startHallLog(t *testing.T, dir string, w io.Writer) *hallUnderTest {
+	t.Helper()
 	cfg, err := config.Parse(filepath.Join(dir, "devices.yaml"), []byte(fmt.Sprintf(hallYAML, filepath.Join(dir, "data"))))
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +97,9 @@ func startHall(t *testing.T, dir string) *hallUnderTest {
 	h := &hallUnderTest{cancel: cancel, done: make(chan error, 1)}
 	ready := make(chan *app.App, 1)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
+	if w != nil {
+		log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	} else if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	go func() {
@@ -886,5 +894,92 @@ func TestScannerChecksInAndLineDeviceRecords(t *testing.T) {
 	})
 	if scans != 0 {
 		t.Fatal("a scan was journaled")
+	}
+}
+
+// syncBuffer is a log sink safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestIDCardAtTheKiosk runs the whole check-in through the SAM reader
+// simulator on a pty, then searches every log line and every file halld
+// wrote for the cards' numbers and names: none may be there.
+func TestIDCardAtTheKiosk(t *testing.T) {
+	dir := t.TempDir()
+	var logs syncBuffer
+	h := startHallLog(t, dir, &logs)
+	waitState(t, h, "printer-1", "ready", 5*time.Second)
+	waitState(t, h, "idr-1", "ready", 5*time.Second)
+	k1 := dialKiosk(t, h, "kiosk-1")
+	defer k1.Close()
+	time.Sleep(50 * time.Millisecond)
+	sim, _ := h.a.Sims.Reader("idr-1")
+	resident, _ := app.DemoCard("resident")
+	elder, _ := app.DemoCard("elder")
+
+	// A resident with a booking for today: checked in as the card lands.
+	postJSON(t, h.base+"/api/v1/appointments", `{"code":"YY42","service":"tax","slot_start":"2026-11-25T09:00:00+08:00","slot_end":"2026-11-25T12:00:00+08:00","id_number":"`+resident.Number+`"}`)
+	if err := sim.Place(resident); err != nil {
+		t.Fatal(err)
+	}
+	m, ok := readKiosk(t, k1, 10*time.Second)
+	if !ok || m.Type != "checked_in" || m.Ticket == nil || m.Ticket.MaskedID != resident.Number[14:] || m.Person.Greeting != "张*" {
+		t.Fatalf("card with booking: %+v", m)
+	}
+	sim.Remove()
+	for ok && m.Type != "card_removed" {
+		m, ok = readKiosk(t, k1, 10*time.Second)
+	}
+	// An elder without a booking: greeted; the next ticket is green.
+	sim.Place(elder)
+	for ok && m.Type != "card" {
+		m, ok = readKiosk(t, k1, 10*time.Second)
+	}
+	if !ok || m.Person.Age != 76 || m.Person.Greeting != "李*" {
+		t.Fatalf("elder: %+v", m)
+	}
+	code, body := postJSON(t, h.base+"/api/v1/kiosks/kiosk-1/tickets", `{"service":"company-setup"}`)
+	if tk := ticketOf(t, body); code != 201 || tk["priority"] != "green" {
+		t.Fatalf("elder's ticket: %d %v", code, tk)
+	}
+	sim.Remove()
+	// The reader's bytes may never be traced to disk.
+	if code, _ := postJSON(t, h.base+"/api/v1/devices/idr-1/trace", `{"on":true}`); code != 403 {
+		t.Fatalf("trace of an ID reader: %d", code)
+	}
+	h.stop()
+	secrets := []string{resident.Number, elder.Number, resident.Name, elder.Name, resident.Address, "19900307", "19500101"}
+	for _, s := range secrets {
+		if strings.Contains(logs.String(), s) {
+			t.Errorf("the log holds %q", s)
+		}
+	}
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := os.ReadFile(p)
+			for _, s := range secrets {
+				if bytes.Contains(b, []byte(s)) {
+					t.Errorf("%s holds %q", p, s)
+				}
+			}
+		}
+		return nil
+	})
+	if !strings.Contains(logs.String(), "idr-1") {
+		t.Fatal("the log is empty: the search above proved nothing")
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"halld/drivers/hpad"
 	"halld/drivers/hpad/hpadsim"
 	"halld/drivers/hpad/padbus"
+	"halld/drivers/idcard"
+	"halld/drivers/idcard/idcardsim"
 	"halld/drivers/linedev"
 	"halld/drivers/linedev/linesim"
 	"halld/drivers/serialport"
@@ -29,6 +31,7 @@ type Sims struct {
 	lines    map[string]*hpadsim.Bus
 	pads     map[string]*hpadsim.Pad
 	liners   map[string]*linesim.Device
+	readers  map[string]*idcardsim.Reader
 }
 
 // spec returns the port spec of a serial device.
@@ -64,7 +67,7 @@ func (s *Sims) attach(d *config.Device, dir string, serve vport.ServeFunc) (seri
 	s.mu.Lock()
 	if s.ports == nil {
 		s.ports, s.printers, s.lines, s.pads = map[string]*vport.Port{}, map[string]*escpossim.Simulator{}, map[string]*hpadsim.Bus{}, map[string]*hpadsim.Pad{}
-		s.liners = map[string]*linesim.Device{}
+		s.liners, s.readers = map[string]*linesim.Device{}, map[string]*idcardsim.Reader{}
 	}
 	s.ports[d.ID] = vp
 	s.mu.Unlock()
@@ -124,6 +127,53 @@ func (s *Sims) lineDevice(d *config.Device, dir string, o linedev.Options) (seri
 	return sp, err
 }
 
+// idReader attaches a simulated ID card reader.
+func (s *Sims) idReader(d *config.Device, dir string) (serialport.Spec, error) {
+	if !d.Simulate {
+		return spec(d), nil
+	}
+	sim := idcardsim.New()
+	sp, err := s.attach(d, dir, sim.Serve)
+	if err == nil {
+		s.mu.Lock()
+		s.readers[d.ID] = sim
+		s.mu.Unlock()
+	}
+	return sp, err
+}
+
+// Reader returns a simulated ID card reader (tests place cards on it).
+func (s *Sims) Reader(id string) (*idcardsim.Reader, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.readers[id]
+	return r, ok
+}
+
+// DemoCard is a made-up card for the demo and tests: "resident" (aged 36),
+// "elder" (aged 76, green channel), "expired", "foreigner" (2023 card).
+func DemoCard(which string) (idcard.Card, bool) {
+	samples := idcardsim.Samples()
+	switch which {
+	case "resident":
+		return samples[0], true
+	case "foreigner":
+		return samples[3], true
+	case "elder", "expired":
+		c := samples[0]
+		c.Name, c.Birth = "李桂兰", idcard.Date(1950, 1, 1)
+		c.Sex = idcard.SexFemale
+		first17 := "43010219500101122" // 17th digit even: female
+		chk, _ := idcard.CheckChar(first17)
+		c.Number = first17 + string(chk)
+		if which == "expired" {
+			c.ValidFrom, c.ValidTo = idcard.Date(2000, 1, 1), idcard.Date(2020, 1, 1)
+		}
+		return c, true
+	}
+	return idcard.Card{}, false
+}
+
 // Liner returns a simulated scanner or line device (tests scan with it).
 func (s *Sims) Liner(id string) (*linesim.Device, bool) {
 	s.mu.Lock()
@@ -163,9 +213,13 @@ func (s *Sims) Simulate(id, action, text string) error {
 	pr := s.printers[id]
 	pad := s.pads[id]
 	liner := s.liners[id]
+	reader := s.readers[id]
 	s.mu.Unlock()
 	if pad != nil {
 		return simulatePad(pad, action)
+	}
+	if reader != nil && action != "unplug" && action != "replug" {
+		return simulateReader(reader, action)
 	}
 	if liner != nil && action == "send" {
 		if text == "" {
@@ -237,4 +291,17 @@ func simulatePad(p *hpadsim.Pad, action string) error {
 		return nil
 	}
 	return fmt.Errorf("未知的评价器操作 %q（可用：rate_1…rate_5, key_call_next, key_recall, key_pause, key_resume, key_finish, key_no_show, key_sign, power_cycle）", action)
+}
+
+func simulateReader(r *idcardsim.Reader, action string) error {
+	if action == "remove" {
+		r.Remove()
+		return nil
+	}
+	if which, ok := strings.CutPrefix(action, "place_"); ok {
+		if c, ok := DemoCard(which); ok {
+			return r.Place(c)
+		}
+	}
+	return fmt.Errorf("未知的读卡器操作 %q（可用：place_resident, place_elder, place_expired, place_foreigner, remove）", action)
 }

@@ -78,7 +78,7 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.d.Tracer.Set(id, req.On); err != nil {
-		writeError(w, http.StatusInternalServerError, "trace_failed", err.Error())
+		writeError(w, http.StatusForbidden, "trace_refused", err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "trace": req.On, "file": s.traceFile(id)})

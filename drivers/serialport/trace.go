@@ -16,14 +16,23 @@ import (
 type Trace struct {
 	dir string
 
-	mu    sync.Mutex
-	on    map[string]bool
-	files map[string]*os.File
+	mu     sync.Mutex
+	on     map[string]bool
+	files  map[string]*os.File
+	forbid map[string]string // device → why it may never be traced
 }
 
 // NewTrace traces into dir.
 func NewTrace(dir string) *Trace {
-	return &Trace{dir: dir, on: map[string]bool{}, files: map[string]*os.File{}}
+	return &Trace{dir: dir, on: map[string]bool{}, files: map[string]*os.File{}, forbid: map[string]string{}}
+}
+
+// Forbid makes a device untraceable (its bytes are personal data).
+func (t *Trace) Forbid(dev, why string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.forbid[dev] = why
+	t.on[dev] = false
 }
 
 // Set switches tracing of one device on or off.
@@ -33,6 +42,9 @@ func (t *Trace) Set(dev string, on bool) error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if why, ok := t.forbid[dev]; ok && on {
+		return fmt.Errorf("trace %s: %s", dev, why)
+	}
 	t.on[dev] = on
 	if !on {
 		if f := t.files[dev]; f != nil {
