@@ -242,6 +242,9 @@
     var acts = [];
     if (d.simulated && d.kind === "eval_pad") {
       acts = PAD_ACTIONS.slice();
+    } else if (d.simulated && d.kind === "id_reader") {
+      acts = [["place_resident", "放身份证", "any"], ["place_elder", "放老人证件", "any"], ["place_expired", "放过期证件", "any"],
+        ["place_foreigner", "放外国人永居证", "any"], ["remove", "取走证件", "any"], ["unplug", "拔出", "any"], ["replug", "插回", "any"]];
     } else if (d.simulated && (d.kind === "scanner" || d.kind === "line")) {
       acts = [["send", d.kind === "scanner" ? "扫码…" : "发一行…", "any"], ["unplug", "拔出", "any"], ["replug", "插回", "any"]];
     } else if (d.simulated) {
