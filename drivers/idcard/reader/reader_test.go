@@ -113,7 +113,7 @@ func (r *rig) last() device.Report {
 
 func eventually(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		if ok() {
 			return
@@ -127,7 +127,7 @@ func eventually(t *testing.T, what string, ok func() bool) {
 // timeout it shows what the driver and the simulator saw.
 func (r *rig) waitEvents(t *testing.T, n int) []event {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		if ev, _ := r.snapshot(); len(ev) >= n {
 			break
