@@ -983,3 +983,30 @@ func TestIDCardAtTheKiosk(t *testing.T) {
 		t.Fatal("the log is empty: the search above proved nothing")
 	}
 }
+
+// A citizen's card must never carry over to the next person's ticket, even
+// when the next card cannot be used; and kiosk endpoints take kiosk ids only.
+func TestNextCardEndsThePreviousSession(t *testing.T) {
+	h := startHall(t, t.TempDir())
+	ctx := context.Background()
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	h.a.Kiosks.CardPlaced(ctx, "idr-1", kiosks.Person{Kind: "resident", Greeting: "李*", Number: "430102195001011234",
+		Birth: time.Date(1950, 1, 1, 0, 0, 0, 0, loc)})
+	if !h.a.Kiosks.Active("kiosk-1") {
+		t.Fatal("no session for the first card")
+	}
+	h.a.Kiosks.CardPlaced(ctx, "idr-1", kiosks.Person{Kind: "resident", Greeting: "赵*", Number: "430102199001011234",
+		ValidTo: time.Date(2020, 1, 1, 0, 0, 0, 0, loc)})
+	if h.a.Kiosks.Active("kiosk-1") {
+		t.Fatal("an expired card left the previous citizen's session open")
+	}
+	_, body := postJSON(t, h.base+"/api/v1/kiosks/kiosk-1/tickets", `{"service":"company-setup"}`)
+	if tk := ticketOf(t, body); tk["priority"] != "normal" || tk["masked_id"] != nil {
+		t.Fatalf("the next ticket carried the previous card: %v", tk)
+	}
+	for _, path := range []string{"/api/v1/kiosks/printer-1/tickets", "/api/v1/kiosks/nope/end"} {
+		if code, _ := postJSON(t, h.base+path, `{"service":"company-setup"}`); code != 404 {
+			t.Errorf("%s: %d", path, code)
+		}
+	}
+}

@@ -204,6 +204,10 @@ type MQTTUplink struct {
 	CAFile       string `yaml:"ca_file" doc:"CA certificate (PEM) to verify the central broker."`
 	CertFile     string `yaml:"cert_file" doc:"Client certificate (PEM)."`
 	KeyFile      string `yaml:"key_file" doc:"Client key (PEM)."`
+	// Node is this daemon's id in topics (hall/{hall}/{node}/…). Default "halld".
+	Node string `yaml:"node" pattern:"^[a-z0-9-]+$" default:"halld" doc:"This daemon's node id in topics hall/{hall}/{node}/… (default halld)."`
+	// MaxRate bounds the catch-up after an outage, in events per second. Default 500.
+	MaxRate int `yaml:"max_rate" min:"1" max:"100000" default:"500" doc:"Events per second when catching up after an outage (default 500)."`
 }
 
 // Area is a functional area of the hall (功能区).

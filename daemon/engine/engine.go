@@ -255,6 +255,8 @@ func cloneState(st *hall.State) *hall.State {
 	c.DeviceSeq = maps.Clone(st.DeviceSeq)
 	c.FollowUps = maps.Clone(st.FollowUps)       // records are copied on write by Apply
 	c.Appointments = maps.Clone(st.Appointments) // likewise
+	c.Notices = maps.Clone(st.Notices)
+	c.ClosedServices = maps.Clone(st.ClosedServices)
 	c.Tickets = make(map[string]*hall.Ticket, len(st.Tickets))
 	for k, v := range st.Tickets {
 		t := *v

@@ -186,6 +186,10 @@ func Decode(typ string, body []byte) (any, error) {
 		v = &AlertCleared{}
 	case TypeDeviceEvent:
 		v = &DeviceEvent{}
+	case TypeNoticePosted:
+		v = &Notice{}
+	case TypeServiceOpened, TypeServiceClosed:
+		v = &SetServiceOpen{}
 	case TypeDeviceLine:
 		v = &DeviceLine{}
 	case TypeIDCardRead:

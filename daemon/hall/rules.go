@@ -91,18 +91,20 @@ type State struct {
 	Requests map[string]string  // request id → ticket id, for Day
 	Devices  map[string]*DeviceRecord
 
-	Windows      map[string]*WindowState
-	NextVisit    uint32                 // last visit number assigned; never reused
-	Visits       map[uint32]string      // visit → ticket id (Day's)
-	VisitInfo    map[uint32]VisitRecord // visit → where it was served
-	Rated        map[uint32]bool        // visits rated (一次一评)
-	Finished     map[uint32]bool        // visits finished (a rating may follow)
-	TimedOut     map[uint32]bool        // visits whose rating timed out
-	RecentCalls  []RecentCall           // newest first, for the board
-	Alerts       map[string]*AlertRecord
-	DeviceSeq    map[string]uint16       // device → last event seq handled (pads)
-	FollowUps    map[string]*FollowUp    // 差评 follow-ups, across days; records are copied on write
-	Appointments map[string]*Appointment // by booking code, across days; copied on write
+	Windows        map[string]*WindowState
+	NextVisit      uint32                 // last visit number assigned; never reused
+	Visits         map[uint32]string      // visit → ticket id (Day's)
+	VisitInfo      map[uint32]VisitRecord // visit → where it was served
+	Rated          map[uint32]bool        // visits rated (一次一评)
+	Finished       map[uint32]bool        // visits finished (a rating may follow)
+	TimedOut       map[uint32]bool        // visits whose rating timed out
+	RecentCalls    []RecentCall           // newest first, for the board
+	Alerts         map[string]*AlertRecord
+	DeviceSeq      map[string]uint16       // device → last event seq handled (pads)
+	FollowUps      map[string]*FollowUp    // 差评 follow-ups, across days; records are copied on write
+	Appointments   map[string]*Appointment // by booking code, across days; copied on write
+	Notices        map[string]*Notice      // board notices by id; replaced, never mutated
+	ClosedServices map[string]string       // services closed by the central server → reason
 }
 
 // DeviceRecord is a device's last recorded state and when it began.
@@ -114,15 +116,17 @@ type DeviceRecord struct {
 // NewState returns the empty hall.
 func NewState() *State {
 	st := &State{
-		Counters:     map[string]int{},
-		Tickets:      map[string]*Ticket{},
-		Requests:     map[string]string{},
-		Devices:      map[string]*DeviceRecord{},
-		Windows:      map[string]*WindowState{},
-		Alerts:       map[string]*AlertRecord{},
-		DeviceSeq:    map[string]uint16{},
-		FollowUps:    map[string]*FollowUp{},
-		Appointments: map[string]*Appointment{},
+		Counters:       map[string]int{},
+		Tickets:        map[string]*Ticket{},
+		Requests:       map[string]string{},
+		Devices:        map[string]*DeviceRecord{},
+		Windows:        map[string]*WindowState{},
+		Alerts:         map[string]*AlertRecord{},
+		DeviceSeq:      map[string]uint16{},
+		FollowUps:      map[string]*FollowUp{},
+		Appointments:   map[string]*Appointment{},
+		Notices:        map[string]*Notice{},
+		ClosedServices: map[string]string{},
 	}
 	st.resetDay()
 	return st
@@ -168,6 +172,8 @@ func Decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, erro
 		return []Emit{{TypeDeviceState, &DeviceState{Device: c.Device, Kind: c.Kind, State: c.State, Detail: c.Detail, Reason: c.Reason}}}, nil
 	case CallNext, CallTicket, Recall, NoShow, Start, Finish, Hold, Transfer, Pause, Resume, SignIn, SignOut, Rate, RateTimeout, Tick:
 		return decideWindow(cfg, st, cmd, now)
+	case PostNotice, SetServiceOpen:
+		return decideCentral(cfg, st, cmd, now)
 	case Book, CancelAppointment, CheckIn, RecordCardRead, RecordLine:
 		return decideAppointment(cfg, st, cmd, now)
 	case FollowUpStep:
@@ -245,6 +251,13 @@ func decideIssue(cfg *config.Config, st *State, c IssueTicket, now time.Time) ([
 	}
 	if !ServiceOpen(cfg, svc, now) {
 		return nil, refuse(409, "service_closed", "现在不是办理时间，暂停取号")
+	}
+	if reason, closed := st.ClosedServices[svc.ID]; closed {
+		msg := "该业务暂停取号"
+		if reason != "" {
+			msg += "：" + reason
+		}
+		return nil, refuse(409, "service_closed", msg)
 	}
 	prio := c.Priority
 	if prio == "" {
@@ -375,6 +388,7 @@ func Apply(st *State, seq uint64, typ string, ts time.Time, data any) {
 	applyTyped(st, typ, ts, data)
 	applyFollowUp(st, typ, ts, data)
 	applyAppointment(st, typ, data)
+	applyCentral(st, typ, data)
 }
 
 func digitsIn(s string) int {

@@ -140,7 +140,7 @@ func MakeView(cfg *config.Config, st *State, now time.Time) View {
 		sv := ServiceView{ID: s.ID, Prefix: s.Prefix, Name: s.Name, NameEn: s.NameEn, Area: s.Area, AreaName: AreaName(cfg, s.Area),
 			Materials: s.Materials, Conditions: s.Conditions, PromisedTime: s.PromisedTime, Tolerance: s.Tolerance,
 			AvgServiceMinutes: s.AvgServiceMinutes, Windows: WindowsFor(cfg, s.ID), Waiting: waiting[s.ID],
-			Open: ServiceOpen(cfg, s, now)}
+			Open: ServiceOpen(cfg, s, now) && !st.serviceClosed(s.ID)}
 		if sv.Materials == nil {
 			sv.Materials = []string{}
 		}
@@ -167,6 +167,11 @@ func MakeView(cfg *config.Config, st *State, now time.Time) View {
 	}
 	sort.Slice(v.Alerts, func(i, j int) bool { return time.Time(v.Alerts[i].Since).Before(time.Time(v.Alerts[j].Since)) })
 	v.Notices = []Notice{}
+	for _, id := range sortedKeys(st.Notices) {
+		if n := st.Notices[id]; n.Until == nil || time.Time(*n.Until).After(now) {
+			v.Notices = append(v.Notices, *n)
+		}
+	}
 	for _, d := range cfg.Devices {
 		dv := DeviceView{ID: d.ID, Kind: d.Kind, Area: d.Area, AreaName: AreaName(cfg, d.Area), State: "unknown"}
 		if rec, ok := st.Devices[d.ID]; ok {
@@ -176,6 +181,12 @@ func MakeView(cfg *config.Config, st *State, now time.Time) View {
 		v.Devices = append(v.Devices, dv)
 	}
 	return v
+}
+
+// serviceClosed tells a service closed by the central server.
+func (st *State) serviceClosed(id string) bool {
+	_, closed := st.ClosedServices[id]
+	return closed
 }
 
 // MakeWindowView renders one window.

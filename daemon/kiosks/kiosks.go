@@ -125,6 +125,9 @@ func (m *Manager) CardPlaced(ctx context.Context, reader string, p Person) {
 		m.log.Warn("card read at a reader no kiosk lists; ignored", "reader", reader)
 		return
 	}
+	// A new card is a new citizen: nothing of the one before may carry over
+	// to their ticket, whatever happens next.
+	m.End(k.ID)
 	now := m.now()
 	hash, last4 := m.key.Hash(p.Number), pii.Last4(p.Number)
 	p.Number = ""
@@ -192,6 +195,12 @@ func (m *Manager) Scan(ctx context.Context, scanner, text string) {
 	}
 }
 
+// IsKiosk tells whether id names a kiosk.
+func (m *Manager) IsKiosk(id string) bool {
+	k, ok := m.cfg.Device(id)
+	return ok && k.Kind == config.KindKiosk
+}
+
 // Take issues a ticket for a service at a kiosk, for the citizen whose card
 // is on record there: the green channel when a rule says so, and the masked
 // ID on the ticket. The session ends with it.
@@ -207,8 +216,8 @@ func (m *Manager) Take(ctx context.Context, kiosk, service, requestID string) (*
 	}
 	m.mu.Unlock()
 	t, created, err := m.iss.Issue(ctx, cmd, kiosk)
-	if err == nil {
-		m.End(kiosk)
+	if err == nil && s != nil {
+		m.endSession(kiosk, s) // only this citizen's: a card placed meanwhile stays
 	}
 	return t, created, err
 }
@@ -218,10 +227,10 @@ func (m *Manager) start(kiosk string, s *session) {
 	s.expires = time.Now().Add(d)
 	m.mu.Lock()
 	if old := m.sess[kiosk]; old != nil {
-		old.timer.Stop()
+		old.timer.Stop() // a callback already running finds it is not current
 	}
 	m.sess[kiosk] = s
-	s.timer = time.AfterFunc(d, func() { m.End(kiosk) })
+	s.timer = time.AfterFunc(d, func() { m.endSession(kiosk, s) })
 	m.mu.Unlock()
 }
 
@@ -238,13 +247,25 @@ func (m *Manager) expiry(kiosk string) time.Time {
 func (m *Manager) End(kiosk string) {
 	m.mu.Lock()
 	s := m.sess[kiosk]
-	delete(m.sess, kiosk)
 	m.mu.Unlock()
 	if s != nil {
-		s.timer.Stop()
-		*s = session{} // nothing of the citizen outlives the interaction
-		m.send(kiosk, Msg{Type: "session_end"})
+		m.endSession(kiosk, s)
 	}
+}
+
+// endSession wipes s if it is still the kiosk's session: a late timer or a
+// slow print must not end the next citizen's.
+func (m *Manager) endSession(kiosk string, s *session) {
+	m.mu.Lock()
+	if m.sess[kiosk] != s {
+		m.mu.Unlock()
+		return
+	}
+	delete(m.sess, kiosk)
+	s.timer.Stop()
+	*s = session{timer: s.timer} // nothing of the citizen outlives the interaction
+	m.mu.Unlock()
+	m.send(kiosk, Msg{Type: "session_end"})
 }
 
 // Active tells whether a kiosk holds a citizen's data now (tests).

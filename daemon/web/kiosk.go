@@ -13,22 +13,22 @@ import (
 // and only to its own kiosk.
 func (s *Server) kioskSession(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if k, ok := s.d.Config.Device(id); !ok || k.Kind != "kiosk" {
-		writeError(w, http.StatusNotFound, "unknown_kiosk", "没有这台取号机："+id)
+	if !s.kioskOK(w, id) {
 		return
 	}
 	if !isLoopback(r) && !s.tokenOK(r) {
 		writeError(w, http.StatusUnauthorized, "unauthorized", "需要有效的访问令牌")
 		return
 	}
+	// Subscribe before the upgrade, so nothing sent meanwhile is lost.
+	msgs, cancel := s.d.Kiosks.Subscribe(id)
+	defer cancel()
 	up := websocket.Upgrader{CheckOrigin: func(r *http.Request) bool { return originAllowed(s.d.Config, r) }}
 	conn, err := up.Upgrade(w, r, nil)
 	if err != nil {
 		return
 	}
 	defer conn.Close()
-	msgs, cancel := s.d.Kiosks.Subscribe(id)
-	defer cancel()
 	gone := make(chan struct{})
 	go func() {
 		defer close(gone)
@@ -74,6 +74,9 @@ func (s *Server) kioskTicket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", "请选择要办理的业务（service）")
 		return
 	}
+	if !s.kioskOK(w, r.PathValue("id")) {
+		return
+	}
 	t, created, err := s.d.Kiosks.Take(r.Context(), r.PathValue("id"), req.Service, req.RequestID)
 	if err != nil {
 		writeRuleError(w, err)
@@ -88,6 +91,17 @@ func (s *Server) kioskTicket(w http.ResponseWriter, r *http.Request) {
 
 // kioskEnd wipes the citizen's data at a kiosk (the page went back home).
 func (s *Server) kioskEnd(w http.ResponseWriter, r *http.Request) {
+	if !s.kioskOK(w, r.PathValue("id")) {
+		return
+	}
 	s.d.Kiosks.End(r.PathValue("id"))
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+}
+
+func (s *Server) kioskOK(w http.ResponseWriter, id string) bool {
+	if !s.d.Kiosks.IsKiosk(id) {
+		writeError(w, http.StatusNotFound, "unknown_kiosk", "没有这台取号机："+id)
+		return false
+	}
+	return true
 }

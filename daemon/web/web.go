@@ -200,6 +200,10 @@ func (s *Server) write(h http.HandlerFunc) http.HandlerFunc {
 
 func (s *Server) tokenOK(r *http.Request) bool {
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok && r.Method == http.MethodGet {
+		// Browsers cannot set headers on a WebSocket: a page may pass ?token=.
+		got, ok = r.URL.Query().Get("token"), true
+	}
 	if !ok || got == "" {
 		return false
 	}

@@ -5,6 +5,10 @@
   var IDLE_MS = 30000;
   var OVERLAY_GRACE_MS = 1000;
   var REQUEST_TIMEOUT_MS = 15000;
+  var CARD_MESSAGE_MS = 8000;     // a card or scan message stays this long
+  var CARD_NOTE_MS = 6000;        // "证件已取走" stays this long
+  var GREETING_MAX_MS = 120000;   // a greeting without a usable expiry
+  var TAKE_RETRY_MS = 1000;       // one automatic retry after a network failure
   var LARGE_KEY = "halld.kiosk.large";
 
   var params = new URLSearchParams(window.location.search);
@@ -19,6 +23,7 @@
     hall_closed: "当前为非办公时间，暂停取号。",
     over_cap: "该事项今日号源已取完，请改日再来或咨询现场工作人员。",
     unknown_service: "未找到该事项，请返回首页重新选择。",
+    unknown_kiosk: "本机未登记为取号终端，请咨询现场工作人员。",
     no_printer: "打印机暂时无法出票，请咨询现场工作人员。",
     not_found: "未找到该号码的记录，请咨询现场工作人员。",
     rate_limited: "操作过于频繁，请稍后再试。"
@@ -35,8 +40,11 @@
     loaded: false,
     screen: "home",
     current: null,      // service id on the guide screen
-    result: null,       // ticket returned by POST /api/v1/tickets
+    result: null,       // ticket on the result screen
+    resultKind: "",     // "ticket" (taken here) or "checkin" (appointment)
     taking: false,
+    pendingTake: null,  // {service, request_id} of a take whose outcome is unknown
+    person: null,       // the citizen whose card is on this kiosk: {greeting, id_last4, …}
     reprinting: false,
     clockOffset: 0,
     lastActivity: Date.now()
@@ -206,9 +214,15 @@
     updateIdleNotes();
   }
 
-  function goHome() {
+  // goHome resets the page. why is "user" (返回 / 完成) or "idle": then the
+  // citizen's data is wiped on the daemon too. Without why (a new card or
+  // scan arrived) the session stays.
+  function goHome(why) {
+    if (why === "user" || why === "idle") endSession();
     state.current = null;
     state.result = null;
+    state.resultKind = "";
+    state.pendingTake = null;
     state.reprinting = false;
     $("take-error").hidden = true;
     $("take-error").textContent = "";
@@ -304,6 +318,7 @@
 
   function showGuide(id) {
     if (!state.byId[id]) return;
+    if (state.current !== id) state.pendingTake = null;
     state.current = id;
     $("take-error").hidden = true;
     renderGuide();
@@ -311,22 +326,54 @@
     $("guide-scroll").scrollTop = 0;
   }
 
+  function newRequestID() {
+    var rnd = "";
+    try {
+      var a = new Uint32Array(2);
+      window.crypto.getRandomValues(a);
+      rnd = a[0].toString(36) + a[1].toString(36);
+    } catch (e) {
+      rnd = Math.random().toString(36).slice(2) + Math.random().toString(36).slice(2);
+    }
+    return KIOSK_ID + "-" + Date.now().toString(36) + "-" + rnd;
+  }
+
+  function kioskURL(action) {
+    return "/api/v1/kiosks/" + encodeURIComponent(KIOSK_ID) + "/" + action;
+  }
+
+  // takeTicket takes a number through this kiosk's session, so the daemon
+  // applies the card's green channel and masked ID. Each tap gets a fresh
+  // request_id; only when the outcome of the last one is unknown (network
+  // failure) do the automatic retry and the next tap reuse it, so a number
+  // taken by a request whose answer was lost is shown, not taken twice.
   function takeTicket() {
     var svc = state.byId[state.current];
     if (!svc || state.taking || closedReason(svc)) return;
+    var p = state.pendingTake;
+    if (!p || p.service !== svc.id) p = state.pendingTake = { service: svc.id, request_id: newRequestID() };
     state.taking = true;
     $("take-error").hidden = true;
     updateTakeButton();
-    api("POST", "/api/v1/tickets", { service: svc.id, channel: "kiosk", kiosk: KIOSK_ID, priority: "normal" })
-      .then(function (body) {
+    var body = { service: svc.id, request_id: p.request_id };
+    api("POST", kioskURL("tickets"), body)
+      .catch(function (err) {
+        if (err.code !== "network") throw err;
+        return new Promise(function (r) { setTimeout(r, TAKE_RETRY_MS); })
+          .then(function () { return api("POST", kioskURL("tickets"), body); });
+      })
+      .then(function (res) {
         state.taking = false;
+        state.pendingTake = null;
         updateTakeButton();
-        var t = body.ticket || body;
+        var t = res.ticket || res;
         if (!t || !t.number) throw new Error(GENERIC_ERROR);
-        showResult(t);
+        clearPerson(); // the daemon ends the session with the ticket
+        showResult(t, "ticket");
       })
       .catch(function (err) {
         state.taking = false;
+        if (err.code !== "network") state.pendingTake = null; // answered: the next tap is a new request
         updateTakeButton();
         if (state.screen !== "guide") return;
         var box = $("take-error");
@@ -338,16 +385,39 @@
   }
 
   // ---------------------------------------------------------------- result
-  function showResult(t) {
+  var PRIORITY_BADGE = { green: "绿色通道 · 优先办理", appointment: "预约号" };
+
+  // showResult shows a ticket: kind "ticket" (taken here) or "checkin" (an
+  // appointment checked in by card or booking code; such a ticket comes from
+  // the kiosk session without est_wait_minutes and windows, so they are
+  // worked out here from the service, as the daemon does).
+  function showResult(t, kind) {
     state.result = t;
+    state.resultKind = kind || "ticket";
+    state.reprinting = false;
     var svc = state.byId[t.service] || {};
+    $("result-title").textContent = state.resultKind === "checkin" ? "预约签到成功" : "取号成功";
+    $("result-title").setAttribute("data-kind", state.resultKind);
     $("ticket-number").textContent = str(t.number);
     $("ticket-service").textContent = str(t.service_name || svc.name);
+    var prio = PRIORITY_BADGE[t.priority] || "";
+    $("ticket-priority").textContent = prio;
+    $("ticket-priority").setAttribute("data-priority", str(t.priority));
+    $("ticket-priority").hidden = !prio;
+    var masked = str(t.masked_id);
+    $("ticket-masked").textContent = masked ? "证件尾号 " + masked : "";
+    $("ticket-masked").hidden = !masked;
+    $("ticket-badges").hidden = !prio && !masked;
     var ahead = num(t.ahead);
     $("ticket-ahead").textContent = ahead === null ? "—" : "前面还有 " + ahead + " 人";
+    var svcWins = Array.isArray(svc.windows) ? svc.windows.filter(Boolean) : [];
     var wait = num(t.est_wait_minutes);
+    if (wait === null && ahead !== null && num(svc.avg_service_minutes) !== null) {
+      var n = Math.max(svcWins.length, 1);
+      wait = Math.floor((ahead * svc.avg_service_minutes + n - 1) / n);
+    }
     $("ticket-wait").textContent = wait === null ? "—" : (wait <= 0 ? "即将叫号" : "约 " + wait + " 分钟");
-    var wins = Array.isArray(t.windows) ? t.windows.filter(Boolean).map(str) : [];
+    var wins = (Array.isArray(t.windows) ? t.windows : svcWins).filter(Boolean).map(str);
     var wbox = $("ticket-windows");
     wbox.textContent = "";
     if (!wins.length) wbox.textContent = "留意叫号";
@@ -548,6 +618,225 @@
     }
   }
 
+  // ---------------------------------------------------------------- kiosk session
+  // This kiosk's own channel: the ID card placed on its reader, codes scanned
+  // at its scanner, appointments checked in. Messages carry personal data
+  // (a greeting such as 李*, the last four ID characters): they are shown,
+  // never stored, and wiped when the session ends.
+
+  function KioskSession(kiosk, onMessage, onState) {
+    this.kiosk = kiosk;
+    this.onMessage = onMessage;
+    this.onState = onState || function () {};
+    this.minDelay = 1000;
+    this.maxDelay = 5000;
+    this.state = "idle";
+    this.attempt = 0;
+    this._ws = null;
+    this._timer = null;
+    this._closed = false;
+  }
+  KioskSession.prototype.url = function () {
+    var loc = window.location;
+    if (!loc || !loc.host || (loc.protocol !== "http:" && loc.protocol !== "https:")) return null;
+    return (loc.protocol === "https:" ? "wss:" : "ws:") + "//" + loc.host +
+      "/api/v1/kiosks/" + encodeURIComponent(this.kiosk) + "/session";
+  };
+  KioskSession.prototype._set = function (st) {
+    this.state = st;
+    try { this.onState(st, this.attempt); } catch (e) { /* ignore */ }
+  };
+  KioskSession.prototype.connect = function () {
+    var self = this;
+    this._closed = false;
+    window.addEventListener("online", function () {
+      if (self._closed || self.state === "connected" || self.state === "connecting") return;
+      self.attempt = 0;
+      self._open();
+    });
+    this._open();
+    return this;
+  };
+  KioskSession.prototype.close = function () {
+    this._closed = true;
+    clearTimeout(this._timer);
+    if (this._ws) { var ws = this._ws; this._ws = null; try { ws.close(); } catch (e) { /* ignore */ } }
+    this._set("closed");
+  };
+  KioskSession.prototype._open = function () {
+    var self = this;
+    clearTimeout(this._timer);
+    this._timer = null;
+    if (this._closed) return;
+    var url = this.url();
+    var ws;
+    this._set("connecting");
+    try {
+      if (!url || !window.WebSocket) throw new Error("no session endpoint");
+      ws = new window.WebSocket(url);
+    } catch (e) {
+      this._failed();
+      return;
+    }
+    this._ws = ws;
+    ws.onopen = function () {
+      if (self._ws !== ws) return;
+      self.attempt = 0;
+      self._set("connected");
+    };
+    ws.onmessage = function (ev) {
+      if (self._ws !== ws) return;
+      var msg;
+      try { msg = JSON.parse(ev.data); } catch (e) { return; }
+      if (!msg || typeof msg !== "object" || !msg.type) return;
+      try { self.onMessage(msg); } catch (e) { if (window.console) window.console.error("kiosk session", msg.type, e); }
+    };
+    ws.onerror = function () { /* onclose follows */ };
+    ws.onclose = function () {
+      if (self._ws !== ws) return;
+      self._ws = null;
+      self._failed();
+    };
+  };
+  KioskSession.prototype._failed = function () {
+    if (this._closed) return;
+    var delay = Math.min(this.maxDelay, this.minDelay * Math.pow(2, this.attempt));
+    this.attempt++;
+    this._set("disconnected");
+    var self = this;
+    this._timer = setTimeout(function () { self._open(); }, delay);
+  };
+
+  var personTimer = null, noteTimer = null, messageTimer = null;
+
+  function showPerson(p, expires) {
+    if (!p || typeof p !== "object") return;
+    state.person = { greeting: str(p.greeting), id_last4: str(p.id_last4) };
+    var hello = state.person.greeting ? state.person.greeting + "，您好" : "您好";
+    $("greeting-hello").textContent = hello;
+    var sub = $("greeting-sub");
+    sub.textContent = "";
+    sub.appendChild(el("span", "g-last4", state.person.id_last4 ? "证件尾号 " + state.person.id_last4 : "已读取您的证件"));
+    sub.appendChild(el("span", "g-hint", "请选择事项取号，号票将显示证件尾号"));
+    hideNote();
+    $("greeting").hidden = false;
+    // The daemon wipes the session at its time limit and says so; should that
+    // message be missed (socket down), the greeting goes by itself. The
+    // expiry is the daemon's clock: trusted only when it looks sane here.
+    var left = expires ? Date.parse(expires) - Date.now() : NaN;
+    if (!(left > 1000 && left < 30 * 60000)) left = GREETING_MAX_MS;
+    clearTimeout(personTimer);
+    personTimer = setTimeout(clearPerson, left);
+  }
+
+  function clearPerson() {
+    clearTimeout(personTimer);
+    personTimer = null;
+    state.person = null;
+    hideNote();
+    $("greeting").hidden = true;
+    $("greeting-hello").textContent = "";
+    $("greeting-sub").textContent = "";
+  }
+
+  function showNote(text) {
+    if ($("greeting").hidden) return; // nothing to annotate
+    $("greeting-note").textContent = text;
+    $("greeting-note").hidden = false;
+    clearTimeout(noteTimer);
+    noteTimer = setTimeout(hideNote, CARD_NOTE_MS);
+  }
+  function hideNote() {
+    clearTimeout(noteTimer);
+    noteTimer = null;
+    $("greeting-note").hidden = true;
+    $("greeting-note").textContent = "";
+  }
+
+  function showCardMessage(text) {
+    text = str(text).trim();
+    if (!text) return;
+    var box = $("card-message");
+    box.textContent = text;
+    box.hidden = false;
+    clearTimeout(messageTimer);
+    messageTimer = setTimeout(hideCardMessage, CARD_MESSAGE_MS);
+  }
+  function hideCardMessage() {
+    clearTimeout(messageTimer);
+    messageTimer = null;
+    $("card-message").hidden = true;
+    $("card-message").textContent = "";
+  }
+
+  function errorText(e) {
+    if (!e || typeof e !== "object") return "";
+    return str(e.message) || ERROR_TEXT[e.code] || "证件或条码暂时无法识别，请重试或咨询现场工作人员。";
+  }
+
+  function onSessionMessage(msg) {
+    touch();
+    switch (msg.type) {
+      case "card":
+        // A new citizen: whatever the last one left on screen goes.
+        if (state.screen === "result") goHome();
+        hideCardMessage();
+        showPerson(msg.person, msg.expires);
+        if (msg.error) showCardMessage(errorText(msg.error));
+        break;
+      case "checked_in":
+        hideCardMessage();
+        clearPerson();
+        if (msg.ticket && msg.ticket.number) {
+          if (state.tickets[msg.ticket.id]) {
+            // the stream may already know how printing went
+            var known = state.tickets[msg.ticket.id];
+            if (known.print_status && known.print_status !== "pending" && (!msg.ticket.print_status || msg.ticket.print_status === "pending")) {
+              msg.ticket.print_status = known.print_status;
+            }
+          }
+          $("search").value = "";
+          applySearch();
+          showResult(msg.ticket, "checkin");
+        }
+        break;
+      case "card_error":
+        // Someone is at the reader now: a greeting for an earlier card must
+        // not stay, nor its session (its green channel and masked ID would
+        // go on the next ticket taken here), so it is wiped.
+        if (msg.person || state.person) endSession();
+        showCardMessage(errorText(msg.error) || "证件读取失败，请重新放置证件。");
+        break;
+      case "scan":
+        if (msg.error) {
+          showCardMessage(errorText(msg.error));
+          break;
+        }
+        var text = str(msg.text).replace(/[\r\n\t]+/g, " ").trim().slice(0, 64);
+        if (!text) break;
+        if (state.screen !== "home") goHome();
+        hideCardMessage();
+        $("search").value = text;
+        applySearch();
+        $("home-scroll").scrollTop = 0;
+        break;
+      case "card_removed":
+        showNote("证件已取走");
+        break;
+      case "session_end":
+        clearPerson();
+        break;
+    }
+  }
+
+  // endSession wipes the citizen's data here and asks the daemon to wipe it.
+  function endSession() {
+    clearPerson();
+    api("POST", kioskURL("end"), {}).catch(function () {
+      /* the daemon's own time limit wipes it anyway */
+    });
+  }
+
   // ---------------------------------------------------------------- idle
   function touch() { state.lastActivity = Date.now(); }
 
@@ -563,8 +852,9 @@
     if (busy) touch();
     var idle = Date.now() - state.lastActivity;
     if (state.screen !== "home") {
-      if (idle >= IDLE_MS) goHome();
-    } else if (idle >= IDLE_MS && $("search").value) {
+      if (idle >= IDLE_MS) goHome("idle");
+    } else if (idle >= IDLE_MS && ($("search").value || state.person)) {
+      if (state.person) endSession(); // a card left on an idle kiosk: wipe it
       $("search").value = "";
       applySearch();
       $("home-scroll").scrollTop = 0;
@@ -596,7 +886,7 @@
   $("take-ticket").addEventListener("click", takeTicket);
   $("reprint").addEventListener("click", reprint);
   Array.prototype.forEach.call(document.querySelectorAll("[data-action=home]"), function (b) {
-    b.addEventListener("click", goHome);
+    b.addEventListener("click", function () { goHome("user"); });
   });
   $("large-text-toggle").addEventListener("click", function () { setLarge(!document.body.classList.contains("large")); });
 
@@ -610,6 +900,10 @@
   var stream = new window.HallStream();
   stream.onSnapshot(onSnapshot).onEvent(onEvent).onStatus(onStatus).connect();
 
+  var session = new KioskSession(KIOSK_ID, onSessionMessage, function (st) {
+    document.body.setAttribute("data-session", st);
+  }).connect();
+
   // For tests and field debugging.
-  window.halldKiosk = { state: state, stream: stream, goHome: goHome, kiosk: KIOSK_ID };
+  window.halldKiosk = { state: state, stream: stream, session: session, goHome: goHome, kiosk: KIOSK_ID };
 })();

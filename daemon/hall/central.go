@@ -1,0 +1,59 @@
+package hall
+
+import (
+	"time"
+
+	"halld/daemon/config"
+)
+
+// What the central server may ask of a hall besides appointments: a notice
+// on the board, a service closed (or reopened) for ticketing.
+const (
+	TypeNoticePosted  = "notice.posted"
+	TypeServiceOpened = "service.opened"
+	TypeServiceClosed = "service.closed"
+)
+
+// PostNotice shows a notice on the board until a time.
+type PostNotice struct{ Notice }
+
+// SetServiceOpen closes a service for new tickets, or reopens it.
+type SetServiceOpen struct {
+	Service string `json:"service"`
+	Open    bool   `json:"open"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+func decideCentral(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, error) {
+	switch c := cmd.(type) {
+	case PostNotice:
+		if c.Text == "" || c.ID == "" {
+			return nil, refuse(400, "bad_notice", "公告需要 id 和内容")
+		}
+		n := c.Notice
+		return []Emit{{TypeNoticePosted, &n}}, nil
+	case SetServiceOpen:
+		if _, ok := cfg.Service(c.Service); !ok {
+			return nil, refuse(404, "unknown_service", "没有这项业务："+c.Service)
+		}
+		e := c
+		if c.Open {
+			return []Emit{{TypeServiceOpened, &e}}, nil
+		}
+		return []Emit{{TypeServiceClosed, &e}}, nil
+	}
+	return nil, errNotWindowCommand
+}
+
+func applyCentral(st *State, typ string, data any) {
+	switch typ {
+	case TypeNoticePosted:
+		n := *data.(*Notice)
+		st.Notices[n.ID] = &n
+	case TypeServiceOpened:
+		delete(st.ClosedServices, data.(*SetServiceOpen).Service)
+	case TypeServiceClosed:
+		e := data.(*SetServiceOpen)
+		st.ClosedServices[e.Service] = e.Reason
+	}
+}
