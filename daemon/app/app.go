@@ -27,6 +27,7 @@ import (
 	"halld/daemon/pads"
 	"halld/daemon/pii"
 	"halld/daemon/printing"
+	"halld/daemon/stats"
 	"halld/daemon/supervisor"
 	"halld/daemon/web"
 	"halld/drivers/device"
@@ -68,6 +69,7 @@ type App struct {
 	PII        *pii.Key
 	Kiosks     *kiosks.Manager
 	LineDevs   map[string]*lineport.Device
+	Stats      *stats.Live
 }
 
 // SendLine sends an outbound line to a line device.
@@ -301,13 +303,19 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		stopDevices()
 		return err
 	}
+	a.Stats = stats.NewLive(j, cfg)
+	go func() {
+		if err := a.Stats.Run(devCtx); err != nil {
+			log.Error("statistics stopped following the journal", "err", err)
+		}
+	}()
 	iss := issuer.New(eng, disp, reg)
 	a.Kiosks = kiosks.New(cfg, eng, iss, key, log)
 	for _, d := range starts {
 		sup.Start(devCtx, d)
 	}
 	srv := web.New(web.Deps{Config: cfg, Engine: eng, Journal: j, Issuer: iss, Supervisor: sup,
-		Simulators: a.Sims, Tracer: a.Trace, Pages: kioskui.Pages(), Log: log, Registry: reg, Tokens: tokens, PII: key, Kiosks: a.Kiosks, Lines: a,
+		Simulators: a.Sims, Tracer: a.Trace, Pages: kioskui.Pages(), Log: log, Registry: reg, Tokens: tokens, PII: key, Kiosks: a.Kiosks, Lines: a, Stats: a.Stats,
 		Ready: func() []string {
 			if err := eng.StorageErr(); err != nil {
 				return []string{"journal: " + err.Error()}

@@ -1010,3 +1010,39 @@ func TestNextCardEndsThePreviousSession(t *testing.T) {
 		}
 	}
 }
+
+func TestReportsFollowTheJournal(t *testing.T) {
+	h := startHall(t, t.TempDir())
+	post := func(path, body string) { postJSON(t, h.base+path, body) }
+	post("/api/v1/windows/w1/sign-in", `{"staff":"s1"}`)
+	for i := 0; i < 3; i++ {
+		post("/api/v1/tickets", `{"service":"tax","kiosk":"kiosk-1"}`)
+	}
+	for i := 0; i < 2; i++ {
+		post("/api/v1/windows/w1/call-next", `{}`)
+		post("/api/v1/windows/w1/start", `{}`)
+		post("/api/v1/windows/w1/finish", `{}`)
+	}
+	var rep struct {
+		Rows []struct {
+			Key            string
+			Issued, Served int
+		}
+		Totals struct{ Issued, Served int }
+	}
+	waitFor(t, "the report counts 3 issued, 2 served", 5*time.Second, func() bool {
+		_, body := getStatus(h.base + "/api/v1/reports?from=2026-11-25&by=service")
+		json.Unmarshal(body, &rep)
+		return rep.Totals.Issued == 3 && rep.Totals.Served == 2
+	})
+	code, body := getStatus(h.base + "/api/v1/reports?from=2026-11-25&by=staff&format=csv")
+	if code != 200 || !bytes.HasPrefix(body, []byte("\xEF\xBB\xBF")) {
+		t.Fatalf("csv: %d %.200s", code, body)
+	}
+	if code, _ := getStatus(h.base + "/api/v1/reports?by=colour"); code != 400 {
+		t.Fatalf("bad by: %d", code)
+	}
+	if code, body := getStatus(h.base + "/api/v1/stars?quarter=2026Q4"); code != 200 || !bytes.Contains(body, []byte(`"quarter":"2026Q4"`)) {
+		t.Fatalf("stars: %d %.300s", code, body)
+	}
+}

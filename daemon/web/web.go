@@ -28,6 +28,7 @@ import (
 	"halld/daemon/issuer"
 	"halld/daemon/journal"
 	"halld/daemon/kiosks"
+	"halld/daemon/stats"
 	"halld/daemon/supervisor"
 )
 
@@ -62,6 +63,8 @@ type Deps struct {
 	Ready func() []string
 	// Tokens are accepted bearer tokens for writes from outside loopback.
 	Tokens []string
+	// Stats answers reports and the quarterly ranking.
+	Stats *stats.Live
 	// Lines sends outbound lines to line devices.
 	Lines LineSender
 	// Kiosks holds each kiosk's citizen session (card, scans).
@@ -101,6 +104,9 @@ func New(d Deps) *Server {
 	m.HandleFunc("POST /api/v1/ratings", s.write(s.rate))
 	m.HandleFunc("GET /api/v1/ratings/export", s.exportRatings)
 	m.HandleFunc("GET /api/v1/followups", s.listFollowUps)
+	m.HandleFunc("GET /api/v1/reports", s.reports)
+	m.HandleFunc("GET /api/v1/stars", s.stars)
+	m.HandleFunc("POST /api/v1/stars", s.write(s.stars))
 	m.HandleFunc("GET /api/v1/kiosks/{id}/session", s.kioskSession)
 	m.HandleFunc("POST /api/v1/kiosks/{id}/tickets", s.write(s.kioskTicket))
 	m.HandleFunc("POST /api/v1/kiosks/{id}/end", s.write(s.kioskEnd))
