@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
-	"runtime/debug"
 	"syscall"
 
 	"halld/daemon/app"
@@ -80,7 +79,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	case "version":
-		fmt.Fprintln(stdout, "halld", version())
+		fmt.Fprintln(stdout, "halld", app.Version())
 		return 0
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -88,18 +87,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "halld: unknown command %q\n\n%s", cmd, usage)
 	return 2
-}
-
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				return s.Value
-			}
-		}
-		return bi.Main.Version
-	}
-	return "dev"
 }
 
 func runHall(args []string, stderr io.Writer) int {

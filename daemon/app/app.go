@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"halld/daemon/central"
 	"halld/daemon/config"
 	"halld/daemon/engine"
 	"halld/daemon/hall"
@@ -29,6 +32,7 @@ import (
 	"halld/daemon/printing"
 	"halld/daemon/stats"
 	"halld/daemon/supervisor"
+	"halld/daemon/uplink"
 	"halld/daemon/web"
 	"halld/drivers/device"
 	"halld/drivers/escpos"
@@ -70,6 +74,23 @@ type App struct {
 	Kiosks     *kiosks.Manager
 	LineDevs   map[string]*lineport.Device
 	Stats      *stats.Live
+	Uplink     *uplink.Uplink
+
+	upMu sync.Mutex // the supervisor's observer reads Uplink from device goroutines
+}
+
+// uplinkStatus is the uplink's status; ok is false when none is configured.
+func (a *App) uplinkStatus() (uplink.Status, bool) {
+	if u := a.uplink(); u != nil {
+		return u.Status(), true
+	}
+	return uplink.Status{}, false
+}
+
+func (a *App) uplink() *uplink.Uplink {
+	a.upMu.Lock()
+	defer a.upMu.Unlock()
+	return a.Uplink
 }
 
 // SendLine sends an outbound line to a line device.
@@ -79,6 +100,92 @@ func (a *App) SendLine(ctx context.Context, id, line string) error {
 		return fmt.Errorf("没有这个行设备：%s", id)
 	}
 	return d.Send(ctx, line)
+}
+
+// newUplink builds the central uplink from the config; credentials come
+// from their own files, never from devices.yaml.
+func newUplink(cfg *config.Config, j *journal.Journal, sup *supervisor.Supervisor, log *slog.Logger) (*uplink.Uplink, error) {
+	uc := cfg.MQTT.Uplink
+	read := func(path string) (string, error) {
+		if path == "" {
+			return "", nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("uplink: %w", err)
+		}
+		return string(trimSpace(b)), nil
+	}
+	user, err := read(uc.UsernameFile)
+	if err != nil {
+		return nil, err
+	}
+	pass, err := read(uc.PasswordFile)
+	if err != nil {
+		return nil, err
+	}
+	node := uc.Node
+	if node == "" {
+		node = "halld"
+	}
+	clientID := uc.ClientID
+	if clientID == "" {
+		clientID = cfg.Hall.ID + "-" + node
+	}
+	boot := time.Now()
+	return uplink.New(j, uplink.Options{URL: uc.URL, ClientID: clientID, Hall: cfg.Hall.ID, Node: node,
+		Username: user, Password: pass, CAFile: uc.CAFile, CertFile: uc.CertFile, KeyFile: uc.KeyFile,
+		MaxRate: uc.MaxRate, Log: log,
+		Info: func() any {
+			var devs []string
+			for _, d := range cfg.Devices {
+				devs = append(devs, d.ID)
+			}
+			return map[string]any{"fw": Version(), "model": "halld", "bootTs": boot.UnixMilli(), "hall": cfg.Hall.Name, "devices": devs}
+		}})
+}
+
+// deviceStatus is a device's retained status payload (protocols.md §4.2).
+func deviceStatus(kind, state, reason string, detail map[string]any) map[string]any {
+	out := map[string]any{"kind": kind, "state": state, "ts": time.Now().UnixMilli()}
+	if reason != "" {
+		out["reason"] = reason
+	}
+	for k, v := range detail {
+		if _, taken := out[k]; !taken {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// heartbeat republishes every device's status each minute, so the central
+// side can tell a quiet device from a stale one (3 missed = stale).
+func heartbeat(ctx context.Context, u *uplink.Uplink, sup *supervisor.Supervisor) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			for _, i := range sup.Infos() {
+				u.PublishDeviceStatus(i.ID, deviceStatus(i.Kind, i.State, i.Reason, i.Detail))
+			}
+		}
+	}
+}
+
+// Version is halld's build (the VCS revision, or "dev").
+func Version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				return s.Value
+			}
+		}
+	}
+	return "dev"
 }
 
 // personOf is what a kiosk may keep of a card for one interaction.
@@ -184,6 +291,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	defer a.Trace.Close()
 	sup := supervisor.New(log, a.Trace, func(id, kind string, r device.Report) {
 		observed <- hall.ObserveDevice{Device: id, Kind: kind, State: r.State, Detail: r.Detail, Reason: r.Reason}
+		if u := a.uplink(); u != nil {
+			u.PublishDeviceStatus(id, deviceStatus(kind, r.State, r.Reason, r.Detail))
+		}
 	}, opts.Backoff)
 	a.Supervisor = sup
 
@@ -311,11 +421,34 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	}()
 	iss := issuer.New(eng, disp, reg)
 	a.Kiosks = kiosks.New(cfg, eng, iss, key, log)
+	upCtx, stopUplink := context.WithCancel(context.Background())
+	upDone := make(chan struct{})
+	if cfg.MQTT.Uplink.URL != "" {
+		u, err := newUplink(cfg, j, sup, log)
+		if err != nil {
+			stopDevices()
+			stopUplink()
+			return err
+		}
+		u.OnCommand(central.Handler(eng, key, pii.Last4, func() error { u.Rewind(0); return nil }))
+		a.upMu.Lock()
+		a.Uplink = u
+		a.upMu.Unlock()
+		go func() {
+			defer close(upDone)
+			if err := u.Run(upCtx); err != nil {
+				log.Error("uplink stopped", "err", err)
+			}
+		}()
+		go heartbeat(upCtx, u, sup)
+	} else {
+		close(upDone)
+	}
 	for _, d := range starts {
 		sup.Start(devCtx, d)
 	}
 	srv := web.New(web.Deps{Config: cfg, Engine: eng, Journal: j, Issuer: iss, Supervisor: sup,
-		Simulators: a.Sims, Tracer: a.Trace, Pages: kioskui.Pages(), Log: log, Registry: reg, Tokens: tokens, PII: key, Kiosks: a.Kiosks, Lines: a, Stats: a.Stats,
+		Simulators: a.Sims, Tracer: a.Trace, Pages: kioskui.Pages(), Log: log, Registry: reg, Tokens: tokens, PII: key, Kiosks: a.Kiosks, Lines: a, Stats: a.Stats, Uplink: a.uplinkStatus,
 		Ready: func() []string {
 			if err := eng.StorageErr(); err != nil {
 				return []string{"journal: " + err.Error()}
@@ -354,6 +487,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	sup.Wait()
 	close(observed)
 	<-obsDone
+	// Last: the uplink sends what the stop recorded, then "disconnected".
+	stopUplink()
+	<-upDone
 	log.Info("halld stopped", "journal_head", j.Head())
 	return runErr
 }

@@ -13,6 +13,7 @@ type collector struct {
 
 	up, state, reconnects, errors, lastSeen, head, bytes *prometheus.Desc
 	padCycle, padPolls, padRetries, padTimeouts, padBad  *prometheus.Desc
+	upConnected, upLag, upOldest, upPublished            *prometheus.Desc
 }
 
 func newCollector(a *App) *collector {
@@ -29,13 +30,17 @@ func newCollector(a *App) *collector {
 		padPolls:    prometheus.NewDesc("halld_padbus_polls_total", "POLL requests answered on an HPAD-1 line.", []string{"line"}, nil),
 		padRetries:  prometheus.NewDesc("halld_padbus_retries_total", "Requests retried on an HPAD-1 line.", []string{"line"}, nil),
 		padTimeouts: prometheus.NewDesc("halld_padbus_timeouts_total", "Replies that did not come in time on an HPAD-1 line.", []string{"line"}, nil),
+		upConnected: prometheus.NewDesc("halld_uplink_connected", "1 while connected to the central broker.", nil, nil),
+		upLag:       prometheus.NewDesc("halld_uplink_lag_events", "Journal events not yet acknowledged by the central broker.", nil, nil),
+		upOldest:    prometheus.NewDesc("halld_uplink_oldest_unsent_seconds", "Age of the oldest event the central broker has not acknowledged.", nil, nil),
+		upPublished: prometheus.NewDesc("halld_uplink_published_total", "Event publishes to the central broker, re-publishes included.", nil, nil),
 		padBad:      prometheus.NewDesc("halld_padbus_bad_frames_total", "Malformed frames dropped and resynced on an HPAD-1 line, by kind.", []string{"line", "kind"}, nil),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.up, c.state, c.reconnects, c.errors, c.lastSeen, c.head, c.bytes,
-		c.padCycle, c.padPolls, c.padRetries, c.padTimeouts, c.padBad} {
+		c.padCycle, c.padPolls, c.padRetries, c.padTimeouts, c.padBad, c.upConnected, c.upLag, c.upOldest, c.upPublished} {
 		ch <- d
 	}
 }
@@ -71,6 +76,16 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			"oversize": s.Decoder.Oversize, "truncated": s.Decoder.Truncated} {
 			ch <- prometheus.MustNewConstMetric(c.padBad, prometheus.CounterValue, float64(n), id, kind)
 		}
+	}
+	if us, ok := c.a.uplinkStatus(); ok {
+		conn := 0.0
+		if us.Connected {
+			conn = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.upConnected, prometheus.GaugeValue, conn)
+		ch <- prometheus.MustNewConstMetric(c.upLag, prometheus.GaugeValue, float64(us.Lag))
+		ch <- prometheus.MustNewConstMetric(c.upOldest, prometheus.GaugeValue, us.OldestUnsent.Seconds())
+		ch <- prometheus.MustNewConstMetric(c.upPublished, prometheus.CounterValue, float64(us.Published))
 	}
 	st := c.a.Journal.Stats()
 	ch <- prometheus.MustNewConstMetric(c.head, prometheus.GaugeValue, float64(st.Head))

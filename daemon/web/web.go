@@ -30,6 +30,7 @@ import (
 	"halld/daemon/kiosks"
 	"halld/daemon/stats"
 	"halld/daemon/supervisor"
+	"halld/daemon/uplink"
 )
 
 // Simulators drives built-in device simulators (demo and tests).
@@ -63,6 +64,8 @@ type Deps struct {
 	Ready func() []string
 	// Tokens are accepted bearer tokens for writes from outside loopback.
 	Tokens []string
+	// Uplink reports the central uplink's state (ok false: not configured).
+	Uplink func() (uplink.Status, bool)
 	// Stats answers reports and the quarterly ranking.
 	Stats *stats.Live
 	// Lines sends outbound lines to line devices.
@@ -105,6 +108,7 @@ func New(d Deps) *Server {
 	m.HandleFunc("GET /api/v1/ratings/export", s.exportRatings)
 	m.HandleFunc("GET /api/v1/followups", s.listFollowUps)
 	m.HandleFunc("GET /api/v1/reports", s.reports)
+	m.HandleFunc("GET /api/v1/uplink", s.uplinkStatus)
 	m.HandleFunc("GET /api/v1/stars", s.stars)
 	m.HandleFunc("POST /api/v1/stars", s.write(s.stars))
 	m.HandleFunc("GET /api/v1/kiosks/{id}/session", s.kioskSession)
@@ -301,4 +305,13 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+func (s *Server) uplinkStatus(w http.ResponseWriter, r *http.Request) {
+	if s.d.Uplink == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"configured": false})
+		return
+	}
+	st, ok := s.d.Uplink()
+	writeJSON(w, http.StatusOK, map[string]any{"configured": ok, "status": st})
 }

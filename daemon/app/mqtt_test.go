@@ -1,0 +1,209 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"halld/daemon/app"
+	"halld/daemon/config"
+	"halld/daemon/supervisor"
+)
+
+// startMosquitto runs a real broker on a free loopback port for one test.
+func startMosquitto(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("mosquitto")
+	if err != nil {
+		bin = "/usr/sbin/mosquitto"
+	}
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("mosquitto missing on CI")
+		}
+		t.Skip("no mosquitto")
+	}
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	dir := t.TempDir()
+	conf := fmt.Sprintf("listener %s 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\nmax_queued_messages 0\npersistence false\n", port)
+	if os.Geteuid() == 0 {
+		conf += "user root\n" // mosquitto drops to user mosquitto otherwise
+	}
+	os.WriteFile(filepath.Join(dir, "m.conf"), []byte(conf), 0o644)
+	cmd := exec.Command(bin, "-c", filepath.Join(dir, "m.conf"))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return "tcp://" + addr
+		}
+	}
+	t.Fatalf("mosquitto did not start: %s", out.String())
+	return ""
+}
+
+type subscriber struct {
+	mu   sync.Mutex
+	msgs map[string][][]byte
+	c    mqtt.Client
+}
+
+func subscribe(t *testing.T, url, filter string) *subscriber {
+	s := &subscriber{msgs: map[string][][]byte{}}
+	o := mqtt.NewClientOptions().AddBroker(url).SetClientID("central-test")
+	s.c = mqtt.NewClient(o)
+	if tok := s.c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscriber connect: %v", tok.Error())
+	}
+	tok := s.c.Subscribe(filter, 1, func(_ mqtt.Client, m mqtt.Message) {
+		s.mu.Lock()
+		s.msgs[m.Topic()] = append(s.msgs[m.Topic()], append([]byte(nil), m.Payload()...))
+		s.mu.Unlock()
+	})
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	t.Cleanup(func() { s.c.Disconnect(100) })
+	return s
+}
+
+func (s *subscriber) all() map[string][][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string][][]byte{}
+	for k, v := range s.msgs {
+		out[k] = append([][]byte(nil), v...)
+	}
+	return out
+}
+
+func (s *subscriber) events() []map[string]any {
+	var out []map[string]any
+	for _, b := range s.all()["hall/test-hall/edge-1/events"] {
+		var m map[string]any
+		json.Unmarshal(b, &m)
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestCentralUplinkCarriesEventsAndCommandsNoPersonalData(t *testing.T) {
+	url := startMosquitto(t)
+	central := subscribe(t, url, "hall/#")
+	dir := t.TempDir()
+	yaml := strings.Replace(fmt.Sprintf(hallYAML, filepath.Join(dir, "data")), "storage:", "mqtt:\n  uplink: {url: \""+url+"\", node: edge-1}\nstorage:", 1)
+	cfg, err := config.Parse(filepath.Join(dir, "devices.yaml"), []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	ready := make(chan *app.App, 1)
+	go func() {
+		done <- app.Run(ctx, cfg, app.Options{Log: slog.New(slog.NewTextHandler(io.MultiWriter(&logs), nil)), Listen: "127.0.0.1:0",
+			Now: wednesday10, Backoff: supervisor.Backoff{Min: 50 * time.Millisecond, Max: time.Second},
+			OnReady: func(a *app.App) { ready <- a }})
+	}()
+	a := <-ready
+	h := &hallUnderTest{a: a, base: "http://" + a.Addr, cancel: cancel, done: done}
+	waitState(t, h, "printer-1", "ready", 5*time.Second)
+	waitFor(t, "$state ready", 10*time.Second, func() bool {
+		st := central.all()["hall/test-hall/edge-1/$state"]
+		return len(st) > 0 && string(st[len(st)-1]) == "ready"
+	})
+
+	// The central server books an appointment with the citizen's ID number.
+	card, _ := app.DemoCard("resident")
+	cmd := fmt.Sprintf(`{"id":"c-1","args":{"code":"ZX1","service":"tax","slot_start":"2026-11-25T09:00:00+08:00","slot_end":"2026-11-25T12:00:00+08:00","id_number":"%s"}}`, card.Number)
+	central.c.Publish("hall/test-hall/edge-1/cmd/appointment.add", 1, false, cmd).Wait()
+	central.c.Publish("hall/test-hall/edge-1/cmd/notice.post", 1, false, `{"id":"c-2","args":{"id":"n1","text":"今日下午三点后暂停不动产业务"}}`).Wait()
+	central.c.Publish("hall/test-hall/edge-1/cmd/teleport", 1, false, `{"id":"c-3","args":{}}`).Wait()
+	central.c.Publish("hall/test-hall/edge-1/cmd/notice.post", 1, false, `{not json`).Wait()
+	waitFor(t, "command results", 10*time.Second, func() bool {
+		m := central.all()
+		return len(m["hall/test-hall/edge-1/cmd/appointment.add/result"]) == 1 && len(m["hall/test-hall/edge-1/cmd/teleport/result"]) == 1 &&
+			len(m["hall/test-hall/edge-1/cmd/notice.post/result"]) == 2
+	})
+	m := central.all()
+	if !bytes.Contains(m["hall/test-hall/edge-1/cmd/appointment.add/result"][0], []byte(`"ok":true`)) ||
+		!bytes.Contains(m["hall/test-hall/edge-1/cmd/teleport/result"][0], []byte(`"ok":false`)) {
+		t.Fatalf("results: %s / %s", m["hall/test-hall/edge-1/cmd/appointment.add/result"], m["hall/test-hall/edge-1/cmd/teleport/result"])
+	}
+	if _, body := getStatus(h.base + "/api/v1/snapshot"); !bytes.Contains(body, []byte("今日下午三点后暂停不动产业务")) {
+		t.Fatal("the notice is not on the board's snapshot")
+	}
+	// The citizen places the card at the kiosk: checked in by the booking.
+	sim, _ := a.Sims.Reader("idr-1")
+	sim.Place(card)
+	waitFor(t, "checked in through the card", 10*time.Second, func() bool {
+		for _, e := range central.events() {
+			if e["type"] == "appointment.checked_in" {
+				return true
+			}
+		}
+		return false
+	})
+	// Every event reaches central in seq order (after dedupe on id).
+	waitFor(t, "central caught up", 10*time.Second, func() bool {
+		st, _ := getStatus(h.base + "/api/v1/uplink")
+		_, body := getStatus(h.base + "/api/v1/uplink")
+		var u struct{ Status struct{ Lag uint64 } }
+		json.Unmarshal(body, &u)
+		return st == 200 && u.Status.Lag == 0
+	})
+	seen := map[string]bool{}
+	var last float64
+	for _, e := range central.events() {
+		if seen[e["id"].(string)] {
+			continue
+		}
+		seen[e["id"].(string)] = true
+		if s := e["seq"].(float64); s != last+1 {
+			t.Fatalf("central got seq %v after %v", s, last)
+		}
+		last = e["seq"].(float64)
+	}
+	h.stop()
+	// Nothing central saw, and nothing logged, holds the card's contents.
+	for _, secret := range []string{card.Number, card.Name, card.Address, "19900307"} {
+		for topic, msgs := range central.all() {
+			if strings.Contains(topic, "/cmd/") && !strings.HasSuffix(topic, "/result") {
+				continue // the central side's own request, not something halld sent
+			}
+			for _, b := range msgs {
+				if bytes.Contains(b, []byte(secret)) {
+					t.Errorf("MQTT carried %q on %s: %.300s", secret, topic, b)
+				}
+			}
+		}
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("the log holds %q", secret)
+		}
+	}
+	if st := central.all()["hall/test-hall/edge-1/$state"]; string(st[len(st)-1]) != "disconnected" {
+		t.Errorf("clean stop did not publish disconnected: %q", st)
+	}
+	t.Logf("central saw %d events in order; %d topics", len(seen), len(central.all()))
+}
