@@ -32,6 +32,9 @@ if [ "$status" -ne 0 ]; then
   exit 1
 fi
 
+echo ">> webview shell (hall-kiosk) under Xvfb"
+bash scripts/shell-test.sh
+
 echo ">> fuzz (short)"
 FUZZTIME=${FUZZTIME:-8s}
 for pkg in $(go list ./...); do

@@ -77,6 +77,9 @@ type ObserveDevice struct {
 	Detail                      map[string]any
 }
 
+// RaiseAlert raises an alert unless one with its id is open.
+type RaiseAlert struct{ Alert }
+
 // ResolveInterrupted marks prints that were in flight when halld stopped as
 // failed, so they show up for a reprint instead of staying "pending" forever.
 type ResolveInterrupted struct{}
@@ -169,7 +172,14 @@ func Decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, erro
 		if ok && prev.State == c.State && reflect.DeepEqual(normalize(prev.Detail), normalize(c.Detail)) {
 			return nil, nil
 		}
-		return []Emit{{TypeDeviceState, &DeviceState{Device: c.Device, Kind: c.Kind, State: c.State, Detail: c.Detail, Reason: c.Reason}}}, nil
+		out := []Emit{{TypeDeviceState, &DeviceState{Device: c.Device, Kind: c.Kind, State: c.State, Detail: c.Detail, Reason: c.Reason}}}
+		return append(out, deviceAlert(cfg, st, c)...), nil
+	case RaiseAlert:
+		if _, open := st.Alerts[c.AlertID]; open {
+			return nil, nil
+		}
+		a := c.Alert
+		return []Emit{{TypeAlertRaised, &a}}, nil
 	case CallNext, CallTicket, Recall, NoShow, Start, Finish, Hold, Transfer, Pause, Resume, SignIn, SignOut, Rate, RateTimeout, Tick:
 		return decideWindow(cfg, st, cmd, now)
 	case PostNotice, SetServiceOpen:
@@ -430,4 +440,46 @@ func (st *State) DeviceIDs() []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// deviceAlert keeps one alert per device in step with its state: raised
+// when it goes offline, faulty or degraded (with the reason in Chinese),
+// cleared when it is ready again. A device still connecting at start-up is
+// not an alert.
+func deviceAlert(cfg *config.Config, st *State, c ObserveDevice) []Emit {
+	id := "device-" + c.Device
+	open, isOpen := st.Alerts[id]
+	if c.State == "ready" || c.Reason == "connecting" {
+		if isOpen {
+			return []Emit{{TypeAlertCleared, &AlertCleared{AlertID: id, Reason: c.State}}}
+		}
+		return nil
+	}
+	sev := map[string]string{"offline": "critical", "fault": "critical", "degraded": "warning"}[c.State]
+	if sev == "" {
+		return nil
+	}
+	msg := c.Device + " " + deviceStateText[c.State]
+	if r := reasonText[c.Reason]; r != "" {
+		msg += "：" + r
+	} else if c.Reason != "" {
+		msg += "：" + c.Reason
+	}
+	if isOpen && open.Message == msg {
+		return nil
+	}
+	var out []Emit
+	if isOpen {
+		out = append(out, Emit{TypeAlertCleared, &AlertCleared{AlertID: id, Reason: "changed"}})
+	}
+	return append(out, Emit{TypeAlertRaised, &Alert{AlertID: id, Kind: "device_" + c.State, Severity: sev, Message: msg}})
+}
+
+var deviceStateText = map[string]string{"offline": "离线", "fault": "故障", "degraded": "需要处理"}
+
+var reasonText = map[string]string{
+	"paper_end": "缺纸", "paper_near_end": "纸将尽", "cover_open": "仓盖打开", "offline": "脱机",
+	"cutter_error": "切刀故障", "no_status_reply": "状态无应答", "not_attached": "未连接", "link_lost": "连接断开",
+	"no_reply": "无应答", "line_down": "总线断开", "heartbeat": "心跳超时", "lost": "连接丢失",
+	"sam_self_test_failed": "SAM 自检失败", "sam_unauthorised": "SAM 未授权", "read_failed": "读卡失败",
 }
