@@ -75,6 +75,7 @@ type App struct {
 	LineDevs   map[string]*lineport.Device
 	Stats      *stats.Live
 	Uplink     *uplink.Uplink
+	Terminals  *Terminals
 
 	upMu sync.Mutex // the supervisor's observer reads Uplink from device goroutines
 }
@@ -91,6 +92,11 @@ func (a *App) uplink() *uplink.Uplink {
 	a.upMu.Lock()
 	defer a.upMu.Unlock()
 	return a.Uplink
+}
+
+// DeviceCommand sends a command to an MQTT device (a terminal).
+func (a *App) DeviceCommand(ctx context.Context, id, name string, args any) ([]byte, error) {
+	return a.Terminals.Command(ctx, id, name, args)
 }
 
 // SendLine sends an outbound line to a line device.
@@ -447,8 +453,17 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	for _, d := range starts {
 		sup.Start(devCtx, d)
 	}
+	term, err := startTerminals(devCtx, cfg, eng, sup, log)
+	if err != nil {
+		stopDevices()
+		stopUplink()
+		return err
+	}
+	a.Terminals = term
+	a.Sims.terms = term
+	defer term.Close()
 	srv := web.New(web.Deps{Config: cfg, Engine: eng, Journal: j, Issuer: iss, Supervisor: sup,
-		Simulators: a.Sims, Tracer: a.Trace, Pages: kioskui.Pages(), Log: log, Registry: reg, Tokens: tokens, PII: key, Kiosks: a.Kiosks, Lines: a, Stats: a.Stats, Uplink: a.uplinkStatus,
+		Simulators: a.Sims, Tracer: a.Trace, Pages: kioskui.Pages(), Log: log, Registry: reg, Tokens: tokens, PII: key, Kiosks: a.Kiosks, Lines: a, Stats: a.Stats, Uplink: a.uplinkStatus, Commander: a,
 		Ready: func() []string {
 			if err := eng.StorageErr(); err != nil {
 				return []string{"journal: " + err.Error()}
@@ -484,6 +499,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		log.Warn("http shutdown", "err", err)
 	}
 	stopDevices()
+	term.Close() // its watcher reports through the supervisor too
 	sup.Wait()
 	close(observed)
 	<-obsDone

@@ -207,3 +207,51 @@ func TestCentralUplinkCarriesEventsAndCommandsNoPersonalData(t *testing.T) {
 	}
 	t.Logf("central saw %d events in order; %d topics", len(seen), len(central.all()))
 }
+
+func TestTerminalsOnTheHallBroker(t *testing.T) {
+	dir := t.TempDir()
+	yaml := strings.Replace(fmt.Sprintf(hallYAML, filepath.Join(dir, "data")), "storage:",
+		"mqtt:\n  broker: {embedded: true, listen: \"127.0.0.1:0\"}\nstorage:", 1)
+	yaml = strings.Replace(yaml, "areas:\n", "areas:\n  - {id: self-24h, name: 24小时自助服务区, open_24h: true}\n", 1)
+	yaml += "  - {id: terminal-1, kind: terminal, area: self-24h, simulate: true}\n"
+	cfg, err := config.Parse(filepath.Join(dir, "devices.yaml"), []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	ready := make(chan *app.App, 1)
+	go func() {
+		done <- app.Run(ctx, cfg, app.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Listen: "127.0.0.1:0",
+			Now: wednesday10, OnReady: func(a *app.App) { ready <- a }})
+	}()
+	var a *app.App
+	select {
+	case a = <-ready:
+	case err := <-done:
+		t.Fatalf("halld: %v", err)
+	}
+	h := &hallUnderTest{a: a, base: "http://" + a.Addr, cancel: cancel, done: done}
+	defer h.stop()
+	waitState(t, h, "terminal-1", "ready", 10*time.Second)
+	code, body := postJSON(t, h.base+"/api/v1/devices/terminal-1/command", `{"name":"reboot"}`)
+	if code != 200 || body["ok"] != true {
+		t.Fatalf("reboot: %d %v", code, body)
+	}
+	if code, _ := postJSON(t, h.base+"/api/v1/devices/terminal-1/command", `{"name":"teleport"}`); code != 502 {
+		t.Fatalf("unknown command: %d", code)
+	}
+	a.Sims.Simulate("terminal-1", "door_open", "")
+	waitState(t, h, "terminal-1", "degraded", 10*time.Second)
+	a.Sims.Simulate("terminal-1", "fault", "")
+	waitFor(t, "the door and the fault are alerts", 10*time.Second, func() bool {
+		_, body := getStatus(h.base + "/api/v1/snapshot")
+		return bytes.Contains(body, []byte(`"alert_id":"device-terminal-1"`)) && bytes.Contains(body, []byte("出纸口卡纸"))
+	})
+	a.Sims.Simulate("terminal-1", "door_close", "")
+	waitState(t, h, "terminal-1", "ready", 10*time.Second)
+	waitFor(t, "the device alert cleared", 10*time.Second, func() bool {
+		_, body := getStatus(h.base + "/api/v1/snapshot")
+		return !bytes.Contains(body, []byte(`"alert_id":"device-terminal-1"`))
+	})
+}

@@ -32,6 +32,7 @@ type Sims struct {
 	pads     map[string]*hpadsim.Pad
 	liners   map[string]*linesim.Device
 	readers  map[string]*idcardsim.Reader
+	terms    *Terminals // simulated terminals live with the hall broker
 }
 
 // spec returns the port spec of a serial device.
@@ -217,6 +218,9 @@ func (s *Sims) Simulate(id, action, text string) error {
 	s.mu.Unlock()
 	if pad != nil {
 		return simulatePad(pad, action)
+	}
+	if t, ok := s.terms.Sim(id); ok {
+		return simulateTerminal(t, action)
 	}
 	if reader != nil && action != "unplug" && action != "replug" {
 		return simulateReader(reader, action)

@@ -68,6 +68,9 @@ func applyDefaults(c *Config) {
 	for _, p := range []*string{&u.UsernameFile, &u.PasswordFile, &u.CAFile, &u.CertFile, &u.KeyFile} {
 		resolve(p)
 	}
+	for i := range c.Devices {
+		resolve(&c.Devices[i].Secret)
+	}
 }
 
 // fillTags sets every zero field that has a default:"…" tag, through structs, non-nil pointers and lists.

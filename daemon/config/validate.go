@@ -231,6 +231,12 @@ func (d *decoder) validate(c *Config, profiles []string) {
 		if dev.Printer != nil && kind != KindTicketPrinter {
 			d.semantic(p+".printer", "printer options are for ticket_printer devices, not %s", kind)
 		}
+		if dev.Secret != "" && kind != KindTerminal {
+			d.semantic(p+".password_file", "password_file is for terminal devices, not %s", kind)
+		}
+		if kind == KindTerminal && dev.Secret == "" && !dev.Simulate {
+			d.semantic(p, "a terminal needs password_file (its MQTT password) or simulate: true")
+		}
 		if dev.Framing != nil && kind != KindScanner && kind != KindLine {
 			d.semantic(p+".framing", "framing is for scanner and line devices, not %s", kind)
 		}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"halld/daemon/hall"
@@ -101,4 +102,30 @@ func (s *Server) sendLine(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+}
+
+// deviceCommand sends a command to a terminal (reboot, lock_screen,
+// show_notice) and answers with its result, or a timeout.
+func (s *Server) deviceCommand(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name string          `json:"name"`
+		Args json.RawMessage `json:"args"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if req.Name == "" || s.d.Commander == nil {
+		writeError(w, http.StatusBadRequest, "bad_command", "请给出命令名称（name）")
+		return
+	}
+	var args any
+	if len(req.Args) > 0 {
+		args = req.Args
+	}
+	res, err := s.d.Commander.DeviceCommand(r.Context(), r.PathValue("id"), req.Name, args)
+	if err != nil {
+		writeError(w, http.StatusBadGateway, "command_failed", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "result": json.RawMessage(res)})
 }

@@ -68,6 +68,10 @@ type Deps struct {
 	Uplink func() (uplink.Status, bool)
 	// Stats answers reports and the quarterly ranking.
 	Stats *stats.Live
+	// Commander sends commands to MQTT devices (terminals).
+	Commander interface {
+		DeviceCommand(ctx context.Context, device, name string, args any) ([]byte, error)
+	}
 	// Lines sends outbound lines to line devices.
 	Lines LineSender
 	// Kiosks holds each kiosk's citizen session (card, scans).
@@ -122,6 +126,7 @@ func New(d Deps) *Server {
 	m.HandleFunc("POST /api/v1/devices/{id}/simulate", s.write(s.simulate))
 	m.HandleFunc("POST /api/v1/devices/{id}/trace", s.write(s.trace))
 	m.HandleFunc("POST /api/v1/devices/{id}/send", s.write(s.sendLine))
+	m.HandleFunc("POST /api/v1/devices/{id}/command", s.write(s.deviceCommand))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "没有这个接口："+r.Method+" "+r.URL.Path)
 	})

@@ -242,6 +242,10 @@
     var acts = [];
     if (d.simulated && d.kind === "eval_pad") {
       acts = PAD_ACTIONS.slice();
+    } else if (d.simulated && d.kind === "terminal") {
+      acts = [["door_open", "开柜门", "any"], ["door_close", "关柜门", "any"], ["printer_paper_low", "打印纸将尽", "any"],
+        ["printer_fault", "打印机故障", "any"], ["printer_ok", "打印机恢复", "any"], ["fault", "报故障", "any"],
+        ["silence", "停止心跳", "any"], ["speak", "恢复心跳", "any"]];
     } else if (d.simulated && d.kind === "id_reader") {
       acts = [["place_resident", "放身份证", "any"], ["place_elder", "放老人证件", "any"], ["place_expired", "放过期证件", "any"],
         ["place_foreigner", "放外国人永居证", "any"], ["remove", "取走证件", "any"], ["unplug", "拔出", "any"], ["replug", "插回", "any"]];

@@ -1,0 +1,170 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"halld/daemon/broker"
+	"halld/daemon/config"
+	"halld/daemon/engine"
+	"halld/daemon/hall"
+	"halld/daemon/supervisor"
+	"halld/daemon/terminals"
+	"halld/drivers/device"
+	"halld/drivers/terminal/termsim"
+)
+
+// Terminals runs the hall's MQTT side: the embedded broker (unless an
+// external one is configured), the watcher of 24-hour terminals, and the
+// simulated terminals of the demo.
+type Terminals struct {
+	Broker  *broker.Broker
+	Watcher *terminals.Watcher
+
+	mu    sync.Mutex
+	sims  map[string]*termsim.Terminal
+	close sync.Once
+}
+
+// startTerminals starts what the hall's terminals need; nil when it has none.
+func startTerminals(ctx context.Context, cfg *config.Config, eng *engine.Engine, sup *supervisor.Supervisor, log *slog.Logger) (*Terminals, error) {
+	devs := cfg.DevicesOfKind(config.KindTerminal)
+	if len(devs) == 0 {
+		return nil, nil
+	}
+	t := &Terminals{sims: map[string]*termsim.Terminal{}}
+	users := map[string]string{}
+	var ids []string
+	for _, d := range devs {
+		ids = append(ids, d.ID)
+		if d.Simulate {
+			users[d.ID] = randomSecret()
+			continue
+		}
+		b, err := os.ReadFile(d.Secret)
+		if err != nil {
+			return nil, fmt.Errorf("terminal %s: %w", d.ID, err)
+		}
+		users[d.ID] = string(trimSpace(b))
+	}
+	url, user, pass := cfg.MQTT.Broker.URL, "", ""
+	if url == "" {
+		listen := cfg.MQTT.Broker.Listen
+		if listen == "" {
+			listen = broker.DefaultListen
+		}
+		b, err := broker.New(broker.Options{Listen: listen, Hall: cfg.Hall.ID, Users: users, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("hall broker: %w", err)
+		}
+		if err := b.Start(); err != nil {
+			return nil, fmt.Errorf("hall broker: %w", err)
+		}
+		t.Broker = b
+		url = b.URL()
+		user, pass = b.Internal()
+	}
+	for _, d := range devs {
+		sup.Register(d.ID, d.Kind, d.Area, "mqtt", d.Simulate)
+	}
+	w, err := terminals.New(terminals.Options{URL: url, Hall: cfg.Hall.ID, Username: user, Password: pass, Terminals: ids, Logger: log,
+		OnState: func(id, state, reason string, detail map[string]any) {
+			sup.Report(id, device.Report{State: state, Reason: reason, Detail: detail, Seen: state != device.StateOffline})
+		},
+		OnFault: func(id, faultID, code, message string) {
+			eng.Submit(context.Background(), hall.RaiseAlert{Alert: hall.Alert{AlertID: "terminal-fault-" + faultID,
+				Kind: "terminal_fault", Severity: "warning", Message: id + " 故障（" + code + "）：" + message}})
+		}})
+	if err != nil {
+		t.Close()
+		return nil, err
+	}
+	if err := w.Start(ctx); err != nil {
+		t.Close()
+		return nil, fmt.Errorf("terminal watcher: %w", err)
+	}
+	t.Watcher = w
+	for _, d := range devs {
+		if d.Simulate && t.Broker != nil {
+			sim := termsim.New(url, cfg.Hall.ID, d.ID, users[d.ID], termsim.Options{})
+			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := sim.Start(sctx)
+			cancel()
+			if err != nil {
+				log.Warn("simulated terminal did not start", "terminal", d.ID, "err", err)
+				continue
+			}
+			t.sims[d.ID] = sim
+		}
+	}
+	return t, nil
+}
+
+// Sim returns a simulated terminal.
+func (t *Terminals) Sim(id string) (*termsim.Terminal, bool) {
+	if t == nil {
+		return nil, false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, ok := t.sims[id]
+	return s, ok
+}
+
+// Command sends a command to a terminal and waits for its result.
+func (t *Terminals) Command(ctx context.Context, id, name string, args any) ([]byte, error) {
+	if t == nil || t.Watcher == nil {
+		return nil, fmt.Errorf("没有自助终端")
+	}
+	return t.Watcher.Command(ctx, id, name, args, 10*time.Second)
+}
+
+// Close stops the simulators, the watcher and the broker, in that order.
+func (t *Terminals) Close() {
+	if t == nil {
+		return
+	}
+	t.close.Do(func() {
+		for _, s := range t.sims {
+			s.Stop()
+		}
+		if t.Watcher != nil {
+			t.Watcher.Close()
+		}
+		if t.Broker != nil {
+			t.Broker.Close()
+		}
+	})
+}
+
+// simulateTerminal applies a demo action to a simulated terminal.
+func simulateTerminal(s *termsim.Terminal, action string) error {
+	switch action {
+	case "door_open", "door_close":
+		s.SetDoor(action == "door_open")
+	case "printer_fault", "printer_paper_low", "printer_ok":
+		s.SetPeripheral("printer", map[string]string{"printer_fault": "fault", "printer_paper_low": "paper_low", "printer_ok": "ok"}[action])
+	case "card_reader_fault", "card_reader_ok":
+		s.SetPeripheral("card_reader", map[string]string{"card_reader_fault": "fault", "card_reader_ok": "ok"}[action])
+	case "fault":
+		_, err := s.Fault("E101", "出纸口卡纸")
+		return err
+	case "silence", "speak":
+		s.Silence(action == "silence")
+	default:
+		return fmt.Errorf("未知的终端操作 %q（可用：door_open, door_close, printer_fault, printer_paper_low, printer_ok, card_reader_fault, card_reader_ok, fault, silence, speak）", action)
+	}
+	return nil
+}
+
+func randomSecret() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
