@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_go
 # systemd-analyze checks the unit; chromium and a CJK font run the page tests.
-apt_install ca-certificates git curl systemd chromium fonts-wqy-zenhei qemu-user espeak-ng mosquitto
+apt_install ca-certificates git curl systemd chromium fonts-wqy-zenhei qemu-user espeak-ng mosquitto prometheus
 export HALLD_REQUIRE_BROWSER=1 CI=${CI:-}
 
 echo ">> go vet"
