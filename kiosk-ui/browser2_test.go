@@ -11,19 +11,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
-	"halld/daemon/app"
-	"halld/daemon/config"
 	"halld/daemon/kiosks"
-	"halld/daemon/supervisor"
 	"halld/drivers/hpad"
 )
 
@@ -69,44 +64,7 @@ devices:
 // port; it is stopped when the test ends.
 func startHall2(t *testing.T) *hall {
 	t.Helper()
-	dir := t.TempDir()
-	cfg, err := config.Parse(filepath.Join(dir, "devices.yaml"), []byte(fmt.Sprintf(hall2YAML, filepath.Join(dir, "data"))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := &hall{t: t, dir: dir, logs: &lockedBuffer{}, cancel: cancel, done: make(chan error, 1)}
-	ready := make(chan *app.App, 1)
-	go func() {
-		h.done <- app.Run(ctx, cfg, app.Options{
-			Log:     slog.New(slog.NewTextHandler(h.logs, nil)),
-			Listen:  "127.0.0.1:0",
-			Now:     wednesday10,
-			Backoff: supervisor.Backoff{Min: 50 * time.Millisecond, Max: time.Second},
-			OnReady: func(a *app.App) { ready <- a },
-		})
-	}()
-	select {
-	case h.a = <-ready:
-	case err := <-h.done:
-		cancel()
-		t.Fatalf("halld did not start: %v\n%s", err, h.logs)
-	case <-time.After(20 * time.Second):
-		cancel()
-		t.Fatalf("halld not ready after 20 s\n%s", h.logs)
-	}
-	h.base = "http://" + h.a.Addr
-	t.Cleanup(func() {
-		h.stop()
-		if t.Failed() {
-			s := h.logs.String()
-			if len(s) > 8000 {
-				s = "…" + s[len(s)-8000:]
-			}
-			t.Logf("halld log (tail):\n%s", s)
-		}
-	})
-	return h
+	return launchHall(t, t.TempDir(), hall2YAML, "127.0.0.1:0", wednesday10)
 }
 
 // call sends a JSON request to halld and decodes the JSON answer.

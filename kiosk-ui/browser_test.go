@@ -115,7 +115,15 @@ func startHall(t *testing.T) *hall {
 // It is stopped when the test ends, if not before.
 func startHallAt(t *testing.T, dir, listen string) *hall {
 	t.Helper()
-	cfg, err := config.Parse(filepath.Join(dir, "devices.yaml"), []byte(fmt.Sprintf(hallYAML, filepath.Join(dir, "data"))))
+	return launchHall(t, dir, hallYAML, listen, wednesday10)
+}
+
+// launchHall runs an in-process halld from a devices.yaml template (with one
+// %s for the storage dir) on clock now, and stops it when the test ends,
+// showing the tail of its log if the test failed.
+func launchHall(t *testing.T, dir, yamlTemplate, listen string, now func() time.Time) *hall {
+	t.Helper()
+	cfg, err := config.Parse(filepath.Join(dir, "devices.yaml"), []byte(fmt.Sprintf(yamlTemplate, filepath.Join(dir, "data"))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +134,7 @@ func startHallAt(t *testing.T, dir, listen string) *hall {
 		h.done <- app.Run(ctx, cfg, app.Options{
 			Log:     slog.New(slog.NewTextHandler(h.logs, nil)),
 			Listen:  listen,
-			Now:     wednesday10,
+			Now:     now,
 			Backoff: supervisor.Backoff{Min: 50 * time.Millisecond, Max: time.Second},
 			OnReady: func(a *app.App) { ready <- a },
 		})

@@ -13,11 +13,9 @@ package kioskui_test
 //     with a screenshot.
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,9 +26,6 @@ import (
 	"testing"
 	"time"
 
-	"halld/daemon/app"
-	"halld/daemon/config"
-	"halld/daemon/supervisor"
 )
 
 // ---------------------------------------------------------------- metric names
@@ -372,46 +367,10 @@ devices:
 // the day has several hours.
 func startReportsHall(t *testing.T) (*hall, func(time.Duration)) {
 	t.Helper()
-	dir := t.TempDir()
-	cfg, err := config.Parse(filepath.Join(dir, "devices.yaml"), []byte(fmt.Sprintf(reportsHallYAML, filepath.Join(dir, "data"))))
-	if err != nil {
-		t.Fatal(err)
-	}
 	base := wednesday10().Add(-55 * time.Minute)
 	var offset atomic.Int64
 	now := func() time.Time { return base.Add(time.Duration(offset.Load())) }
-	ctx, cancel := context.WithCancel(context.Background())
-	h := &hall{t: t, dir: dir, logs: &lockedBuffer{}, cancel: cancel, done: make(chan error, 1)}
-	ready := make(chan *app.App, 1)
-	go func() {
-		h.done <- app.Run(ctx, cfg, app.Options{
-			Log:     slog.New(slog.NewTextHandler(h.logs, nil)),
-			Listen:  "127.0.0.1:0",
-			Now:     now,
-			Backoff: supervisor.Backoff{Min: 50 * time.Millisecond, Max: time.Second},
-			OnReady: func(a *app.App) { ready <- a },
-		})
-	}()
-	select {
-	case h.a = <-ready:
-	case err := <-h.done:
-		cancel()
-		t.Fatalf("halld did not start: %v\n%s", err, h.logs)
-	case <-time.After(20 * time.Second):
-		cancel()
-		t.Fatalf("halld not ready after 20 s\n%s", h.logs)
-	}
-	h.base = "http://" + h.a.Addr
-	t.Cleanup(func() {
-		h.stop()
-		if t.Failed() {
-			s := h.logs.String()
-			if len(s) > 8000 {
-				s = "…" + s[len(s)-8000:]
-			}
-			t.Logf("halld log (tail):\n%s", s)
-		}
-	})
+	h := launchHall(t, t.TempDir(), reportsHallYAML, "127.0.0.1:0", now)
 	return h, func(d time.Duration) { offset.Add(int64(d)) }
 }
 
