@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	_ "net/http/pprof" // only served when HALLD_PPROF is set
 	"os"
 	"os/signal"
 	"reflect"
@@ -126,6 +129,15 @@ func runHall(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		fmt.Fprintln(stderr, "halld: refusing to start with an invalid configuration")
 		return 1
+	}
+	// HALLD_PPROF=127.0.0.1:6060 serves Go's profiler for a performance
+	// investigation; loopback only, off by default.
+	if addr := os.Getenv("HALLD_PPROF"); addr != "" {
+		if host, _, err := net.SplitHostPort(addr); err != nil || (host != "127.0.0.1" && host != "localhost" && host != "::1") {
+			fmt.Fprintf(stderr, "halld: HALLD_PPROF must be a loopback host:port, got %q\n", addr)
+			return 2
+		}
+		go func() { log.Warn("pprof", "err", http.ListenAndServe(addr, nil)) }()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

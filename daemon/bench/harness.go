@@ -54,6 +54,9 @@ func (h *harness) writeConfig(cfg string) error { return os.WriteFile(h.cfgPath,
 func (h *harness) start() (*exec.Cmd, time.Duration, error) {
 	cmd := exec.Command(h.bin, "run", "-config", h.cfgPath)
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+h.sock)
+	if p := os.Getenv("BENCH_PPROF"); p != "" {
+		cmd.Env = append(cmd.Env, "HALLD_PPROF="+p) // profile halld during the run
+	}
 	cmd.Stdout, cmd.Stderr = h.logf, h.logf
 	start := time.Now()
 	if err := cmd.Start(); err != nil {

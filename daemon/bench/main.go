@@ -11,6 +11,7 @@
 //
 //	go run ./daemon/bench [-printers 10] [-duration 10s] [-concurrency 32]
 //	go run ./daemon/bench -mode pads -pads 200 -buses 13 [-baud 115200] [-presses 300]
+//	go run ./daemon/bench -mode lines -lines 64 -rate 1000 -duration 10s -outage 15s
 package main
 
 import (
@@ -38,10 +39,13 @@ func main() {
 	conc := flag.Int("concurrency", 32, "concurrent kiosks in the throughput phase")
 	baud := flag.Int("baud", 115200, "printer baud rate (ptys ignore it; it sets the wire-time floor)")
 	bin := flag.String("halld", "", "halld binary (default: build it)")
-	mode := flag.String("mode", "printers", "printers (kiosk → ticket) or pads (pad press → WebSocket)")
+	mode := flag.String("mode", "printers", "printers (kiosk → ticket), pads (pad press → WebSocket) or lines (line devices → central)")
 	nPads := flag.Int("pads", 16, "pads, in -mode pads")
 	buses := flag.Int("buses", 1, "RS-485 lines the pads share, in -mode pads")
 	presses := flag.Int("presses", 300, "pad presses to time, in -mode pads")
+	nLines := flag.Int("lines", 64, "line devices, in -mode lines")
+	rate := flag.Int("rate", 1000, "total lines per second, in -mode lines")
+	outage := flag.Duration("outage", 15*time.Second, "broker outage, in -mode lines")
 	flag.Parse()
 	var err error
 	switch *mode {
@@ -49,6 +53,8 @@ func main() {
 		err = run(*printers, *duration, *conc, *baud, *bin)
 	case "pads":
 		err = runPads(*nPads, *buses, *baud, *presses, *bin)
+	case "lines":
+		err = runLines(*nLines, *rate, *duration, *outage, *bin)
 	default:
 		err = fmt.Errorf("unknown -mode %q", *mode)
 	}

@@ -37,6 +37,7 @@ var ErrGap = errors.New("journal: sequence gap")
 // Journal is safe for one writer and many readers.
 type Journal struct {
 	db   *sql.DB
+	ins  *sql.Stmt // prepared once: parsing the INSERT on every append cost ~10% of halld's CPU
 	path string
 
 	mu      sync.Mutex
@@ -85,7 +86,12 @@ CREATE TABLE IF NOT EXISTS meta (
 	if opts.RingSize <= 0 {
 		opts.RingSize = 4096
 	}
-	j := &Journal{db: db, path: path, changed: make(chan struct{}), ringCap: opts.RingSize}
+	ins, err := db.Prepare(`INSERT INTO events(seq,id,type,ts,body) VALUES(?,?,?,?,?)`)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("journal: prepare: %w", err)
+	}
+	j := &Journal{db: db, ins: ins, path: path, changed: make(chan struct{}), ringCap: opts.RingSize}
 	var head, oldest sql.NullInt64
 	if err := db.QueryRow(`SELECT MAX(seq), MIN(seq) FROM events`).Scan(&head, &oldest); err != nil {
 		db.Close()
@@ -146,11 +152,7 @@ func (j *Journal) Append(ctx context.Context, recs []Record) error {
 	if err != nil {
 		return fmt.Errorf("journal: begin: %w", err)
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO events(seq,id,type,ts,body) VALUES(?,?,?,?,?)`)
-	if err != nil {
-		tx.Rollback()
-		return fmt.Errorf("journal: prepare: %w", err)
-	}
+	stmt := tx.StmtContext(ctx, j.ins)
 	for _, r := range recs {
 		if _, err := stmt.ExecContext(ctx, int64(r.Seq), r.ID, r.Type, r.TS.UnixMilli(), r.Body); err != nil {
 			stmt.Close()
@@ -277,6 +279,7 @@ func (j *Journal) Stats() Stats {
 
 // Close checkpoints and closes the database.
 func (j *Journal) Close() error {
+	j.ins.Close()
 	_, _ = j.db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
 	return j.db.Close()
 }

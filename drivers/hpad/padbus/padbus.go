@@ -45,7 +45,11 @@ type Options struct {
 	Timeout   time.Duration // reply timeout (200 ms)
 	Retries   int           // retries after the first try (2)
 	LostEvery int           // a lost pad is tried once every N cycles (5), so it does not slow the line
-	Clock     func() time.Time
+	// MinCycle is the shortest poll cycle (20 ms): a fast link (a pty, a short
+	// line at high baud) would otherwise poll flat out for nothing — a person
+	// cannot press faster than this matters.
+	MinCycle time.Duration
+	Clock    func() time.Time
 }
 
 // Stats are counters for the monitor.
@@ -99,6 +103,9 @@ func New(id string, pads []Pad, handle EventHandler, onPad func(string, device.R
 	}
 	if opts.LostEvery <= 0 {
 		opts.LostEvery = 5
+	}
+	if opts.MinCycle <= 0 {
+		opts.MinCycle = 20 * time.Millisecond
 	}
 	if opts.Clock == nil {
 		opts.Clock = time.Now
@@ -196,13 +203,18 @@ func (b *Bus) Run(ctx context.Context, port *serialport.Port, report func(device
 		b.stats.LastCycle = time.Since(start)
 		b.stats.Decoder = c.dec.Stats()
 		b.mu.Unlock()
+		rest := b.opts.MinCycle - time.Since(start)
 		if len(b.pads) == 0 {
+			rest = time.Second
+		}
+		if rest > 0 {
 			select {
 			case <-ctx.Done():
 				return nil
 			case <-port.Dead():
 				return port.Err()
-			case <-time.After(time.Second):
+			case <-b.wake: // a screen to update: go round now
+			case <-time.After(rest):
 			}
 		}
 	}
