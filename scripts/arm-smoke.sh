@@ -12,7 +12,7 @@ for target in arm64:qemu-aarch64 arm:qemu-arm; do
   port=$((port + 1))
   CGO_ENABLED=0 GOOS=linux GOARCH=$arch GOARM=7 go build -o "$work/halld-$arch" ./daemon
   mkdir -p "$work/$arch"
-  sed "s#dir: ./data#dir: $work/$arch/data#; s#listen: 127.0.0.1:8080#listen: 127.0.0.1:$port#" devices.yaml >"$work/$arch/devices.yaml"
+  sed "s#dir: ./data#dir: $work/$arch/data#; s#listen: 127.0.0.1:8080#listen: 127.0.0.1:$port#; s#listen: 127.0.0.1:18830 .*#listen: 127.0.0.1:0#" devices.yaml >"$work/$arch/devices.yaml"
   "$qemu" "$work/halld-$arch" check "$work/$arch/devices.yaml" >/dev/null
   "$qemu" "$work/halld-$arch" run -config "$work/$arch/devices.yaml" >"$work/$arch/log" 2>&1 &
   pid=$!

@@ -141,6 +141,7 @@ echo "   built hall-kiosk and halld in $(($(date +%s) - t)) s"
 # The demo hall; storage.dir ./data is relative to the config file, so the journal lands in $T/data.
 cp "$ROOT/devices.yaml" "$T/devices.yaml"
 sed -i 's#^\(  dir: \)[^ ]*#\1./data#' "$T/devices.yaml"
+sed -i 's#listen: 127.0.0.1:18830 .*#listen: 127.0.0.1:0#' "$T/devices.yaml"  # the embedded broker on a free port
 
 # A free loopback port.
 for _ in $(seq 1 50); do
