@@ -394,3 +394,46 @@ func TestMonitorShowsPadRating(t *testing.T) {
 	p.screenshot("monitor-pad-rating")
 	t.Logf("took %v", time.Since(start).Round(time.Millisecond))
 }
+
+// TestKioskPageWeightAndFirstPaint measures what a kiosk downloads and how
+// soon it paints (logged for BENCHMARKS.md, never a pass/fail threshold).
+func TestKioskPageWeightAndFirstPaint(t *testing.T) {
+	needBrowser(t)
+	h := startHall(t)
+	p := openBrowser(t, 1080, 1920)
+	p.navigate(h.base + "/kiosk/?kiosk=kiosk-1")
+	p.waitVisible(tile("company-setup"))
+	type perf struct {
+		FCP, DOMContentLoaded, Load float64
+		Bytes, Resources            int
+	}
+	m := eval[perf](p, `(() => {
+		const nav = performance.getEntriesByType("navigation")[0];
+		const res = performance.getEntriesByType("resource").filter(r => !r.name.includes("/api/"));
+		const fcp = performance.getEntriesByName("first-contentful-paint")[0];
+		return {FCP: fcp ? fcp.startTime : 0, DOMContentLoaded: nav.domContentLoadedEventEnd, Load: nav.loadEventEnd,
+			Bytes: nav.transferSize + res.reduce((s, r) => s + (r.transferSize || r.encodedBodySize || 0), 0), Resources: res.length + 1};
+	})()`)
+	if m.FCP <= 0 || m.Bytes <= 0 {
+		t.Fatalf("nothing measured: %+v", m)
+	}
+	t.Logf("kiosk page: %d files, %.1f KB transferred; first contentful paint %.0f ms, DOMContentLoaded %.0f ms, load %.0f ms",
+		m.Resources, float64(m.Bytes)/1024, m.FCP, m.DOMContentLoaded, m.Load)
+}
+
+// TestKioskCardOnSimulatedReader goes the whole way: the card is placed on
+// the simulated SAM reader behind a pty, halld's reader driver reads it, and
+// the kiosk page greets the citizen.
+func TestKioskCardOnSimulatedReader(t *testing.T) {
+	needBrowser(t)
+	h := startHall2(t)
+	h.waitDevice("idr-1", "ready")
+	p := openKioskSession(t, h)
+	if err := h.a.Sims.Simulate("idr-1", "place_elder", ""); err != nil {
+		t.Fatal(err)
+	}
+	p.waitVisible("#greeting")
+	p.waitContains("#greeting", "李*")
+	p.screenshot("kiosk-card-on-reader")
+	h.a.Sims.Simulate("idr-1", "remove", "")
+}

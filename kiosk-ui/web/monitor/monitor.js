@@ -382,7 +382,25 @@
     $("clock").textContent = clockText(now());
   }
 
+  // The central uplink: connected or not, and how many events wait for it.
+  function fetchUplink() {
+    api("GET", "/api/v1/uplink").then(function (body) {
+      var el = $("uplink");
+      if (!body || !body.configured) {
+        el.textContent = "未配置";
+        el.setAttribute("data-state", "off");
+        return;
+      }
+      var st = body.status || {};
+      var lag = typeof st.lag === "number" ? st.lag : 0;
+      el.textContent = (st.connected ? "已连接" : "未连接") + " · 待发 " + lag;
+      el.setAttribute("data-state", st.connected ? (lag > 1000 ? "lagging" : "ok") : "down");
+      el.title = st.last_error ? "最近错误：" + st.last_error : "";
+    }, function () {});
+  }
+
   function fetchDevices() {
+    fetchUplink();
     if (fetching) { fetchAgain = true; return; }
     fetching = true;
     fetchAgain = false;
