@@ -480,6 +480,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	}
 	go watchdog(ctx, eng, log)
 	go tick(ctx, eng, log)
+	go watchHealth(ctx, a, eng, dir, log)
 
 	var runErr error
 	select {

@@ -245,6 +245,7 @@ type Service struct {
 	// MaxNumber is the largest ticket number; counters refuse past it. Default 999.
 	MaxNumber int `yaml:"max_number" min:"1" max:"9999" default:"999" doc:"Largest ticket number of a day."`
 	// AvgServiceMinutes estimates the wait shown on kiosk and ticket. Default 10.
+	MaxWaitMinutes    int `yaml:"max_wait_minutes" min:"0" max:"1440" doc:"Alert when someone has waited longer than this for the service (0: no limit)."`
 	AvgServiceMinutes int `yaml:"avg_service_minutes" min:"1" max:"600" default:"10" doc:"Average minutes per ticket, for the estimated wait."`
 	// GreenChannel holds the green-channel (绿色通道) rules.
 	GreenChannel GreenChannel `yaml:"green_channel" doc:"Green-channel (绿色通道) rules."`

@@ -360,3 +360,26 @@ func TestMidnightResetsQueueNotVisits(t *testing.T) {
 		t.Fatalf("new day call %+v (visit must keep growing past %d)", c, v1)
 	}
 }
+
+func TestWaitOverLimitAlert(t *testing.T) {
+	h := newHall(t)
+	h.cfg.Services[1].MaxWaitMinutes = 30 // tax
+	h.must(hall.SignIn{Window: "w2", Staff: "s2"})
+	h.issue("tax", "")
+	h.now = h.now.Add(29 * time.Minute)
+	if e := h.must(hall.Tick{}); len(e) != 0 {
+		t.Fatalf("alert before the limit: %+v", e)
+	}
+	h.now = h.now.Add(2 * time.Minute)
+	e := h.must(hall.Tick{})
+	if len(e) != 1 || e[0].Type != hall.TypeAlertRaised || !strings.Contains(e[0].Data.(*hall.Alert).Message, "1 人等候超过 30 分钟") {
+		t.Fatalf("over the limit: %+v", e)
+	}
+	if e := h.must(hall.Tick{}); len(e) != 0 {
+		t.Fatal("raised twice")
+	}
+	h.callNext("w2")
+	if e := h.must(hall.Tick{}); len(e) != 1 || e[0].Type != hall.TypeAlertCleared {
+		t.Fatalf("cleared once served: %+v", e)
+	}
+}

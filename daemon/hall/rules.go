@@ -80,6 +80,9 @@ type ObserveDevice struct {
 // RaiseAlert raises an alert unless one with its id is open.
 type RaiseAlert struct{ Alert }
 
+// ClearAlert clears an open alert (no event when none is open).
+type ClearAlert struct{ AlertID, Reason string }
+
 // ResolveInterrupted marks prints that were in flight when halld stopped as
 // failed, so they show up for a reprint instead of staying "pending" forever.
 type ResolveInterrupted struct{}
@@ -180,6 +183,11 @@ func Decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, erro
 		}
 		a := c.Alert
 		return []Emit{{TypeAlertRaised, &a}}, nil
+	case ClearAlert:
+		if _, open := st.Alerts[c.AlertID]; !open {
+			return nil, nil
+		}
+		return []Emit{{TypeAlertCleared, &AlertCleared{AlertID: c.AlertID, Reason: c.Reason}}}, nil
 	case CallNext, CallTicket, Recall, NoShow, Start, Finish, Hold, Transfer, Pause, Resume, SignIn, SignOut, Rate, RateTimeout, Tick:
 		return decideWindow(cfg, st, cmd, now)
 	case PostNotice, SetServiceOpen:
