@@ -356,7 +356,6 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		a.Lines[d.ID] = bus
 		starts = append(starts, supervisor.Device{ID: d.ID, Kind: d.Kind, Area: d.Area, Spec: spec, Driver: bus, Simulated: d.Simulate})
 	}
-	go padSvc.Run(devCtx)
 	a.LineDevs = map[string]*lineport.Device{}
 	for i := range cfg.Devices {
 		d := &cfg.Devices[i]
@@ -453,7 +452,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	for _, d := range starts {
 		sup.Start(devCtx, d)
 	}
-	term, err := startTerminals(devCtx, cfg, eng, sup, log)
+	term, err := startTerminals(devCtx, cfg, eng, sup, padSvc, log)
 	if err != nil {
 		stopDevices()
 		stopUplink()
@@ -461,6 +460,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	}
 	a.Terminals = term
 	a.Sims.terms = term
+	go padSvc.Run(devCtx) // every pad transport is attached by now
 	defer term.Close()
 	srv := web.New(web.Deps{Config: cfg, Engine: eng, Journal: j, Issuer: iss, Supervisor: sup,
 		Simulators: a.Sims, Tracer: a.Trace, Pages: kioskui.Pages(), Log: log, Registry: reg, Tokens: tokens, PII: key, Kiosks: a.Kiosks, Lines: a, Stats: a.Stats, Uplink: a.uplinkStatus, Commander: a,

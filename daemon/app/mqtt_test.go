@@ -20,6 +20,8 @@ import (
 
 	"halld/daemon/app"
 	"halld/daemon/config"
+	"halld/daemon/hall"
+	"halld/daemon/journal"
 	"halld/daemon/supervisor"
 )
 
@@ -254,4 +256,103 @@ func TestTerminalsOnTheHallBroker(t *testing.T) {
 		_, body := getStatus(h.base + "/api/v1/snapshot")
 		return !bytes.Contains(body, []byte(`"alert_id":"device-terminal-1"`))
 	})
+}
+
+// TestNetworkedPad: an Ethernet pad speaks JSON on the hall broker. Its keys
+// run the window, its screen follows, and its rating — published twice, as
+// an at-least-once pad may — is recorded once.
+func TestNetworkedPad(t *testing.T) {
+	dir := t.TempDir()
+	yaml := strings.Replace(fmt.Sprintf(hallYAML, filepath.Join(dir, "data")), "storage:",
+		"mqtt:\n  broker: {embedded: true, listen: \"127.0.0.1:0\"}\nstorage:", 1)
+	yaml += "  - {id: npad-1, kind: eval_pad, area: front, window: w1, simulate: true}\n"
+	cfg, err := config.Parse(filepath.Join(dir, "devices.yaml"), []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	ready := make(chan *app.App, 1)
+	go func() {
+		done <- app.Run(ctx, cfg, app.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Listen: "127.0.0.1:0",
+			Now: wednesday10, OnReady: func(a *app.App) { ready <- a }})
+	}()
+	var a *app.App
+	select {
+	case a = <-ready:
+	case err := <-done:
+		t.Fatalf("halld: %v", err)
+	}
+	h := &hallUnderTest{a: a, base: "http://" + a.Addr, cancel: cancel, done: done}
+	defer h.stop()
+
+	url, pass := a.Terminals.PadUser("npad-1")
+	var mu sync.Mutex
+	var screens []map[string]any
+	o := mqtt.NewClientOptions().AddBroker(url).SetClientID("npad-1").SetUsername("npad-1").SetPassword(pass).
+		SetWill("hall/test-hall/npad-1/$state", "lost", 1, true)
+	pad := mqtt.NewClient(o)
+	if tok := pad.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("pad connect: %v", tok.Error())
+	}
+	defer pad.Disconnect(100)
+	pad.Subscribe("hall/test-hall/npad-1/dev/npad-1/cmd/#", 1, func(_ mqtt.Client, m mqtt.Message) {
+		var c struct{ Args map[string]any }
+		json.Unmarshal(m.Payload(), &c)
+		mu.Lock()
+		screens = append(screens, c.Args)
+		mu.Unlock()
+	}).Wait()
+	pad.Publish("hall/test-hall/npad-1/$state", 1, true, "ready").Wait()
+	waitState(t, h, "npad-1", "ready", 10*time.Second)
+	lastScreen := func() map[string]any {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(screens) == 0 {
+			return nil
+		}
+		return screens[len(screens)-1]
+	}
+	send := func(id, typ string, visit uint32, value, reasons int) {
+		b, _ := json.Marshal(map[string]any{"id": id, "type": typ, "data": map[string]any{"visit": visit, "value": value, "reasons": reasons}})
+		pad.Publish("hall/test-hall/npad-1/dev/npad-1/event", 1, false, b).Wait()
+	}
+	postJSON(t, h.base+"/api/v1/tickets", `{"service":"tax","kiosk":"kiosk-1"}`)
+	send("e1", "key", 0, 8, 0) // 签到
+	send("e2", "key", 0, 1, 0) // 叫号
+	waitFor(t, "the pad shows the called ticket", 10*time.Second, func() bool {
+		s := lastScreen()
+		return s != nil && s["state"] == "SERVING" && s["ticket"].(map[string]any)["ticket_no"] == "B001"
+	})
+	send("e3", "key", 0, 5, 0) // 办结
+	var visit uint32
+	waitFor(t, "the pad asks for a rating", 10*time.Second, func() bool {
+		s := lastScreen()
+		if s == nil || s["state"] != "RATE" {
+			return false
+		}
+		visit = uint32(s["ticket"].(map[string]any)["visit"].(float64))
+		return true
+	})
+	send("r1", "rating", visit, 5, 0)
+	send("r1", "rating", visit, 5, 0) // the same event again
+	waitFor(t, "rated once", 10*time.Second, func() bool {
+		v, _ := a.Engine.Query(context.Background(), func(st *hall.State) any { return st.Tickets["T20261125-B001"].Rating })
+		return v.(string) == "非常满意"
+	})
+	n := 0
+	a.Journal.Scan(context.Background(), 0, func(r journal.Record) error {
+		if r.Type == hall.TypeRatingSubmitted {
+			n++
+		}
+		return nil
+	})
+	if n != 1 {
+		t.Fatalf("%d ratings for one press sent twice", n)
+	}
+	// Another device may not publish as this pad.
+	o2 := mqtt.NewClientOptions().AddBroker(url).SetClientID("npad-x").SetUsername("npad-1").SetPassword("wrong")
+	if tok := mqtt.NewClient(o2).Connect(); tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
+		t.Fatal("a wrong password was accepted")
+	}
 }

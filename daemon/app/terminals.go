@@ -14,6 +14,8 @@ import (
 	"halld/daemon/config"
 	"halld/daemon/engine"
 	"halld/daemon/hall"
+	"halld/daemon/mqttpads"
+	"halld/daemon/pads"
 	"halld/daemon/supervisor"
 	"halld/daemon/terminals"
 	"halld/drivers/device"
@@ -29,21 +31,42 @@ type Terminals struct {
 
 	mu    sync.Mutex
 	sims  map[string]*termsim.Terminal
+	pads  *mqttpads.Transport
+	users map[string]string
 	close sync.Once
 }
 
-// startTerminals starts what the hall's terminals need; nil when it has none.
-func startTerminals(ctx context.Context, cfg *config.Config, eng *engine.Engine, sup *supervisor.Supervisor, log *slog.Logger) (*Terminals, error) {
+// PadUser returns the hall broker's login for a networked pad (tests and
+// simulators connect with it).
+func (t *Terminals) PadUser(id string) (url, password string) {
+	if t == nil || t.Broker == nil {
+		return "", ""
+	}
+	return t.Broker.URL(), t.users[id]
+}
+
+// startTerminals starts the hall broker and what its devices need: the
+// terminal watcher and the networked pads' transport; nil when the hall has
+// neither.
+func startTerminals(ctx context.Context, cfg *config.Config, eng *engine.Engine, sup *supervisor.Supervisor, padSvc *pads.Service, log *slog.Logger) (*Terminals, error) {
 	devs := cfg.DevicesOfKind(config.KindTerminal)
-	if len(devs) == 0 {
+	netPads := padSvc.MQTTPads()
+	if len(devs) == 0 && len(netPads) == 0 {
 		return nil, nil
 	}
 	t := &Terminals{sims: map[string]*termsim.Terminal{}}
 	users := map[string]string{}
+	t.users = users
 	var ids []string
+	for _, id := range netPads {
+		d, _ := cfg.Device(id)
+		devs = append(devs, d)
+	}
 	for _, d := range devs {
-		ids = append(ids, d.ID)
-		if d.Simulate {
+		if d.Kind == config.KindTerminal {
+			ids = append(ids, d.ID)
+		}
+		if d.Simulate || d.Secret == "" {
 			users[d.ID] = randomSecret()
 			continue
 		}
@@ -73,6 +96,22 @@ func startTerminals(ctx context.Context, cfg *config.Config, eng *engine.Engine,
 	for _, d := range devs {
 		sup.Register(d.ID, d.Kind, d.Area, "mqtt", d.Simulate)
 	}
+	if len(netPads) > 0 {
+		pt, err := mqttpads.New(ctx, mqttpads.Options{URL: url, Hall: cfg.Hall.ID, Username: user, Password: pass, Pads: netPads,
+			Handle: padSvc.HandleID, Log: log,
+			OnState: func(pad, state string) {
+				sup.Report(pad, device.Report{State: state, Seen: state == device.StateReady})
+			}})
+		if err != nil {
+			t.Close()
+			return nil, err
+		}
+		padSvc.AttachMQTT(pt)
+		t.pads = pt
+	}
+	if len(ids) == 0 {
+		return t, nil
+	}
 	w, err := terminals.New(terminals.Options{URL: url, Hall: cfg.Hall.ID, Username: user, Password: pass, Terminals: ids, Logger: log,
 		OnState: func(id, state, reason string, detail map[string]any) {
 			sup.Report(id, device.Report{State: state, Reason: reason, Detail: detail, Seen: state != device.StateOffline})
@@ -91,7 +130,7 @@ func startTerminals(ctx context.Context, cfg *config.Config, eng *engine.Engine,
 	}
 	t.Watcher = w
 	for _, d := range devs {
-		if d.Simulate && t.Broker != nil {
+		if d.Kind == config.KindTerminal && d.Simulate && t.Broker != nil {
 			sim := termsim.New(url, cfg.Hall.ID, d.ID, users[d.ID], termsim.Options{})
 			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			err := sim.Start(sctx)
@@ -136,6 +175,9 @@ func (t *Terminals) Close() {
 		}
 		if t.Watcher != nil {
 			t.Watcher.Close()
+		}
+		if t.pads != nil {
+			t.pads.Close()
 		}
 		if t.Broker != nil {
 			t.Broker.Close()

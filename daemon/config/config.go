@@ -335,7 +335,7 @@ type Device struct {
 	Kiosk *Kiosk `yaml:"kiosk" doc:"kiosk only: kiosk options."`
 	// Secret is the file holding a terminal's MQTT password (its user name is
 	// its id). Not needed with simulate: true.
-	Secret string `yaml:"password_file" doc:"terminal only: file holding its MQTT password (its user name is its id)."`
+	Secret string `yaml:"password_file" doc:"terminal and networked eval_pad: file holding its MQTT password (its user name is its id)."`
 	// Framing is how a scanner or line device ends its lines.
 	Framing *Framing `yaml:"framing" doc:"scanner and line only: how lines end, their length and charset."`
 

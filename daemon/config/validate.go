@@ -231,8 +231,11 @@ func (d *decoder) validate(c *Config, profiles []string) {
 		if dev.Printer != nil && kind != KindTicketPrinter {
 			d.semantic(p+".printer", "printer options are for ticket_printer devices, not %s", kind)
 		}
-		if dev.Secret != "" && kind != KindTerminal {
-			d.semantic(p+".password_file", "password_file is for terminal devices, not %s", kind)
+		if dev.Secret != "" && kind != KindTerminal && kind != KindEvalPad {
+			d.semantic(p+".password_file", "password_file is for terminal and networked eval_pad devices, not %s", kind)
+		}
+		if kind == KindEvalPad && dev.Bus == "" && dev.Serial == nil && dev.Secret == "" && !dev.Simulate {
+			d.semantic(p, "a networked eval_pad (no bus, no serial) needs password_file (its MQTT password) or simulate: true")
 		}
 		if kind == KindTerminal && dev.Secret == "" && !dev.Simulate {
 			d.semantic(p, "a terminal needs password_file (its MQTT password) or simulate: true")

@@ -253,6 +253,7 @@ func cloneState(st *hall.State) *hall.State {
 	c.RecentCalls = slices.Clone(st.RecentCalls)
 	c.Alerts = maps.Clone(st.Alerts) // records are replaced, never mutated
 	c.DeviceSeq = maps.Clone(st.DeviceSeq)
+	c.DeviceEventIDs = maps.Clone(st.DeviceEventIDs)
 	c.FollowUps = maps.Clone(st.FollowUps)       // records are copied on write by Apply
 	c.Appointments = maps.Clone(st.Appointments) // likewise
 	c.Notices = maps.Clone(st.Notices)

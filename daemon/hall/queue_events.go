@@ -183,7 +183,8 @@ const TypeDeviceEvent = "device.event"
 type DeviceEvent struct {
 	Device  string `json:"device"`
 	EvtSeq  uint16 `json:"evt_seq"`
-	Kind    string `json:"kind"` // key, rating, timeout, fault
+	EventID string `json:"event_id,omitempty"` // MQTT devices: their event's unique id, instead of a seq
+	Kind    string `json:"kind"`               // key, rating, timeout, fault
 	Value   int    `json:"value"`
 	Visit   uint32 `json:"visit,omitempty"`
 	Refused string `json:"refused,omitempty"` // the rule's code when the action was refused

@@ -107,6 +107,7 @@ type State struct {
 	RecentCalls    []RecentCall           // newest first, for the board
 	Alerts         map[string]*AlertRecord
 	DeviceSeq      map[string]uint16       // device → last event seq handled (pads)
+	DeviceEventIDs map[string]bool         // event ids handled (MQTT pads), for the hall day
 	FollowUps      map[string]*FollowUp    // 差评 follow-ups, across days; records are copied on write
 	Appointments   map[string]*Appointment // by booking code, across days; copied on write
 	Notices        map[string]*Notice      // board notices by id; replaced, never mutated
@@ -150,6 +151,7 @@ func (st *State) resetDay() {
 	st.Finished = map[uint32]bool{}
 	st.TimedOut = map[uint32]bool{}
 	st.RecentCalls = nil
+	st.DeviceEventIDs = map[string]bool{} // a pad resends within minutes, not across days
 	for _, w := range st.Windows {
 		w.Current, w.Awaiting = "", 0
 	}
@@ -199,7 +201,11 @@ func Decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, erro
 	case ToggleSign:
 		return decideToggle(cfg, st, c, now)
 	case FromDevice:
-		if last, ok := st.DeviceSeq[c.Event.Device]; ok && seqSeen(c.Event.EvtSeq, last) {
+		if c.Event.EventID != "" {
+			if st.DeviceEventIDs[c.Event.EventID] {
+				return nil, &Duplicate{}
+			}
+		} else if last, ok := st.DeviceSeq[c.Event.Device]; ok && seqSeen(c.Event.EvtSeq, last) {
 			return nil, &Duplicate{}
 		}
 		ev := c.Event
@@ -396,7 +402,11 @@ func Apply(st *State, seq uint64, typ string, ts time.Time, data any) {
 			t.PrintError = &ErrorInfo{Code: e.Code, Message: e.Message}
 		}
 	case *DeviceEvent:
-		st.DeviceSeq[e.Device] = e.EvtSeq
+		if e.EventID != "" {
+			st.DeviceEventIDs[e.EventID] = true
+		} else {
+			st.DeviceSeq[e.Device] = e.EvtSeq
+		}
 	case *DeviceState:
 		st.Devices[e.Device] = &DeviceRecord{DeviceState: *e, Since: ts}
 		st.Devices[e.Device].Detail = maps.Clone(e.Detail)

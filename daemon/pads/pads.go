@@ -26,20 +26,29 @@ type Service struct {
 	j      *journal.Journal
 	log    *slog.Logger
 	window map[string]string       // pad id → window id
-	bus    map[string]*padbus.Bus  // pad id → its line's master
+	sink   map[string]screenSink   // pad id → what carries its screen (its line's master, or MQTT)
 	lines  map[string][]padbus.Pad // line id → its pads
+	mqtt   []string                // pads on the network (MQTT)
+}
+
+// screenSink takes a pad's wanted screen.
+type screenSink interface {
+	SetDisplay(pad string, d padbus.Display)
 }
 
 // New prepares the pads declared in cfg (eval_pad devices with a bus).
 func New(cfg *config.Config, eng *engine.Engine, j *journal.Journal, log *slog.Logger) *Service {
-	s := &Service{cfg: cfg, eng: eng, j: j, log: log, window: map[string]string{}, bus: map[string]*padbus.Bus{},
+	s := &Service{cfg: cfg, eng: eng, j: j, log: log, window: map[string]string{}, sink: map[string]screenSink{},
 		lines: map[string][]padbus.Pad{}}
 	for _, d := range cfg.DevicesOfKind(config.KindEvalPad) {
-		if d.Bus == "" {
-			continue // MQTT pads: later
+		switch {
+		case d.Bus != "":
+			s.window[d.ID] = d.Window
+			s.lines[d.Bus] = append(s.lines[d.Bus], padbus.Pad{ID: d.ID, Addr: byte(d.Address)})
+		case d.Serial == nil:
+			s.window[d.ID] = d.Window
+			s.mqtt = append(s.mqtt, d.ID)
 		}
-		s.window[d.ID] = d.Window
-		s.lines[d.Bus] = append(s.lines[d.Bus], padbus.Pad{ID: d.ID, Addr: byte(d.Address)})
 	}
 	return s
 }
@@ -50,15 +59,34 @@ func (s *Service) Pads(line string) []padbus.Pad { return s.lines[line] }
 // Attach records a line's master, so screens can be pushed to its pads.
 func (s *Service) Attach(line string, b *padbus.Bus) {
 	for _, p := range s.lines[line] {
-		s.bus[p.ID] = b
+		s.sink[p.ID] = b
 	}
+}
+
+// MQTTPads lists the pads that speak JSON over the hall broker.
+func (s *Service) MQTTPads() []string { return s.mqtt }
+
+// AttachMQTT records the transport of the networked pads.
+func (s *Service) AttachMQTT(t screenSink) {
+	for _, p := range s.mqtt {
+		s.sink[p] = t
+	}
+}
+
+// HandleID takes a networked pad's event, deduplicated on its id.
+func (s *Service) HandleID(padID, eventID string, ev hpad.Event) error {
+	return s.handle(padID, eventID, ev)
 }
 
 // Handle takes one pad event; nil means durable (or permanently refused), so
 // the master may acknowledge it.
 func (s *Service) Handle(padID string, ev hpad.Event) error {
+	return s.handle(padID, "", ev)
+}
+
+func (s *Service) handle(padID, eventID string, ev hpad.Event) error {
 	win := s.window[padID]
-	de := hall.DeviceEvent{Device: padID, EvtSeq: ev.EvtSeq, Value: int(ev.Value), Visit: ev.Visit}
+	de := hall.DeviceEvent{Device: padID, EvtSeq: ev.EvtSeq, EventID: eventID, Value: int(ev.Value), Visit: ev.Visit}
 	var cmd any
 	switch ev.Type {
 	case hpad.EventKey:
@@ -123,7 +151,7 @@ func (s *Service) reasons(bits byte) []string {
 
 // Run keeps every pad's screen in step with its window, following the journal.
 func (s *Service) Run(ctx context.Context) {
-	if len(s.bus) == 0 {
+	if len(s.sink) == 0 {
 		return
 	}
 	for {
@@ -151,7 +179,7 @@ func (s *Service) push(ctx context.Context) {
 		return
 	}
 	for pad, d := range v.(map[string]padbus.Display) {
-		if b, ok := s.bus[pad]; ok {
+		if b, ok := s.sink[pad]; ok {
 			b.SetDisplay(pad, d)
 		}
 	}
