@@ -340,16 +340,25 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		}
 	}
 	padSvc := pads.New(cfg, eng, j, log)
-	for _, d := range cfg.DevicesOfKind(config.KindBus) {
+	// RS-485 lines with their pads, and pads on their own serial link (a line of one).
+	lineDevs := cfg.DevicesOfKind(config.KindBus)
+	for _, d := range cfg.DevicesOfKind(config.KindEvalPad) {
+		if d.Serial != nil && d.Bus == "" {
+			lineDevs = append(lineDevs, d)
+		}
+	}
+	for _, d := range lineDevs {
 		linePads := padSvc.Pads(d.ID)
 		spec, err := a.Sims.line(d, dir, linePads)
 		if err != nil {
 			stopDevices()
 			return err
 		}
-		for _, p := range linePads {
-			pd, _ := cfg.Device(p.ID)
-			sup.Register(p.ID, pd.Kind, pd.Area, pads.Label(d.ID, int(p.Addr)), d.Simulate)
+		if d.Kind == config.KindBus {
+			for _, p := range linePads {
+				pd, _ := cfg.Device(p.ID)
+				sup.Register(p.ID, pd.Kind, pd.Area, pads.Label(d.ID, int(p.Addr)), d.Simulate)
+			}
 		}
 		bus := padbus.New(d.ID, linePads, padSvc.Handle, func(id string, r device.Report) { sup.Report(id, r) }, padbus.Options{})
 		padSvc.Attach(d.ID, bus)

@@ -1053,3 +1053,35 @@ func TestReportsFollowTheJournal(t *testing.T) {
 		t.Fatalf("stars: %d %.300s", code, body)
 	}
 }
+
+// TestPointToPointPad: a pad on its own serial link (RS-232/USB, not a
+// shared bus) is driven as a line of one pad.
+func TestPointToPointPad(t *testing.T) {
+	dir := t.TempDir()
+	yaml := fmt.Sprintf(hallYAML, filepath.Join(dir, "data")) +
+		"  - {id: pad-usb, kind: eval_pad, area: front, window: w1, simulate: true, serial: {port: /dev/ttyUSB9}}\n"
+	cfg, err := config.Parse(filepath.Join(dir, "devices.yaml"), []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	ready := make(chan *app.App, 1)
+	go func() {
+		done <- app.Run(ctx, cfg, app.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Listen: "127.0.0.1:0",
+			Now: wednesday10, Backoff: supervisor.Backoff{Min: 50 * time.Millisecond, Max: time.Second},
+			OnReady: func(a *app.App) { ready <- a }})
+	}()
+	a := <-ready
+	h := &hallUnderTest{a: a, base: "http://" + a.Addr, cancel: cancel, done: done}
+	defer h.stop()
+	waitState(t, h, "pad-usb", "ready", 5*time.Second)
+	pad, _ := a.Sims.Pad("pad-usb")
+	pad.Key(hpad.KeySignInOut)
+	waitFor(t, "signed in from the point-to-point pad", 5*time.Second, func() bool {
+		v, _ := a.Engine.Query(context.Background(), func(st *hall.State) any { return hall.MakeWindowView(a.Config, st, "w1", a.Engine.Now()) })
+		w := v.(hall.WindowView)
+		return w.Staff != nil && w.Staff.ID == "s1"
+	})
+	waitFor(t, "its screen shows the staff", 5*time.Second, func() bool { return pad.Staff().Name == "张敏" })
+}

@@ -48,6 +48,14 @@ func New(cfg *config.Config, eng *engine.Engine, j *journal.Journal, log *slog.L
 		case d.Serial == nil:
 			s.window[d.ID] = d.Window
 			s.mqtt = append(s.mqtt, d.ID)
+		default:
+			// Its own serial link: a line of one pad, named after the pad.
+			addr := byte(d.Address)
+			if addr == 0 {
+				addr = 1 // HPAD-1's FE "whoever is attached" answers with the pad's real address, which we may not know
+			}
+			s.window[d.ID] = d.Window
+			s.lines[d.ID] = []padbus.Pad{{ID: d.ID, Addr: addr}}
 		}
 	}
 	return s
