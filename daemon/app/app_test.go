@@ -89,7 +89,13 @@ func startHall(t *testing.T, dir string) *hallUnderTest {
 // startHallLog starts halld with its log written to w (nil: discarded).
 func startHallLog(t *testing.T, dir string, w io.Writer) *hallUnderTest {
 	t.Helper()
-	cfg, err := config.Parse(filepath.Join(dir, "devices.yaml"), []byte(fmt.Sprintf(hallYAML, filepath.Join(dir, "data"))))
+	return startHallYAML(t, dir, fmt.Sprintf(hallYAML, filepath.Join(dir, "data")), w)
+}
+
+// startHallYAML starts halld on a config given in full.
+func startHallYAML(t *testing.T, dir, yaml string, w io.Writer) *hallUnderTest {
+	t.Helper()
+	cfg, err := config.Parse(filepath.Join(dir, "devices.yaml"), []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1060,21 +1066,8 @@ func TestPointToPointPad(t *testing.T) {
 	dir := t.TempDir()
 	yaml := fmt.Sprintf(hallYAML, filepath.Join(dir, "data")) +
 		"  - {id: pad-usb, kind: eval_pad, area: front, window: w1, simulate: true, serial: {port: /dev/ttyUSB9}}\n"
-	cfg, err := config.Parse(filepath.Join(dir, "devices.yaml"), []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	ready := make(chan *app.App, 1)
-	go func() {
-		done <- app.Run(ctx, cfg, app.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Listen: "127.0.0.1:0",
-			Now: wednesday10, Backoff: supervisor.Backoff{Min: 50 * time.Millisecond, Max: time.Second},
-			OnReady: func(a *app.App) { ready <- a }})
-	}()
-	a := <-ready
-	h := &hallUnderTest{a: a, base: "http://" + a.Addr, cancel: cancel, done: done}
-	defer h.stop()
+	h := startHallYAML(t, dir, yaml, nil)
+	a := h.a
 	waitState(t, h, "pad-usb", "ready", 5*time.Second)
 	pad, _ := a.Sims.Pad("pad-usb")
 	pad.Key(hpad.KeySignInOut)

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -19,10 +17,8 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"halld/daemon/app"
-	"halld/daemon/config"
 	"halld/daemon/hall"
 	"halld/daemon/journal"
-	"halld/daemon/supervisor"
 )
 
 // startMosquitto runs a real broker on a free loopback port for one test.
@@ -115,21 +111,9 @@ func TestCentralUplinkCarriesEventsAndCommandsNoPersonalData(t *testing.T) {
 	central := subscribe(t, url, "hall/#")
 	dir := t.TempDir()
 	yaml := strings.Replace(fmt.Sprintf(hallYAML, filepath.Join(dir, "data")), "storage:", "mqtt:\n  uplink: {url: \""+url+"\", node: edge-1}\nstorage:", 1)
-	cfg, err := config.Parse(filepath.Join(dir, "devices.yaml"), []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var logs syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	ready := make(chan *app.App, 1)
-	go func() {
-		done <- app.Run(ctx, cfg, app.Options{Log: slog.New(slog.NewTextHandler(io.MultiWriter(&logs), nil)), Listen: "127.0.0.1:0",
-			Now: wednesday10, Backoff: supervisor.Backoff{Min: 50 * time.Millisecond, Max: time.Second},
-			OnReady: func(a *app.App) { ready <- a }})
-	}()
-	a := <-ready
-	h := &hallUnderTest{a: a, base: "http://" + a.Addr, cancel: cancel, done: done}
+	h := startHallYAML(t, dir, yaml, &logs)
+	a := h.a
 	waitState(t, h, "printer-1", "ready", 5*time.Second)
 	waitFor(t, "$state ready", 10*time.Second, func() bool {
 		st := central.all()["hall/test-hall/edge-1/$state"]
@@ -216,25 +200,8 @@ func TestTerminalsOnTheHallBroker(t *testing.T) {
 		"mqtt:\n  broker: {embedded: true, listen: \"127.0.0.1:0\"}\nstorage:", 1)
 	yaml = strings.Replace(yaml, "areas:\n", "areas:\n  - {id: self-24h, name: 24小时自助服务区, open_24h: true}\n", 1)
 	yaml += "  - {id: terminal-1, kind: terminal, area: self-24h, simulate: true}\n"
-	cfg, err := config.Parse(filepath.Join(dir, "devices.yaml"), []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	ready := make(chan *app.App, 1)
-	go func() {
-		done <- app.Run(ctx, cfg, app.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Listen: "127.0.0.1:0",
-			Now: wednesday10, OnReady: func(a *app.App) { ready <- a }})
-	}()
-	var a *app.App
-	select {
-	case a = <-ready:
-	case err := <-done:
-		t.Fatalf("halld: %v", err)
-	}
-	h := &hallUnderTest{a: a, base: "http://" + a.Addr, cancel: cancel, done: done}
-	defer h.stop()
+	h := startHallYAML(t, dir, yaml, nil)
+	a := h.a
 	waitState(t, h, "terminal-1", "ready", 10*time.Second)
 	code, body := postJSON(t, h.base+"/api/v1/devices/terminal-1/command", `{"name":"reboot"}`)
 	if code != 200 || body["ok"] != true {
@@ -266,25 +233,8 @@ func TestNetworkedPad(t *testing.T) {
 	yaml := strings.Replace(fmt.Sprintf(hallYAML, filepath.Join(dir, "data")), "storage:",
 		"mqtt:\n  broker: {embedded: true, listen: \"127.0.0.1:0\"}\nstorage:", 1)
 	yaml += "  - {id: npad-1, kind: eval_pad, area: front, window: w1, simulate: true}\n"
-	cfg, err := config.Parse(filepath.Join(dir, "devices.yaml"), []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	ready := make(chan *app.App, 1)
-	go func() {
-		done <- app.Run(ctx, cfg, app.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Listen: "127.0.0.1:0",
-			Now: wednesday10, OnReady: func(a *app.App) { ready <- a }})
-	}()
-	var a *app.App
-	select {
-	case a = <-ready:
-	case err := <-done:
-		t.Fatalf("halld: %v", err)
-	}
-	h := &hallUnderTest{a: a, base: "http://" + a.Addr, cancel: cancel, done: done}
-	defer h.stop()
+	h := startHallYAML(t, dir, yaml, nil)
+	a := h.a
 
 	url, pass := a.Terminals.PadUser("npad-1")
 	var mu sync.Mutex
