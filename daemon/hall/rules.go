@@ -263,6 +263,12 @@ func normalize(m map[string]any) map[string]any {
 
 func decideIssue(cfg *config.Config, st *State, c IssueTicket, now time.Time) ([]Emit, error) {
 	day := cfg.Day(now)
+	if day < st.Day {
+		// The clock stepped back across midnight: the hall day never goes
+		// backwards, or yesterday's numbers (and ticket ids) would be reused
+		// and today's queue reset.
+		day = st.Day
+	}
 	if c.RequestID != "" && st.Day == day {
 		if id, ok := st.Requests[c.RequestID]; ok {
 			// Already issued: record nothing, the engine answers with it.

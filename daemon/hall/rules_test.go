@@ -238,3 +238,24 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		t.Fatal("unknown types must be skipped, not fail replay")
 	}
 }
+
+// The system clock stepped back (NTP correction) or forward: numbers never
+// repeat within a hall day, and a day boundary still resets them.
+func TestClockSteps(t *testing.T) {
+	cfg := cfgT(t)
+	st := hall.NewState()
+	issue(t, cfg, st, "tax", "", at("2026-11-25 10:00")) // B001
+	// Back an hour: same day, the counter goes on.
+	if n := issue(t, cfg, st, "tax", "", at("2026-11-25 09:00")).Number; n != "B0002" {
+		t.Fatalf("after a step back: %s", n)
+	}
+	// Forward into the next day and back again: the new day starts at 001;
+	// a ticket stamped with yesterday again continues today's numbers.
+	if n := issue(t, cfg, st, "tax", "", at("2026-11-26 10:00")).Number; n != "B0001" {
+		t.Fatalf("next day: %s", n)
+	}
+	tk := issue(t, cfg, st, "tax", "", at("2026-11-25 16:00"))
+	if tk.Number != "B0002" || tk.Day != "2026-11-26" || len(st.TicketsOf("2026-11-26")) != 2 {
+		t.Fatalf("a step back across midnight: %s on %s, %d tickets today", tk.Number, tk.Day, len(st.TicketsOf("2026-11-26")))
+	}
+}
