@@ -30,11 +30,15 @@ services:
 
 func setup(t *testing.T) (*config.Config, *journal.Journal, string) {
 	t.Helper()
+	return setupAt(t, filepath.Join(t.TempDir(), "j.db"))
+}
+
+func setupAt(t *testing.T, path string) (*config.Config, *journal.Journal, string) {
+	t.Helper()
 	cfg, err := config.Parse("t.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "j.db")
 	j, err := journal.Open(path, journal.Options{})
 	if err != nil {
 		t.Fatal(err)
