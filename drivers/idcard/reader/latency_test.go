@@ -2,7 +2,6 @@ package reader_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -16,17 +15,16 @@ import (
 	"halld/drivers/vport"
 )
 
-// TestCardLatency measures card placed → card event with the reader's line
-// emulated at 115200 baud 8N1 (vport.Baud), beside the wire time of the
-// 1295-byte read reply, for BENCHMARKS.md. It logs; it does not judge speed.
-func TestCardLatency(t *testing.T) {
-	if os.Getenv("HALLD_BENCH") == "" {
-		t.Skip("set HALLD_BENCH=1 to measure")
-	}
+// BenchmarkCardPlaced measures card placed → card event with the reader's
+// line emulated at 115200 baud 8N1 (vport.Baud), beside the wire time of the
+// 1295-byte read reply, for BENCHMARKS.md:
+//
+//	go test -run '^$' -bench CardPlaced -benchtime 20x ./drivers/idcard/reader
+func BenchmarkCardPlaced(b *testing.B) {
 	sim := idcardsim.New()
-	vp, err := vport.New(filepath.Join(t.TempDir(), "idr"), vport.Baud(115200, sim.Serve))
+	vp, err := vport.New(filepath.Join(b.TempDir(), "idr"), vport.Baud(115200, sim.Serve))
 	if err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
 	defer vp.Close()
 	cards := make(chan time.Time, 1)
@@ -34,14 +32,14 @@ func TestCardLatency(t *testing.T) {
 	r := reader.New("idr", reader.Options{}, func(idcard.Card) { cards <- time.Now() }, func() { gone <- struct{}{} })
 	port, err := serialport.Open(context.Background(), "idr", serialport.Spec{Path: vp.Path(), Baud: 115200}, nil)
 	if err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go r.Run(ctx, port, func(device.Report) {})
 	card := idcardsim.Samples()[0]
 	var lat []time.Duration
-	for i := 0; i < 20; i++ {
+	for i := 0; i < b.N; i++ {
 		time.Sleep(time.Duration(137*i%1000) * time.Millisecond) // place at any phase of the 1 s find poll
 		t0 := time.Now()
 		sim.Place(card)
@@ -49,13 +47,14 @@ func TestCardLatency(t *testing.T) {
 		case at := <-cards:
 			lat = append(lat, at.Sub(t0))
 		case <-time.After(15 * time.Second):
-			t.Fatal("no card event")
+			b.Fatal("no card event")
 		}
 		sim.Remove()
 		<-gone
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	wire := time.Duration(1295*10) * time.Second / 115200
-	t.Logf("card placed → card event at 115200 baud (n=%d): p50 %v · p99 %v · max %v; wire time of the 1295-byte reply %v; find polls every 1 s",
+	b.ReportMetric(float64(lat[len(lat)/2].Milliseconds()), "p50-ms")
+	b.Logf("card placed → card event at 115200 baud (n=%d): p50 %v · p99 %v · max %v; wire time of the 1295-byte reply %v; find polls every 1 s",
 		len(lat), lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond), wire.Round(time.Millisecond))
 }
