@@ -87,7 +87,7 @@ func decideAppointment(cfg *config.Config, st *State, cmd any, now time.Time) ([
 		e := c.DeviceLine
 		return []Emit{{TypeDeviceLine, &e}}, nil
 	case CheckIn:
-		day := cfg.Day(now)
+		day := st.Today(cfg, now)
 		var found *Appointment
 		for _, code := range sortedKeys(st.Appointments) {
 			a := st.Appointments[code]

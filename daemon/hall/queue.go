@@ -157,7 +157,7 @@ func Queue(cfg *config.Config, st *State, id string, now time.Time) []Candidate 
 	if !ok {
 		return nil
 	}
-	day := cfg.Day(now)
+	day := st.Today(cfg, now)
 	type source struct {
 		window  *config.Window
 		covered string
@@ -262,7 +262,7 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 			return nil, err
 		}
 		t, ok := st.Tickets[c.Ticket]
-		if !ok || t.Day != cfg.Day(now) {
+		if !ok || t.Day != st.Today(cfg, now) {
 			return nil, refuse(404, "unknown_ticket", "没有找到这张号票（只能呼叫当天的号票）")
 		}
 		if t.Status != StatusWaiting && t.Status != StatusHeld && t.Status != StatusNoShow {
@@ -729,7 +729,7 @@ func decideToggle(cfg *config.Config, st *State, c ToggleSign, now time.Time) ([
 // waited past the service's max_wait_minutes; cleared when nobody has.
 func waitAlerts(cfg *config.Config, st *State, now time.Time) []Emit {
 	var out []Emit
-	day := cfg.Day(now)
+	day := st.Today(cfg, now)
 	for i := range cfg.Services {
 		svc := &cfg.Services[i]
 		if svc.MaxWaitMinutes <= 0 {

@@ -261,14 +261,18 @@ func normalize(m map[string]any) map[string]any {
 	return out
 }
 
-func decideIssue(cfg *config.Config, st *State, c IssueTicket, now time.Time) ([]Emit, error) {
-	day := cfg.Day(now)
-	if day < st.Day {
-		// The clock stepped back across midnight: the hall day never goes
-		// backwards, or yesterday's numbers (and ticket ids) would be reused
-		// and today's queue reset.
-		day = st.Day
+// Today is the hall day at now. It never goes backwards: after the clock
+// steps back across midnight, yesterday's numbers (and ticket ids) would be
+// reused and today's queue reset.
+func (st *State) Today(cfg *config.Config, now time.Time) string {
+	if day := cfg.Day(now); day > st.Day {
+		return day
 	}
+	return st.Day
+}
+
+func decideIssue(cfg *config.Config, st *State, c IssueTicket, now time.Time) ([]Emit, error) {
+	day := st.Today(cfg, now)
 	if c.RequestID != "" && st.Day == day {
 		if id, ok := st.Requests[c.RequestID]; ok {
 			// Already issued: record nothing, the engine answers with it.

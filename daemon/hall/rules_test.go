@@ -258,4 +258,11 @@ func TestClockSteps(t *testing.T) {
 	if tk.Number != "B0002" || tk.Day != "2026-11-26" || len(st.TicketsOf("2026-11-26")) != 2 {
 		t.Fatalf("a step back across midnight: %s on %s, %d tickets today", tk.Number, tk.Day, len(st.TicketsOf("2026-11-26")))
 	}
+	// The queue and the board still show today's tickets under the stepped-back clock.
+	if q := hall.Queue(cfg, st, "w1", at("2026-11-25 16:00")); len(q) != 2 {
+		t.Fatalf("queue after a step back across midnight: %d tickets", len(q))
+	}
+	if v := hall.MakeView(cfg, st, at("2026-11-25 16:00")); len(v.Tickets) != 2 {
+		t.Fatalf("view after a step back across midnight: %d tickets", len(v.Tickets))
+	}
 }

@@ -122,7 +122,7 @@ type DeviceView struct {
 
 // MakeView renders the state for people at time now.
 func MakeView(cfg *config.Config, st *State, now time.Time) View {
-	day := cfg.Day(now)
+	day := st.Today(cfg, now)
 	v := View{
 		Hall: HallView{ID: cfg.Hall.ID, Name: cfg.Hall.Name, Hotline: cfg.Hall.Hotline,
 			SupervisionPhone: cfg.Hall.SupervisionPhone, Open: cfg.IsOpen(now), Day: day, Now: Stamp(now.In(cfg.Location))},
