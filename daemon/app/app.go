@@ -151,6 +151,20 @@ func newUplink(cfg *config.Config, j *journal.Journal, sup *supervisor.Superviso
 		}})
 }
 
+// anyFault tells whether some device is in fault: the node's $state is
+// then "alert" (protocols.md §4.2).
+func anyFault(sup *supervisor.Supervisor) bool {
+	if sup == nil {
+		return false
+	}
+	for _, i := range sup.Infos() {
+		if i.State == device.StateFault {
+			return true
+		}
+	}
+	return false
+}
+
 // deviceStatus is a device's retained status payload (protocols.md §4.2).
 func deviceStatus(kind, state, reason string, detail map[string]any) map[string]any {
 	out := map[string]any{"kind": kind, "state": state, "ts": time.Now().UnixMilli()}
@@ -299,6 +313,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		observed <- hall.ObserveDevice{Device: id, Kind: kind, State: r.State, Detail: r.Detail, Reason: r.Reason}
 		if u := a.uplink(); u != nil {
 			u.PublishDeviceStatus(id, deviceStatus(kind, r.State, r.Reason, r.Detail))
+			u.SetAlert(anyFault(a.Supervisor))
 		}
 	}, opts.Backoff)
 	a.Supervisor = sup

@@ -120,6 +120,16 @@ func TestCentralUplinkCarriesEventsAndCommandsNoPersonalData(t *testing.T) {
 		return len(st) > 0 && string(st[len(st)-1]) == "ready"
 	})
 
+	// A device in fault makes the node's $state "alert"; fixed, "ready" again.
+	lastState := func() string {
+		st := central.all()["hall/test-hall/edge-1/$state"]
+		return string(st[len(st)-1])
+	}
+	a.Sims.Simulate("printer-1", "cover_open", "")
+	waitFor(t, "$state alert while a printer is in fault", 10*time.Second, func() bool { return lastState() == "alert" })
+	a.Sims.Simulate("printer-1", "cover_close", "")
+	waitFor(t, "$state ready again", 10*time.Second, func() bool { return lastState() == "ready" })
+
 	// The central server books an appointment with the citizen's ID number.
 	card, _ := app.DemoCard("resident")
 	cmd := fmt.Sprintf(`{"id":"c-1","args":{"code":"ZX1","service":"tax","slot_start":"2026-11-25T09:00:00+08:00","slot_end":"2026-11-25T12:00:00+08:00","id_number":"%s"}}`, card.Number)

@@ -173,7 +173,8 @@ func (u *Uplink) pump(ctx context.Context, c *conn, ob *outbox) error {
 		case <-head:
 		case <-wake:
 		case <-timer.C:
-		case <-u.kick: // device status, or a rewind (applied at the top)
+		case <-u.kick: // device status, node state, or a rewind (applied at the top)
+			u.publishNodeState(c)
 			u.publishDeviceStatus(c)
 		}
 	}

@@ -124,6 +124,8 @@ type Uplink struct {
 
 	mu        sync.Mutex
 	st        Status
+	alert     bool // $state "alert" rather than "ready": some device is in fault
+	alertSent bool // what the broker has now
 	devStatus map[string][]byte
 	devDirty  map[string]bool
 	cmdFn     CommandFunc
@@ -292,6 +294,46 @@ func (u *Uplink) PublishDeviceStatus(dev string, payload any) {
 	select {
 	case u.kick <- struct{}{}:
 	default:
+	}
+}
+
+// SetAlert makes the node's $state "alert" (some device is in fault) or
+// back to "ready"; it is published at once when connected, and on connect.
+func (u *Uplink) SetAlert(on bool) {
+	u.mu.Lock()
+	changed := u.alert != on
+	u.alert = on
+	u.mu.Unlock()
+	if changed {
+		select {
+		case u.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (u *Uplink) nodeState() (state string, alert bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.alert {
+		return "alert", true
+	}
+	return "ready", false
+}
+
+// publishNodeState sends $state when it differs from what was sent.
+func (u *Uplink) publishNodeState(c *conn) {
+	state, alert := u.nodeState()
+	u.mu.Lock()
+	same := u.alertSent == alert
+	u.mu.Unlock()
+	if same {
+		return
+	}
+	if _, err := u.publish(c, u.root+"/$state", true, []byte(state)); err == nil {
+		u.mu.Lock()
+		u.alertSent = alert
+		u.mu.Unlock()
 	}
 }
 
@@ -601,9 +643,13 @@ func (u *Uplink) dial(ctx context.Context) (net.Conn, error) {
 
 // startSession announces the node and subscribes to commands.
 func (u *Uplink) startSession(ctx context.Context, c *conn) error {
-	if err := u.publishWait(ctx, c, u.root+"/$state", true, []byte("ready")); err != nil {
+	state, alert := u.nodeState()
+	if err := u.publishWait(ctx, c, u.root+"/$state", true, []byte(state)); err != nil {
 		return fmt.Errorf("publish $state: %w", err)
 	}
+	u.mu.Lock()
+	u.alertSent = alert
+	u.mu.Unlock()
 	if info := u.info(); info != nil {
 		if _, err := u.publish(c, u.root+"/$info", true, info); err != nil {
 			return fmt.Errorf("publish $info: %w", err)
