@@ -168,7 +168,7 @@ type Storage struct {
 	// file's directory; after Load it is absolute.
 	Dir string `yaml:"dir" default:"./data" doc:"Data directory (journal), relative to this file's directory."`
 	// Retention is how long journal data is kept, a Go duration. Default "2160h" (90 days).
-	Retention string `yaml:"retention" format:"duration" default:"2160h" doc:"How long journal data is kept, as a duration (2160h = 90 days)."`
+	Retention string `yaml:"retention" format:"duration" default:"2160h" doc:"How long journal data is to be kept (2160h = 90 days). Not enforced yet: the journal is kept whole until pruning lands."`
 }
 
 // RetentionDuration returns Retention as a time.Duration (0 if it does not parse; Load guarantees it does).
