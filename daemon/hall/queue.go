@@ -122,6 +122,36 @@ func statusName(s string) string {
 	return s
 }
 
+// readyToCall is a window that may call now: known, open, not busy.
+func (st *State) readyToCall(cfg *config.Config, id string) (*config.Window, *WindowState, error) {
+	wc, err := windowCfg(cfg, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	w := st.window(id)
+	if err := st.requireOpen(w); err != nil {
+		return nil, nil, err
+	}
+	if err := st.requireFree(w); err != nil {
+		return nil, nil, err
+	}
+	return wc, w, nil
+}
+
+// ticketAt is a known window and its current ticket, in one of the wanted states.
+func (st *State) ticketAt(cfg *config.Config, id string, want ...string) (*config.Window, *WindowState, *Ticket, error) {
+	wc, err := windowCfg(cfg, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	w := st.window(id)
+	t, err := st.current(w, want...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return wc, w, t, nil
+}
+
 func (st *State) requireOpen(w *WindowState) error {
 	switch w.Status {
 	case WindowClosed:
@@ -233,15 +263,8 @@ func class(t *Ticket, now time.Time) int {
 func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, error) {
 	switch c := cmd.(type) {
 	case CallNext:
-		wc, err := windowCfg(cfg, c.Window)
+		wc, w, err := st.readyToCall(cfg, c.Window)
 		if err != nil {
-			return nil, err
-		}
-		w := st.window(c.Window)
-		if err := st.requireOpen(w); err != nil {
-			return nil, err
-		}
-		if err := st.requireFree(w); err != nil {
 			return nil, err
 		}
 		q := Queue(cfg, st, c.Window, now)
@@ -250,15 +273,8 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 		}
 		return []Emit{st.call(wc, w, q[0].Ticket, false, q[0].Covering)}, nil
 	case CallTicket:
-		wc, err := windowCfg(cfg, c.Window)
+		wc, w, err := st.readyToCall(cfg, c.Window)
 		if err != nil {
-			return nil, err
-		}
-		w := st.window(c.Window)
-		if err := st.requireOpen(w); err != nil {
-			return nil, err
-		}
-		if err := st.requireFree(w); err != nil {
 			return nil, err
 		}
 		t, ok := st.Tickets[c.Ticket]
@@ -270,12 +286,7 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 		}
 		return []Emit{st.call(wc, w, t, true, "")}, nil
 	case Recall:
-		wc, err := windowCfg(cfg, c.Window)
-		if err != nil {
-			return nil, err
-		}
-		w := st.window(c.Window)
-		t, err := st.current(w, StatusCalled)
+		wc, w, t, err := st.ticketAt(cfg, c.Window, StatusCalled)
 		if err != nil {
 			return nil, err
 		}
@@ -284,41 +295,25 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 		ev.Recall, ev.Recalls, ev.Visit = true, t.Recalls+1, t.Visit
 		return []Emit{{TypeTicketRecalled, ev}}, nil
 	case NoShow:
-		w := st.window(c.Window)
-		if _, err := windowCfg(cfg, c.Window); err != nil {
-			return nil, err
-		}
-		t, err := st.current(w, StatusCalled)
+		_, w, t, err := st.ticketAt(cfg, c.Window, StatusCalled)
 		if err != nil {
 			return nil, err
 		}
 		return []Emit{{TypeTicketNoShow, &TicketAtWindow{TicketID: t.ID, Number: t.Number, Window: w.ID, Visit: t.Visit}}}, nil
 	case Hold:
-		w := st.window(c.Window)
-		if _, err := windowCfg(cfg, c.Window); err != nil {
-			return nil, err
-		}
-		t, err := st.current(w, StatusCalled, StatusServing)
+		_, w, t, err := st.ticketAt(cfg, c.Window, StatusCalled, StatusServing)
 		if err != nil {
 			return nil, err
 		}
 		return []Emit{{TypeTicketHeld, &TicketAtWindow{TicketID: t.ID, Number: t.Number, Window: w.ID, Visit: t.Visit}}}, nil
 	case Start:
-		w := st.window(c.Window)
-		if _, err := windowCfg(cfg, c.Window); err != nil {
-			return nil, err
-		}
-		t, err := st.current(w, StatusCalled)
+		_, w, t, err := st.ticketAt(cfg, c.Window, StatusCalled)
 		if err != nil {
 			return nil, err
 		}
 		return []Emit{{TypeServiceStarted, &ServiceEvent{TicketID: t.ID, Number: t.Number, Service: t.Service, Window: w.ID, Staff: w.Staff, Visit: t.Visit}}}, nil
 	case Finish:
-		w := st.window(c.Window)
-		if _, err := windowCfg(cfg, c.Window); err != nil {
-			return nil, err
-		}
-		t, err := st.current(w, StatusCalled, StatusServing)
+		_, w, t, err := st.ticketAt(cfg, c.Window, StatusCalled, StatusServing)
 		if err != nil {
 			return nil, err
 		}
@@ -331,11 +326,7 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 		}
 		return append(out, Emit{TypeServiceFinished, &se}), nil
 	case Transfer:
-		w := st.window(c.Window)
-		if _, err := windowCfg(cfg, c.Window); err != nil {
-			return nil, err
-		}
-		t, err := st.current(w, StatusCalled, StatusServing)
+		_, w, t, err := st.ticketAt(cfg, c.Window, StatusCalled, StatusServing)
 		if err != nil {
 			return nil, err
 		}
