@@ -403,6 +403,9 @@ func TestKioskPageWeightAndFirstPaint(t *testing.T) {
 	p := openBrowser(t, 1080, 1920)
 	p.navigate(h.base + "/kiosk/?kiosk=kiosk-1")
 	p.waitVisible(tile("company-setup"))
+	// Chromium posts the paint entry a moment after painting.
+	p.waitJS("the first contentful paint is recorded", `performance.getEntriesByName("first-contentful-paint").length > 0`,
+		`String(performance.getEntriesByType("paint").length)`)
 	type perf struct {
 		FCP, DOMContentLoaded, Load float64
 		Bytes, Resources            int
