@@ -79,6 +79,11 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE TABLE IF NOT EXISTS meta (
   key   TEXT PRIMARY KEY,
   value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+  name TEXT PRIMARY KEY,
+  seq  INTEGER NOT NULL,
+  body BLOB NOT NULL
 );`); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("journal: schema %s: %w", path, err)
@@ -258,6 +263,120 @@ func (j *Journal) SetMeta(key, value string) error {
 		return fmt.Errorf("journal: set meta %s: %w", key, err)
 	}
 	return nil
+}
+
+// SaveCheckpoint stores body as the named consumer's folded state through seq
+// (the hall state, the statistics). A checkpoint lets a restart fold only
+// what follows it, and is what allows Prune to drop what precedes it.
+func (j *Journal) SaveCheckpoint(name string, seq uint64, body []byte) error {
+	_, err := j.db.Exec(`INSERT INTO checkpoints(name,seq,body) VALUES(?,?,?) ON CONFLICT(name) DO UPDATE SET seq=excluded.seq, body=excluded.body`,
+		name, int64(seq), body)
+	if err != nil {
+		return fmt.Errorf("journal: save checkpoint %s: %w", name, err)
+	}
+	return nil
+}
+
+// Checkpoint returns the named checkpoint; ok is false when there is none.
+func (j *Journal) Checkpoint(name string) (seq uint64, body []byte, ok bool, err error) {
+	var s int64
+	err = j.db.QueryRow(`SELECT seq, body FROM checkpoints WHERE name = ?`, name).Scan(&s, &body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil, false, nil
+	}
+	if err != nil {
+		return 0, nil, false, fmt.Errorf("journal: checkpoint %s: %w", name, err)
+	}
+	return uint64(s), body, true, nil
+}
+
+// CheckpointSeq is the seq of the named checkpoint, 0 when there is none.
+func (j *Journal) CheckpointSeq(name string) uint64 {
+	var s int64
+	if err := j.db.QueryRow(`SELECT seq FROM checkpoints WHERE name = ?`, name).Scan(&s); err != nil {
+		return 0
+	}
+	return uint64(s)
+}
+
+// OlderThan returns the last seq of the journal's leading run of records
+// stamped before cutoff (0 when the oldest is not). It walks the prefix in
+// seq order and stops at the first newer record, so an hourly call reads
+// only the hour's records, and a record stamped in the past after a clock
+// step back cannot make newer records look old.
+func (j *Journal) OlderThan(ctx context.Context, cutoff time.Time) (uint64, error) {
+	var last uint64
+	after := j.Oldest() - 1
+	for {
+		rows, err := j.db.QueryContext(ctx, `SELECT seq, ts FROM events WHERE seq > ? ORDER BY seq LIMIT 5000`, int64(after))
+		if err != nil {
+			return 0, fmt.Errorf("journal: scan ages: %w", err)
+		}
+		n := 0
+		done := false
+		for rows.Next() {
+			var seq, ts int64
+			if err := rows.Scan(&seq, &ts); err != nil {
+				rows.Close()
+				return 0, fmt.Errorf("journal: scan ages: %w", err)
+			}
+			n++
+			if !time.UnixMilli(ts).Before(cutoff) {
+				done = true
+				break
+			}
+			last, after = uint64(seq), uint64(seq)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return 0, fmt.Errorf("journal: scan ages: %w", err)
+		}
+		if done || n == 0 {
+			return last, nil
+		}
+	}
+}
+
+// Prune deletes every record with seq <= upTo, in batches so the writer
+// is never held off for long, and returns how many went. The head is kept in
+// meta first, so a journal pruned empty still continues its sequence.
+// Callers decide upTo; the journal only refuses to go past its head.
+func (j *Journal) Prune(ctx context.Context, upTo uint64) (int, error) {
+	head := j.Head()
+	if upTo > head {
+		upTo = head
+	}
+	if upTo < j.Oldest() {
+		return 0, nil
+	}
+	if err := j.SetMeta("head_floor", fmt.Sprint(head)); err != nil {
+		return 0, err
+	}
+	total := 0
+	for {
+		from := j.Oldest()
+		if from > upTo {
+			return total, nil
+		}
+		to := min(upTo, from+4999)
+		res, err := j.db.ExecContext(ctx, `DELETE FROM events WHERE seq >= ? AND seq <= ?`, int64(from), int64(to))
+		if err != nil {
+			return total, fmt.Errorf("journal: prune: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += int(n)
+		j.mu.Lock()
+		j.oldest = to + 1
+		if j.oldest > j.head {
+			j.oldest = 0 // empty: Oldest() reports head+1
+		}
+		// Readers of the ring must not see what is gone from disk.
+		for len(j.ring) > 0 && j.ring[0].Seq <= to {
+			j.ring = j.ring[1:]
+		}
+		j.mu.Unlock()
+	}
 }
 
 // Stats reports the size of the log for metrics.
