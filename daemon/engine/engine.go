@@ -43,6 +43,16 @@ type Engine struct {
 	MaxBatch int
 
 	storageErr atomic.Value // errBox: the last append's outcome
+
+	// A checkpoint of the state is written after CheckpointEvery events or
+	// CheckpointInterval, whichever comes first, and at stop, so a restart
+	// folds only what follows it and the journal can be pruned behind it.
+	CheckpointEvery    uint64
+	CheckpointInterval time.Duration
+	ckSeq              uint64 // loop goroutine: seq of the last checkpoint handed to the writer
+	ckAt               time.Time
+	ckDone             atomic.Uint64 // seq of the last checkpoint on disk
+	ckCh               chan *hall.State
 }
 
 type errBox struct{ err error }
@@ -69,26 +79,64 @@ type reply struct {
 	err   error
 }
 
-// New replays the journal into a fresh state. now is the clock (tests pass
-// their own).
+// New restores the state from the journal: its checkpoint, then the events
+// after it. now is the clock (tests pass their own).
 func New(ctx context.Context, cfg *config.Config, j *journal.Journal, log *slog.Logger, now func() time.Time) (*Engine, error) {
 	if now == nil {
 		now = time.Now
 	}
-	e := &Engine{cfg: cfg, j: j, log: log, now: now, reqs: make(chan request, 1024), done: make(chan struct{}), MaxBatch: 256}
-	st, err := Replay(ctx, j, cfg.Location)
+	e := &Engine{cfg: cfg, j: j, log: log, now: now, reqs: make(chan request, 1024), done: make(chan struct{}), MaxBatch: 256,
+		CheckpointEvery: 5000, CheckpointInterval: 10 * time.Minute}
+	st, err := Replay(ctx, j, cfg.Location, log)
 	if err != nil {
 		return nil, err
 	}
 	e.st = st
+	e.ckSeq = j.CheckpointSeq(CheckpointName)
 	return e, nil
 }
 
-// Replay folds the whole journal into a new state; times are given to the
-// rules in the hall's zone (loc), as they were when recorded.
-func Replay(ctx context.Context, j *journal.Journal, loc *time.Location) (*hall.State, error) {
-	st := hall.NewState()
-	err := j.Scan(ctx, 0, func(r journal.Record) error {
+// CheckpointName is the hall state's checkpoint in the journal.
+const CheckpointName = "hall"
+
+// Replay rebuilds the state: from the journal's checkpoint when it is usable,
+// else from the first event held; times are given to the rules in the hall's
+// zone (loc), as they were when recorded.
+func Replay(ctx context.Context, j *journal.Journal, loc *time.Location, log *slog.Logger) (*hall.State, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	seq, body, ok, err := j.Checkpoint(CheckpointName)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		st, err := hall.DecodeState(body)
+		switch {
+		case err != nil:
+			log.Warn("state checkpoint not usable; rebuilding from the journal", "err", err, "checkpoint_seq", seq)
+		case seq > j.Head() || seq+1 < j.Oldest():
+			log.Warn("state checkpoint does not meet the journal; rebuilding from it", "checkpoint_seq", seq, "head", j.Head(), "oldest", j.Oldest())
+		default:
+			return Fold(ctx, j, loc, st, seq, j.Head())
+		}
+	}
+	if o := j.Oldest(); o > 1 && o <= j.Head() {
+		// Pruned with no usable checkpoint: today's queue is intact (retention
+		// is days), but older follow-ups and appointments are gone.
+		log.Error("journal was pruned and has no usable state checkpoint: state rebuilt from the oldest event held",
+			"oldest", o)
+	}
+	return Fold(ctx, j, loc, hall.NewState(), 0, j.Head())
+}
+
+// Fold applies the journal's events after seq `after`, up to upTo, to st.
+func Fold(ctx context.Context, j *journal.Journal, loc *time.Location, st *hall.State, after, upTo uint64) (*hall.State, error) {
+	errStop := errors.New("stop")
+	err := j.Scan(ctx, after, func(r journal.Record) error {
+		if r.Seq > upTo {
+			return errStop
+		}
 		data, err := hall.Decode(r.Type, r.Body)
 		if err != nil {
 			return fmt.Errorf("replay seq %d: %w", r.Seq, err)
@@ -96,10 +144,12 @@ func Replay(ctx context.Context, j *journal.Journal, loc *time.Location) (*hall.
 		hall.Apply(st, r.Seq, r.Type, r.TS.In(loc), data)
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errStop) {
 		return nil, err
 	}
-	st.Seq = j.Head()
+	if upTo > st.Seq {
+		st.Seq = upTo // a pruned journal's last events may all be gone
+	}
 	return st, nil
 }
 
@@ -107,12 +157,29 @@ func Replay(ctx context.Context, j *journal.Journal, loc *time.Location) (*hall.
 // committed.
 func (e *Engine) Run(ctx context.Context) {
 	defer close(e.done)
+	e.ckCh = make(chan *hall.State, 1)
+	e.ckAt = e.now()
+	e.ckDone.Store(e.ckSeq)
+	wrote := make(chan struct{})
+	go e.checkpointWriter(wrote)
+	defer func() {
+		// The last checkpoint, written after the last batch: a clean
+		// restart replays nothing.
+		e.offerCheckpoint(true)
+		close(e.ckCh)
+		<-wrote
+	}()
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
 	for {
 		var first request
 		select {
 		case <-ctx.Done():
 			e.drain()
 			return
+		case <-tick.C:
+			e.offerCheckpoint(false)
+			continue
 		case first = <-e.reqs:
 		}
 		batch := []request{first}
@@ -126,8 +193,56 @@ func (e *Engine) Run(ctx context.Context) {
 			}
 		}
 		e.process(batch)
+		e.offerCheckpoint(false)
 	}
 }
+
+// offerCheckpoint hands a copy of the state to the writer when one is due
+// (or final). It never waits for a busy writer except when final.
+func (e *Engine) offerCheckpoint(final bool) {
+	if e.st.Seq <= e.ckSeq {
+		return
+	}
+	if !final && e.st.Seq-e.ckSeq < e.CheckpointEvery && e.now().Sub(e.ckAt) < e.CheckpointInterval {
+		return
+	}
+	st := cloneState(e.st)
+	if final {
+		select {
+		case <-e.ckCh: // a stale one not yet taken: the final one replaces it
+		default:
+		}
+		e.ckCh <- st
+	} else {
+		select {
+		case e.ckCh <- st:
+		default:
+			return // the writer is still busy with the last one: next batch
+		}
+	}
+	e.ckSeq, e.ckAt = st.Seq, e.now()
+}
+
+// checkpointWriter encodes and stores checkpoints off the command loop, so a
+// busy day's state (a few MB of JSON) never delays a ticket.
+func (e *Engine) checkpointWriter(done chan<- struct{}) {
+	defer close(done)
+	for st := range e.ckCh {
+		body, err := hall.EncodeState(st)
+		if err == nil {
+			err = e.j.SaveCheckpoint(CheckpointName, st.Seq, body)
+		}
+		if err != nil {
+			e.log.Warn("state checkpoint not written; the next one will try again", "err", err, "seq", st.Seq)
+			continue
+		}
+		e.ckDone.Store(st.Seq)
+	}
+}
+
+// CheckpointSeq is the seq of the last state checkpoint on disk: the journal
+// may be pruned up to it and no further.
+func (e *Engine) CheckpointSeq() uint64 { return e.ckDone.Load() }
 
 // drain answers what is still queued at shutdown, so no caller waits forever.
 func (e *Engine) drain() {

@@ -48,8 +48,8 @@ type FollowUp struct {
 	Closed   bool         `json:"closed"`
 	Excluded bool         `json:"excluded"` // appeal upheld: not counted
 	History  []StageEntry `json:"history"`
-	// before is the stage an appeal interrupted, to return to if rejected.
-	before string
+	// Before is the stage an appeal interrupted, to return to if rejected.
+	Before string `json:"stage_before_appeal,omitempty"`
 }
 
 // StageEntry is one step of a follow-up.
@@ -154,9 +154,9 @@ func applyFollowUp(st *State, typ string, ts time.Time, data any) {
 		c.History = append(append([]StageEntry(nil), f.History...), StageEntry{Stage: e.Stage, Note: e.Note, By: e.By, At: Stamp(ts)})
 		switch e.Stage {
 		case StageAppealed:
-			c.before, c.Stage = f.Stage, StageAppealed
+			c.Before, c.Stage = f.Stage, StageAppealed
 		case StageRejected:
-			c.Stage = f.before
+			c.Stage = f.Before
 		case StageUpheld:
 			c.Stage, c.Closed, c.Excluded = StageUpheld, true, true
 		default:

@@ -1,0 +1,65 @@
+package hall
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// StateVersion names the shape of State in a checkpoint. Bump it when a
+// change to the rules would fold the same events into a different State:
+// an older checkpoint is then ignored and the state is rebuilt from the
+// journal (see engine.Replay).
+const StateVersion = 1
+
+type checkpoint struct {
+	Version int    `json:"version"`
+	State   *State `json:"state"`
+}
+
+// EncodeState serialises st for a checkpoint. Every field of State and of
+// what it holds is exported, so JSON carries all of it (a test walks the
+// types to keep it so).
+func EncodeState(st *State) ([]byte, error) {
+	return json.Marshal(checkpoint{Version: StateVersion, State: st})
+}
+
+// ErrStateVersion means a checkpoint was written by rules of another version.
+var ErrStateVersion = fmt.Errorf("hall: checkpoint of another state version (want %d)", StateVersion)
+
+// DecodeState reads a checkpoint written by EncodeState.
+func DecodeState(b []byte) (*State, error) {
+	var c checkpoint
+	c.State = NewState()
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("hall: checkpoint: %w", err)
+	}
+	if c.Version != StateVersion {
+		return nil, fmt.Errorf("%w: have %d", ErrStateVersion, c.Version)
+	}
+	st := c.State
+	// JSON null (a nil map) decodes to nil; Apply writes into these.
+	orEmpty(&st.Counters)
+	orEmpty(&st.Tickets)
+	orEmpty(&st.Requests)
+	orEmpty(&st.Devices)
+	orEmpty(&st.Windows)
+	orEmpty(&st.Visits)
+	orEmpty(&st.VisitInfo)
+	orEmpty(&st.Rated)
+	orEmpty(&st.Finished)
+	orEmpty(&st.TimedOut)
+	orEmpty(&st.Alerts)
+	orEmpty(&st.DeviceSeq)
+	orEmpty(&st.DeviceEventIDs)
+	orEmpty(&st.FollowUps)
+	orEmpty(&st.Appointments)
+	orEmpty(&st.Notices)
+	orEmpty(&st.ClosedServices)
+	return st, nil
+}
+
+func orEmpty[M ~map[K]V, K comparable, V any](m *M) {
+	if *m == nil {
+		*m = M{}
+	}
+}
