@@ -30,6 +30,7 @@ import (
 	"halld/daemon/pads"
 	"halld/daemon/pii"
 	"halld/daemon/printing"
+	"halld/daemon/retention"
 	"halld/daemon/stats"
 	"halld/daemon/supervisor"
 	"halld/daemon/uplink"
@@ -74,6 +75,7 @@ type App struct {
 	Kiosks     *kiosks.Manager
 	LineDevs   map[string]*lineport.Device
 	Stats      *stats.Live
+	Pruner     *retention.Pruner
 	Uplink     *uplink.Uplink
 	Terminals  *Terminals
 
@@ -443,7 +445,10 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		return err
 	}
 	a.Stats = stats.NewLive(j, cfg)
+	a.Stats.SetLogger(log)
+	statsDone := make(chan struct{})
 	go func() {
+		defer close(statsDone)
 		if err := a.Stats.Run(devCtx); err != nil {
 			log.Error("statistics stopped following the journal", "err", err)
 		}
@@ -486,6 +491,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	a.Sims.terms = term
 	go padSvc.Run(devCtx) // every pad transport is attached by now
 	defer term.Close()
+	a.Pruner = newPruner(cfg, j, eng, a.Stats, log)
 	srv := web.New(web.Deps{Config: cfg, Engine: eng, Journal: j, Issuer: iss, Supervisor: sup,
 		Simulators: a.Sims, Tracer: a.Trace, Pages: kioskui.Pages(), Log: log, Registry: reg, Tokens: tokens, PII: key, Kiosks: a.Kiosks, Lines: a, Stats: a.Stats, Uplink: a.uplinkStatus, Commander: a,
 		Ready: func() []string {
@@ -505,6 +511,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	go watchdog(ctx, eng, log)
 	go tick(ctx, eng, log)
 	go watchHealth(ctx, a, eng, dir, log)
+	go a.Pruner.Run(devCtx, pruneEvery)
 
 	var runErr error
 	select {
@@ -524,6 +531,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		log.Warn("http shutdown", "err", err)
 	}
 	stopDevices()
+	<-statsDone  // its last checkpoint goes in before the journal closes
 	term.Close() // its watcher reports through the supervisor too
 	sup.Wait()
 	close(observed)

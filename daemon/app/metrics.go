@@ -14,6 +14,7 @@ type collector struct {
 	up, state, reconnects, errors, lastSeen, head, bytes *prometheus.Desc
 	padCycle, padPolls, padRetries, padTimeouts, padBad  *prometheus.Desc
 	upConnected, upLag, upOldest, upPublished            *prometheus.Desc
+	oldest, pruned, held, checkpoint                     *prometheus.Desc
 }
 
 func newCollector(a *App) *collector {
@@ -34,13 +35,18 @@ func newCollector(a *App) *collector {
 		upLag:       prometheus.NewDesc("halld_uplink_lag_events", "Journal events not yet acknowledged by the central broker.", nil, nil),
 		upOldest:    prometheus.NewDesc("halld_uplink_oldest_unsent_seconds", "Age of the oldest event the central broker has not acknowledged.", nil, nil),
 		upPublished: prometheus.NewDesc("halld_uplink_published_total", "Event publishes to the central broker, re-publishes included.", nil, nil),
+		oldest:      prometheus.NewDesc("halld_journal_oldest_seq", "First journal sequence number still held (older ones were pruned).", nil, nil),
+		pruned:      prometheus.NewDesc("halld_journal_pruned_events_total", "Journal events pruned by storage.retention since start.", nil, nil),
+		held:        prometheus.NewDesc("halld_journal_retention_held_events", "Events older than storage.retention kept at the last pruning because a consumer still needs them.", []string{"held_by"}, nil),
+		checkpoint:  prometheus.NewDesc("halld_journal_checkpoint_seq", "Sequence number of the last checkpoint on disk, by consumer.", []string{"consumer"}, nil),
 		padBad:      prometheus.NewDesc("halld_padbus_bad_frames_total", "Malformed frames dropped and resynced on an HPAD-1 line, by kind.", []string{"line", "kind"}, nil),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.up, c.state, c.reconnects, c.errors, c.lastSeen, c.head, c.bytes,
-		c.padCycle, c.padPolls, c.padRetries, c.padTimeouts, c.padBad, c.upConnected, c.upLag, c.upOldest, c.upPublished} {
+		c.padCycle, c.padPolls, c.padRetries, c.padTimeouts, c.padBad, c.upConnected, c.upLag, c.upOldest, c.upPublished,
+		c.oldest, c.pruned, c.held, c.checkpoint} {
 		ch <- d
 	}
 }
@@ -90,4 +96,18 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	st := c.a.Journal.Stats()
 	ch <- prometheus.MustNewConstMetric(c.head, prometheus.GaugeValue, float64(st.Head))
 	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.GaugeValue, float64(st.FileBytes))
+	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, float64(st.Oldest))
+	if p := c.a.Pruner; p != nil {
+		last, total := p.Stats()
+		ch <- prometheus.MustNewConstMetric(c.pruned, prometheus.CounterValue, float64(total))
+		if last.HeldBy != "" && last.UpTo < last.Due {
+			ch <- prometheus.MustNewConstMetric(c.held, prometheus.GaugeValue, float64(last.Due-last.UpTo), last.HeldBy)
+		}
+	}
+	if e := c.a.Engine; e != nil {
+		ch <- prometheus.MustNewConstMetric(c.checkpoint, prometheus.GaugeValue, float64(e.CheckpointSeq()), "state")
+	}
+	if s := c.a.Stats; s != nil {
+		ch <- prometheus.MustNewConstMetric(c.checkpoint, prometheus.GaugeValue, float64(s.CheckpointSeq()), "statistics")
+	}
 }

@@ -24,6 +24,13 @@ import (
 // startMosquitto runs a real broker on a free loopback port for one test.
 func startMosquitto(t *testing.T) string {
 	t.Helper()
+	url, _ := startMosquittoStop(t)
+	return url
+}
+
+// startMosquittoStop also returns a stop for an outage.
+func startMosquittoStop(t *testing.T) (string, func()) {
+	t.Helper()
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
 		bin = "/usr/sbin/mosquitto"
@@ -50,15 +57,17 @@ func startMosquitto(t *testing.T) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var once sync.Once
+	stop := func() { once.Do(func() { cmd.Process.Kill(); cmd.Wait() }) }
+	t.Cleanup(stop)
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			return "tcp://" + addr
+			return "tcp://" + addr, stop
 		}
 	}
 	t.Fatalf("mosquitto did not start: %s", out.String())
-	return ""
+	return "", nil
 }
 
 type subscriber struct {

@@ -22,6 +22,7 @@ const (
 	DefaultListen        = "127.0.0.1:8080"
 	DefaultStorageDir    = "./data" // relative to the config file's directory
 	DefaultRetention     = "2160h"  // 90 days
+	MinRetention         = 24 * time.Hour
 	DefaultTimezone      = "Asia/Shanghai"
 	DefaultTicketFooter  = "过号请重新取号 · 当日有效"
 	DefaultMaxNumber     = 999
@@ -168,7 +169,7 @@ type Storage struct {
 	// file's directory; after Load it is absolute.
 	Dir string `yaml:"dir" default:"./data" doc:"Data directory (journal), relative to this file's directory."`
 	// Retention is how long journal data is kept, a Go duration. Default "2160h" (90 days).
-	Retention string `yaml:"retention" format:"duration" default:"2160h" doc:"How long journal data is to be kept (2160h = 90 days). Not enforced yet: the journal is kept whole until pruning lands."`
+	Retention string `yaml:"retention" format:"duration" default:"2160h" doc:"How long journal events are kept (2160h = 90 days; at least 24h). Older events are pruned hourly, but never one the central server has not acknowledged; statistics and the hall state are kept in checkpoints and outlive it."`
 }
 
 // RetentionDuration returns Retention as a time.Duration (0 if it does not parse; Load guarantees it does).

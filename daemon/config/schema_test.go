@@ -195,7 +195,7 @@ func TestSchemaAndLoaderAgree(t *testing.T) {
 		{"x- anchors and merges", hallHead + "x-p: &p {kind: ticket_printer, simulate: true}\ndevices:\n  - {<<: *p, id: p1}\n  - {<<: *p, id: p2, printer: {cutter: none}}\n"},
 		{"ipv6 listen", hallHead + "http: {listen: \"[::1]:8080\"}\n"},
 		{"usb with serial", dev("{id: p, kind: ticket_printer, serial: {usb: {vid: \"1A86\", pid: \"7523\", serial: \"A5\"}, baud: 9600, trace: true}}")},
-		{"durations", hallHead + "storage: {retention: 1h30m}\ndevices:\n  - {id: p, kind: ticket_printer, simulate: true, printer: {poll_interval: 0.5s}}\n"},
+		{"durations", hallHead + "storage: {retention: 36h30m}\ndevices:\n  - {id: p, kind: ticket_printer, simulate: true, printer: {poll_interval: 0.5s}}\n"},
 	}
 	for _, tc := range good {
 		t.Run("good/"+tc.name, func(t *testing.T) {

@@ -55,6 +55,10 @@ func (d *decoder) validate(c *Config, profiles []string) {
 		}
 	}
 
+	if r, err := time.ParseDuration(c.Storage.Retention); err == nil && r > 0 && r < MinRetention {
+		d.semantic("storage.retention", "must be at least %s (a day's tickets, ratings and the pages' resume need the day's events), got %q", MinRetention, c.Storage.Retention)
+	}
+
 	if len(c.Hall.RatingReasons) > 8 {
 		d.semantic("hall.rating_reasons", "at most 8 reasons (the pad's reasons bitmap has 8 bits), got %d", len(c.Hall.RatingReasons))
 	}

@@ -162,8 +162,21 @@ func (s *Server) exportRatings(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "journal_read", "读取评价记录失败")
 		return
 	}
+	// Ratings older than storage.retention are pruned from the journal
+	// (their numbers live on in the statistics): say where the record starts
+	// when the period asked for begins before it.
+	var heldFrom string
+	if first, err := s.d.Journal.Read(r.Context(), s.d.Journal.Oldest()-1, 1); err == nil && len(first) == 1 && s.d.Journal.Oldest() > 1 && first[0].TS.After(from) {
+		heldFrom = first[0].TS.In(cfg.Location).Format(time.RFC3339)
+		w.Header().Set("X-Halld-Journal-From", heldFrom)
+	}
 	if q.Get("format") != "csv" {
-		writeJSON(w, http.StatusOK, map[string]any{"scheme": scheme, "ratings": rows})
+		out := map[string]any{"scheme": scheme, "ratings": rows}
+		if heldFrom != "" {
+			out["journal_from"] = heldFrom
+			out["note"] = "此前的评价记录已按保存期限（storage.retention）清理，统计数字仍在报表中"
+		}
+		writeJSON(w, http.StatusOK, out)
 		return
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
