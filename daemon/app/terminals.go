@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -82,7 +84,12 @@ func startTerminals(ctx context.Context, cfg *config.Config, eng *engine.Engine,
 		if listen == "" {
 			listen = broker.DefaultListen
 		}
-		b, err := broker.New(broker.Options{Listen: listen, Hall: cfg.Hall.ID, Users: users, Logger: log})
+		tlsCfg, err := brokerTLS(cfg.MQTT.Broker.TLS)
+		if err != nil {
+			return nil, fmt.Errorf("hall broker: %w", err)
+		}
+		b, err := broker.New(broker.Options{Listen: listen, Hall: cfg.Hall.ID, Users: users, Logger: log,
+			TLS: tlsCfg, MaxClients: cfg.MQTT.Broker.MaxClients})
 		if err != nil {
 			return nil, fmt.Errorf("hall broker: %w", err)
 		}
@@ -209,4 +216,28 @@ func randomSecret() string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// brokerTLS loads the embedded broker's certificate (nil when not configured).
+func brokerTLS(c config.BrokerTLS) (*tls.Config, error) {
+	if c.CertFile == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls certificate: %w", err)
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	if c.ClientCAFile != "" {
+		pem, err := os.ReadFile(c.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls client CA: %w", err)
+		}
+		tc.ClientCAs = x509.NewCertPool()
+		if !tc.ClientCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls client CA %s: no PEM certificate", c.ClientCAFile)
+		}
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return tc, nil
 }

@@ -25,6 +25,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -63,15 +64,24 @@ type Options struct {
 	// Logger receives the broker's logs; default: warnings and errors to
 	// stderr.
 	Logger *slog.Logger
+	// TLS, when set, makes Listen a TLS listener; halld's own clients then
+	// use a plain listener on loopback (URL), so they need no certificate.
+	TLS *tls.Config
+	// MaxClients bounds connections at once (default 256); MaxPacket the
+	// size of one packet (default 256 KiB): a device's status is a few
+	// hundred bytes, and a flood must not exhaust memory or files.
+	MaxClients int
+	MaxPacket  uint32
 }
 
 // Broker is the embedded hall broker.
 type Broker struct {
 	opts     Options
 	srv      *mqtt.Server
-	tcp      *listeners.TCP
-	internal string // the internal user's password
-	prefix   string // "hall/{hall}/"
+	tcp      *listeners.TCP // devices
+	loop     *listeners.TCP // halld's own clients when tcp is TLS; else tcp
+	internal string         // the internal user's password
+	prefix   string         // "hall/{hall}/"
 
 	mu      sync.Mutex
 	started bool
@@ -106,6 +116,15 @@ func New(opts Options) (*Broker, error) {
 	}
 	b := &Broker{opts: opts, internal: hex.EncodeToString(rb[:]), prefix: "hall/" + opts.Hall + "/"}
 	caps := mqtt.NewDefaultServerCapabilities()
+	if opts.MaxClients <= 0 {
+		opts.MaxClients = 256
+	}
+	if opts.MaxPacket == 0 {
+		opts.MaxPacket = 256 << 10
+	}
+	caps.MaximumClients = int64(opts.MaxClients)
+	caps.MaximumPacketSize = opts.MaxPacket
+	b.opts = opts
 	b.srv = mqtt.New(&mqtt.Options{
 		Capabilities: caps,
 		// mochi logs every dropped connection as a warning: keep its
@@ -117,9 +136,16 @@ func New(opts Options) (*Broker, error) {
 	if err := b.srv.AddHook(&authHook{b: b}, nil); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
-	b.tcp = listeners.NewTCP(listeners.Config{ID: "hall", Address: opts.Listen})
+	b.tcp = listeners.NewTCP(listeners.Config{ID: "hall", Address: opts.Listen, TLSConfig: opts.TLS})
 	if err := b.srv.AddListener(b.tcp); err != nil {
 		return nil, fmt.Errorf("broker: listen %s: %w", opts.Listen, err)
+	}
+	b.loop = b.tcp
+	if opts.TLS != nil {
+		b.loop = listeners.NewTCP(listeners.Config{ID: "loopback", Address: "127.0.0.1:0"})
+		if err := b.srv.AddListener(b.loop); err != nil {
+			return nil, fmt.Errorf("broker: loopback listener: %w", err)
+		}
 	}
 	return b, nil
 }
@@ -156,8 +182,9 @@ func (b *Broker) Close() error {
 // Addr is the listen address (host:port), with the real port once bound.
 func (b *Broker) Addr() string { return b.tcp.Address() }
 
-// URL is "tcp://" + Addr().
-func (b *Broker) URL() string { return "tcp://" + b.Addr() }
+// URL is where halld's own clients connect: Addr(), or the loopback
+// listener when Addr is TLS.
+func (b *Broker) URL() string { return "tcp://" + b.loop.Address() }
 
 // Internal returns the privileged credentials for halld's own client.
 func (b *Broker) Internal() (username, password string) { return InternalUser, b.internal }

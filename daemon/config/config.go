@@ -194,6 +194,17 @@ type MQTTBroker struct {
 	Listen string `yaml:"listen" format:"hostport" doc:"host:port of the embedded broker." example:"127.0.0.1:1883"`
 	// URL is an external broker, e.g. tcp://127.0.0.1:1883.
 	URL string `yaml:"url" format:"mqtturl" doc:"URL of an external broker, e.g. tcp://127.0.0.1:1883."`
+	// TLS makes the embedded broker's listener TLS (devices' passwords do not cross the hall LAN in clear).
+	TLS BrokerTLS `yaml:"tls" doc:"TLS for the embedded broker's device listener; halld's own clients use a loopback listener."`
+	// MaxClients bounds the embedded broker's connections (a misbehaving LAN host cannot exhaust halld's files).
+	MaxClients int `yaml:"max_clients" min:"1" max:"10000" default:"256" doc:"Most connections the embedded broker accepts at once (default 256)."`
+}
+
+// BrokerTLS is the embedded broker's server certificate, and optionally a CA that device certificates must chain to.
+type BrokerTLS struct {
+	CertFile     string `yaml:"cert_file" doc:"Server certificate (PEM)."`
+	KeyFile      string `yaml:"key_file" doc:"Server key (PEM)."`
+	ClientCAFile string `yaml:"client_ca_file" doc:"CA (PEM) devices' client certificates must chain to; when set, a device needs a certificate as well as its password."`
 }
 
 // MQTTUplink is the connection to the central server. Credentials and keys come from files.

@@ -139,6 +139,8 @@ func TestParseErrors(t *testing.T) {
 			[]string{`t.yaml:7:7: hall.opening_hours[0].close: must be after open (12:00), got "09:00"`}},
 		{"retention under a day", hallHead + "storage: {retention: 12h}\n",
 			[]string{`t.yaml:6:11: storage.retention: must be at least 24h0m0s (a day's tickets, ratings and the pages' resume need the day's events), got "12h"`}},
+		{"broker tls cert without key", hallHead + "mqtt:\n  broker: {tls: {cert_file: /etc/halld/broker.pem}}\n",
+			[]string{`t.yaml:7:12: mqtt.broker.tls: cert_file and key_file go together: set both or neither`}},
 		{"unknown time zone", hallHead + "  timezone: Asia/Beijing\n",
 			[]string{`t.yaml:6:3: hall.timezone: unknown time zone "Asia/Beijing"; use an IANA name such as "Asia/Shanghai"`}},
 		{"daily cap over max number", hallHead + "services:\n  - {id: s, prefix: A, name: S, daily_cap: 1500}\n",

@@ -59,6 +59,12 @@ func (d *decoder) validate(c *Config, profiles []string) {
 		d.semantic("storage.retention", "must be at least %s (a day's tickets, ratings and the pages' resume need the day's events), got %q", MinRetention, c.Storage.Retention)
 	}
 
+	if bt := c.MQTT.Broker.TLS; (bt.CertFile == "") != (bt.KeyFile == "") {
+		d.semantic("mqtt.broker.tls", "cert_file and key_file go together: set both or neither")
+	} else if bt.ClientCAFile != "" && bt.CertFile == "" {
+		d.semantic("mqtt.broker.tls.client_ca_file", "needs cert_file and key_file: client certificates are checked only over TLS")
+	}
+
 	if len(c.Hall.RatingReasons) > 8 {
 		d.semantic("hall.rating_reasons", "at most 8 reasons (the pad's reasons bitmap has 8 bits), got %d", len(c.Hall.RatingReasons))
 	}
