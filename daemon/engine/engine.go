@@ -47,6 +47,8 @@ type Engine struct {
 	// A checkpoint of the state is written after CheckpointEvery events or
 	// CheckpointInterval, whichever comes first, and at stop, so a restart
 	// folds only what follows it and the journal can be pruned behind it.
+	// Not more often: a busy day's state is megabytes, and the box's flash
+	// wears with every write; an hour of events folds in well under a second.
 	CheckpointEvery    uint64
 	CheckpointInterval time.Duration
 	ckSeq              uint64 // loop goroutine: seq of the last checkpoint handed to the writer
@@ -86,7 +88,7 @@ func New(ctx context.Context, cfg *config.Config, j *journal.Journal, log *slog.
 		now = time.Now
 	}
 	e := &Engine{cfg: cfg, j: j, log: log, now: now, reqs: make(chan request, 1024), done: make(chan struct{}), MaxBatch: 256,
-		CheckpointEvery: 5000, CheckpointInterval: 10 * time.Minute}
+		CheckpointEvery: 10000, CheckpointInterval: time.Hour}
 	st, err := Replay(ctx, j, cfg.Location, log)
 	if err != nil {
 		return nil, err

@@ -233,3 +233,26 @@ func BenchmarkStarsQuarter(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCheckpointYear: encoding a year's fold for its checkpoint and
+// restoring it (what a restart does instead of BenchmarkBuildYear).
+func BenchmarkCheckpointYear(b *testing.B) {
+	a := benchAggregator(b)
+	var body []byte
+	b.Run("encode", func(b *testing.B) {
+		for b.Loop() {
+			var err error
+			if body, err = a.MarshalBinary(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(body))/1e6, "MB")
+	})
+	b.Run("decode", func(b *testing.B) {
+		for b.Loop() {
+			if err := New(a.cfg).UnmarshalBinary(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -26,7 +26,9 @@ type Live struct {
 	agg *Aggregator
 
 	// CheckpointEvery and CheckpointInterval: a checkpoint after this many
-	// events or this long, whichever comes first (and at stop).
+	// events or this long, whichever comes first (and at stop). Rarely: a
+	// year's fold is tens of MB, the box's flash wears, and folding what
+	// came after the last one takes seconds at most.
 	CheckpointEvery    uint64
 	CheckpointInterval time.Duration
 	ckSeq              atomic.Uint64
@@ -35,7 +37,7 @@ type Live struct {
 // NewLive starts empty; Run restores the checkpoint, catches up and follows.
 func NewLive(j *journal.Journal, cfg *config.Config) *Live {
 	return &Live{j: j, cfg: cfg, log: slog.New(slog.DiscardHandler), agg: New(cfg),
-		CheckpointEvery: 20000, CheckpointInterval: 10 * time.Minute}
+		CheckpointEvery: 200000, CheckpointInterval: 6 * time.Hour}
 }
 
 // SetLogger sets where checkpoint trouble is reported.
