@@ -119,7 +119,13 @@ func startTerminals(ctx context.Context, cfg *config.Config, eng *engine.Engine,
 	if len(ids) == 0 {
 		return t, nil
 	}
-	w, err := terminals.New(terminals.Options{URL: url, Hall: cfg.Hall.ID, Username: user, Password: pass, Terminals: ids, Logger: log,
+	hbOf := map[string]time.Duration{}
+	for _, d := range devs {
+		if hb, err := time.ParseDuration(d.Heartbeat); err == nil && hb > 0 {
+			hbOf[d.ID] = hb
+		}
+	}
+	w, err := terminals.New(terminals.Options{URL: url, Hall: cfg.Hall.ID, Username: user, Password: pass, Terminals: ids, Logger: log, HeartbeatOf: hbOf,
 		OnState: func(id, state, reason string, detail map[string]any) {
 			sup.Report(id, device.Report{State: state, Reason: reason, Detail: detail, Seen: state != device.StateOffline})
 		},

@@ -348,6 +348,8 @@ type Device struct {
 	// Secret is the file holding a terminal's MQTT password (its user name is
 	// its id). Not needed with simulate: true.
 	Secret string `yaml:"password_file" doc:"terminal and networked eval_pad: file holding its MQTT password (its user name is its id)."`
+	// Heartbeat is how often a terminal sends its heartbeat; three missed make it offline.
+	Heartbeat string `yaml:"heartbeat" format:"duration" doc:"terminal only: how often it sends a heartbeat; 3 missed = offline alert (default 60s)."`
 	// Framing is how a scanner or line device ends its lines.
 	Framing *Framing `yaml:"framing" doc:"scanner and line only: how lines end, their length and charset."`
 

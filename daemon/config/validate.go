@@ -250,6 +250,9 @@ func (d *decoder) validate(c *Config, profiles []string) {
 		if kind == KindTerminal && dev.Secret == "" && !dev.Simulate {
 			d.semantic(p, "a terminal needs password_file (its MQTT password) or simulate: true")
 		}
+		if dev.Heartbeat != "" && kind != KindTerminal {
+			d.semantic(p+".heartbeat", "heartbeat is for terminal devices, not %s", kind)
+		}
 		if dev.Framing != nil && kind != KindScanner && kind != KindLine {
 			d.semantic(p+".framing", "framing is for scanner and line devices, not %s", kind)
 		}

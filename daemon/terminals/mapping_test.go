@@ -124,3 +124,34 @@ func TestMappingFakeClock(t *testing.T) {
 		t.Fatalf("faults %v", faults)
 	}
 }
+
+// A terminal configured with its own heartbeat goes offline after three of
+// its own intervals; the others keep the default.
+func TestHeartbeatPerTerminal(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 11, 26, 3, 0, 0, 0, time.FixedZone("CST", 8*3600))}
+	state := map[string]string{}
+	w, err := New(Options{URL: "tcp://unused:1", Hall: "h", Terminals: []string{"t1", "t2"}, Clock: clk,
+		HeartbeatOf: map[string]time.Duration{"t1": 10 * time.Second},
+		OnState:     func(term, st, _ string, _ map[string]any) { state[term] = st }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.opts.Poll > 10*time.Second/4 {
+		t.Fatalf("poll %v is too slow for a 10 s heartbeat", w.opts.Poll)
+	}
+	w.started = clk.Now()
+	ok := `{"peripherals":{"printer":"ok"},"door":"closed"}`
+	for _, id := range []string{"t1", "t2"} {
+		w.onMessage(nil, msg{"hall/h/" + id + "/dev/" + id + "/status", ok, false})
+	}
+	clk.Add(31 * time.Second)
+	w.Check()
+	if state["t1"] != Offline || state["t2"] != Ready {
+		t.Fatalf("after 31 s: %v (t1 beats every 10 s, t2 every 60 s)", state)
+	}
+	clk.Add(150 * time.Second)
+	w.Check()
+	if state["t2"] != Offline {
+		t.Fatalf("t2 after 181 s: %v", state)
+	}
+}

@@ -74,6 +74,9 @@ type Options struct {
 	ClientID           string   // default "halld-terminals-" + Hall
 	Terminals          []string // terminal ids to watch
 	Heartbeat          time.Duration
+	// HeartbeatOf overrides Heartbeat for some terminals (each may be set
+	// to its own interval).
+	HeartbeatOf map[string]time.Duration
 	// Missed heartbeats before offline; default 3.
 	Missed int
 	// Poll is how often staleness is checked; default Heartbeat/4, at most 1 s.
@@ -166,6 +169,11 @@ func New(opts Options) (*Watcher, error) {
 	}
 	if opts.Poll <= 0 {
 		opts.Poll = min(opts.Heartbeat/4, time.Second)
+		for _, hb := range opts.HeartbeatOf {
+			if hb > 0 {
+				opts.Poll = min(opts.Poll, hb/4)
+			}
+		}
 	}
 	if opts.Clock == nil {
 		opts.Clock = realClock{}
@@ -413,7 +421,7 @@ func (w *Watcher) evaluate(id string) {
 	now := w.opts.Clock.Now()
 	w.mu.Lock()
 	t := w.t[id]
-	state, reason, detail := w.derive(t, now)
+	state, reason, detail := w.derive(id, t, now)
 	changed := state != "" && (state != t.state || reason != t.reason)
 	if changed {
 		t.state, t.reason = state, reason
@@ -427,8 +435,12 @@ func (w *Watcher) evaluate(id string) {
 	}
 }
 
-func (w *Watcher) derive(t *term, now time.Time) (state, reason string, detail map[string]any) {
-	stale := time.Duration(w.opts.Missed) * w.opts.Heartbeat
+func (w *Watcher) derive(id string, t *term, now time.Time) (state, reason string, detail map[string]any) {
+	hb := w.opts.Heartbeat
+	if v := w.opts.HeartbeatOf[id]; v > 0 {
+		hb = v
+	}
+	stale := time.Duration(w.opts.Missed) * hb
 	detail = map[string]any{"mqtt_state": t.mqttState}
 	if !t.lastSeen.IsZero() {
 		detail["last_seen"] = t.lastSeen
@@ -444,14 +456,14 @@ func (w *Watcher) derive(t *term, now time.Time) (state, reason string, detail m
 		since = w.started
 	}
 	if age := now.Sub(since); age > stale {
-		detail["missed"] = int(age / w.opts.Heartbeat)
-		detail["heartbeat"] = w.opts.Heartbeat.String()
+		detail["missed"] = int(age / hb)
+		detail["heartbeat"] = hb.String()
 		// The reason stays the same while the count grows (OnState is
 		// called on changes only); the count is in detail["missed"].
 		if t.lastSeen.IsZero() {
-			return Offline, fmt.Sprintf("no heartbeat since the watcher started (%d × %v)", w.opts.Missed, w.opts.Heartbeat), detail
+			return Offline, fmt.Sprintf("no heartbeat since the watcher started (%d × %v)", w.opts.Missed, hb), detail
 		}
-		return Offline, fmt.Sprintf("heartbeats missed (%d × %v)", w.opts.Missed, w.opts.Heartbeat), detail
+		return Offline, fmt.Sprintf("heartbeats missed (%d × %v)", w.opts.Missed, hb), detail
 	}
 	if t.status == nil || t.lastSeen.IsZero() {
 		return "", "", nil // nothing live yet
