@@ -83,7 +83,7 @@ type Config struct {
 	Hall     Hall      `yaml:"hall" cfg:"required" doc:"The hall: identity, time zone, opening hours, what tickets print."`
 	HTTP     HTTP      `yaml:"http" doc:"The HTTP/WebSocket API and pages."`
 	Storage  Storage   `yaml:"storage" doc:"Where the journal and other data live."`
-	MQTT     MQTT      `yaml:"mqtt" doc:"Hall MQTT broker (for MQTT devices) and the uplink to the central server. Not used yet: only its shape is checked."`
+	MQTT     MQTT      `yaml:"mqtt" doc:"Hall MQTT broker (for MQTT devices) and the uplink to the central server."`
 	Areas    []Area    `yaml:"areas" doc:"Functional areas of the hall (功能区) that services, windows and devices belong to."`
 	Services []Service `yaml:"services" doc:"Services (事项/业务类别) that tickets are issued for."`
 	Windows  []Window  `yaml:"windows" doc:"Service windows (窗口)."`
@@ -178,8 +178,8 @@ func (s Storage) RetentionDuration() time.Duration {
 	return d
 }
 
-// MQTT configures the hall broker and the central uplink. Not used yet: Load checks its shape only
-// (keys, types, formats) and resolves its file paths against the config file's directory.
+// MQTT configures the hall broker and the central uplink. Load resolves its file paths against the
+// config file's directory.
 type MQTT struct {
 	Broker MQTTBroker `yaml:"broker" doc:"The hall broker that MQTT devices (terminals, network pads) connect to."`
 	Uplink MQTTUplink `yaml:"uplink" doc:"The connection to the central server."`

@@ -14,7 +14,7 @@ var typeDocs = map[string]string{
 	"HTTP":          "HTTP/WebSocket API and pages.",
 	"Token":         "An API token, read from a file so that this file holds no secret.",
 	"Storage":       "Where data lives.",
-	"MQTT":          "MQTT: the hall broker and the central uplink (not used yet; shape only).",
+	"MQTT":          "MQTT: the hall broker and the central uplink.",
 	"MQTTBroker":    "The hall broker: embedded in halld or external.",
 	"MQTTUplink":    "The connection to the central server; credentials come from files.",
 	"Area":          "A functional area of the hall (功能区).",
