@@ -95,6 +95,13 @@ func startHallLog(t *testing.T, dir string, w io.Writer) *hallUnderTest {
 // startHallYAML starts halld on a config given in full.
 func startHallYAML(t *testing.T, dir, yaml string, w io.Writer) *hallUnderTest {
 	t.Helper()
+	return startHallAt(t, dir, yaml, wednesday10, w)
+}
+
+// startHallAt starts halld with the hall's clock given by now and its log
+// written to w (nil: discarded, or stderr with -v).
+func startHallAt(t *testing.T, dir, yaml string, now func() time.Time, w io.Writer) *hallUnderTest {
+	t.Helper()
 	cfg, err := config.Parse(filepath.Join(dir, "devices.yaml"), []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +116,7 @@ func startHallYAML(t *testing.T, dir, yaml string, w io.Writer) *hallUnderTest {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	go func() {
-		h.done <- app.Run(ctx, cfg, app.Options{Log: log, Listen: "127.0.0.1:0", Now: wednesday10,
+		h.done <- app.Run(ctx, cfg, app.Options{Log: log, Listen: "127.0.0.1:0", Now: now,
 			Backoff: supervisor.Backoff{Min: 50 * time.Millisecond, Max: time.Second},
 			OnReady: func(a *app.App) { ready <- a }})
 	}()

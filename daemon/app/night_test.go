@@ -5,19 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"halld/daemon/app"
-	"halld/daemon/config"
 	"halld/daemon/hall"
 	"halld/daemon/journal"
-	"halld/daemon/supervisor"
 	"halld/drivers/terminal/termsim"
 )
 
@@ -53,37 +48,6 @@ devices:
 func sunday3am() time.Time {
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	return time.Date(2026, 11, 29, 3, 0, 0, 0, loc)
-}
-
-// startHallAt is startHallYAML with the hall's clock set to now.
-func startHallAt(t *testing.T, dir, yaml string, now func() time.Time) *hallUnderTest {
-	t.Helper()
-	cfg, err := config.Parse(filepath.Join(dir, "devices.yaml"), []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := &hallUnderTest{cancel: cancel, done: make(chan error, 1)}
-	ready := make(chan *app.App, 1)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
-	go func() {
-		h.done <- app.Run(ctx, cfg, app.Options{Log: log, Listen: "127.0.0.1:0", Now: now,
-			Backoff: supervisor.Backoff{Min: 50 * time.Millisecond, Max: time.Second},
-			OnReady: func(a *app.App) { ready <- a }})
-	}()
-	select {
-	case h.a = <-ready:
-	case err := <-h.done:
-		t.Fatalf("halld did not start: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("halld not ready after 20 s")
-	}
-	h.base = "http://" + h.a.Addr
-	t.Cleanup(h.stop)
-	return h
 }
 
 // TestTwentyFourHourAreaAlertsAtNight: the hall is closed, its 24-hour area
@@ -122,7 +86,7 @@ func TestTwentyFourHourAreaAlertsAtNight(t *testing.T) {
 		t.Fatal(err)
 	}
 	yaml := fmt.Sprintf(nightYAML, holidays.String(), url, filepath.Join(dir, "data"), secret)
-	h := startHallAt(t, dir, yaml, sunday3am)
+	h := startHallAt(t, dir, yaml, sunday3am, nil)
 
 	// The premise: the hall is closed now, its 24-hour area is not.
 	type snapshot struct {

@@ -5,20 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"halld/daemon/app"
-	"halld/daemon/config"
 	"halld/daemon/hall"
 	"halld/daemon/journal"
-	"halld/daemon/supervisor"
 )
 
 const retentionYAML = `
@@ -40,32 +35,6 @@ windows:
   - {id: w1, number: 1, name: 一号窗口, area: self, services: [{service: s1}]}
 `
 
-// runAt starts halld on a clock the test moves.
-func runAt(t *testing.T, yaml string, clock *atomic.Pointer[time.Time]) (*app.App, func()) {
-	t.Helper()
-	cfg, err := config.Parse("devices.yaml", []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, done := make(chan *app.App, 1), make(chan error, 1)
-	go func() {
-		done <- app.Run(ctx, cfg, app.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Listen: "127.0.0.1:0",
-			Now: func() time.Time { return *clock.Load() }, Backoff: supervisor.Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond},
-			OnReady: func(a *app.App) { ready <- a }})
-	}()
-	select {
-	case a := <-ready:
-		var once sync.Once
-		return a, func() { once.Do(func() { cancel(); <-done }) }
-	case err := <-done:
-		t.Fatalf("halld did not start: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("halld not ready")
-	}
-	return nil, nil
-}
-
 // Old events go, but only behind the central server's acknowledgement and
 // the checkpoints; after pruning and a restart the hall state, statistics and
 // follow-ups of the pruned days are all still there.
@@ -79,8 +48,9 @@ func TestRetentionPrunesOnlyWhatIsSafe(t *testing.T) {
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	monday := time.Date(2026, 11, 23, 10, 0, 0, 0, loc)
 	set(monday)
-	a, stop := runAt(t, yaml, &clock)
-	defer func() { stop() }()
+	now := func() time.Time { return *clock.Load() }
+	h := startHallAt(t, dir, yaml, now, nil)
+	a := h.a
 	must := func(cmd any) {
 		t.Helper()
 		if _, err := a.Engine.Submit(ctx, cmd); err != nil {
@@ -141,11 +111,12 @@ func TestRetentionPrunesOnlyWhatIsSafe(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
-	stop()
+	h.stop()
 
 	// Restart on the pruned journal: Monday's follow-up, numbers and the
 	// day's ticket count are intact.
-	a, stop = runAt(t, yaml, &clock)
+	h = startHallAt(t, dir, yaml, now, nil)
+	a = h.a
 	fus := get(t, "http://"+a.Addr+"/api/v1/followups")
 	if !strings.Contains(fus, `"fu-1"`) {
 		t.Fatalf("Monday's follow-up is gone after pruning: %s", fus)
@@ -171,7 +142,7 @@ func TestRetentionPrunesOnlyWhatIsSafe(t *testing.T) {
 	if err != nil || res.Events[0].Seq <= mondayHead+5 {
 		t.Fatalf("issue after restart: %+v %v", res, err)
 	}
-	stop()
+	h.stop()
 	j, err := journal.Open(filepath.Join(dir, "data", "journal.db"), journal.Options{})
 	if err != nil {
 		t.Fatal(err)
