@@ -26,8 +26,6 @@ import (
 	"halld/daemon/journal"
 	"halld/daemon/uplink"
 	"halld/drivers/hpad"
-	"halld/drivers/hpad/hpadsim"
-	"halld/drivers/vport"
 )
 
 // The kiosk services sit in a 24-hour area and the hall is always open, so
@@ -308,24 +306,10 @@ func TestCentralSeesEverythingAcrossCrashes(t *testing.T) {
 	central := newCentralSub(t, url)
 
 	dir := t.TempDir()
-	sim := hpadsim.NewBus()
-	var windows, staff, pads strings.Builder
-	simPads := map[int]*hpadsim.Pad{}
-	for i := 1; i <= nPads; i++ {
-		simPads[i] = sim.AddPad(byte(i), hpadsim.PadInfo{Model: "T", FW: "1", Serial: fmt.Sprint(i)})
-		simPads[i].SetThanksDelay(20 * time.Millisecond)
-		fmt.Fprintf(&windows, "  - {id: w%d, number: %d, services: [{service: p1}]}\n", i, i)
-		fmt.Fprintf(&staff, "  - {id: st%d, name: 员工%d, windows: [w%d]}\n", i, i, i)
-		fmt.Fprintf(&pads, "  - {id: pad-%d, kind: eval_pad, area: front, window: w%d, bus: line-1, address: %d}\n", i, i, i)
-	}
-	vp, err := vport.New(filepath.Join(dir, "line-1"), sim.Serve)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vp.Close()
+	simPads, vp, windows, staff, pads := padLine(t, dir, nPads, "p1", "st")
 	addr := freeAddr(t)
 	cfgPath := filepath.Join(dir, "devices.yaml")
-	cfg := fmt.Sprintf(centralYAML, addr, filepath.Join(dir, "data"), url, windows.String(), staff.String(), vp.Path(), pads.String())
+	cfg := fmt.Sprintf(centralYAML, addr, filepath.Join(dir, "data"), url, windows, staff, vp.Path(), pads)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}

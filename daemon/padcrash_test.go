@@ -41,30 +41,39 @@ windows:
 // and keep unacknowledged events across halld's death. halld is killed with
 // SIGKILL at random moments while citizens rate; at the end every rating a
 // pad took is in the journal exactly once, bound to the visit it showed.
-func TestPadRatingsSurviveCrashes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs and kills a real halld")
-	}
-	const nPads = 4
-	dir := t.TempDir()
+// padLine puts n simulated pads on one RS-485 line (a pty outside halld)
+// and returns them with the YAML of their windows (serving service), staff
+// (ids staffPrefix+i) and pad devices on bus line-1.
+func padLine(t *testing.T, dir string, n int, service, staffPrefix string) (map[int]*hpadsim.Pad, *vport.Port, string, string, string) {
+	t.Helper()
 	sim := hpadsim.NewBus()
 	var windows, staff, pads strings.Builder
 	simPads := map[int]*hpadsim.Pad{}
-	for i := 1; i <= nPads; i++ {
+	for i := 1; i <= n; i++ {
 		simPads[i] = sim.AddPad(byte(i), hpadsim.PadInfo{Model: "T", FW: "1", Serial: fmt.Sprint(i)})
 		simPads[i].SetThanksDelay(20 * time.Millisecond)
-		fmt.Fprintf(&windows, "  - {id: w%d, number: %d, services: [{service: s1}]}\n", i, i)
-		fmt.Fprintf(&staff, "  - {id: s%d, name: 员工%d, windows: [w%d]}\n", i, i, i)
+		fmt.Fprintf(&windows, "  - {id: w%d, number: %d, services: [{service: %s}]}\n", i, i, service)
+		fmt.Fprintf(&staff, "  - {id: %s%d, name: 员工%d, windows: [w%d]}\n", staffPrefix, i, i, i)
 		fmt.Fprintf(&pads, "  - {id: pad-%d, kind: eval_pad, area: front, window: w%d, bus: line-1, address: %d}\n", i, i, i)
 	}
 	vp, err := vport.New(filepath.Join(dir, "line-1"), sim.Serve)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer vp.Close()
+	t.Cleanup(func() { vp.Close() })
+	return simPads, vp, windows.String(), staff.String(), pads.String()
+}
+
+func TestPadRatingsSurviveCrashes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs and kills a real halld")
+	}
+	const nPads = 4
+	dir := t.TempDir()
+	simPads, vp, windows, staff, pads := padLine(t, dir, nPads, "s1", "s")
 	addr := freeAddr(t)
 	cfgPath := filepath.Join(dir, "devices.yaml")
-	os.WriteFile(cfgPath, []byte(fmt.Sprintf(padYAML, addr, filepath.Join(dir, "data"), windows.String(), staff.String(), vp.Path(), pads.String())), 0o644)
+	os.WriteFile(cfgPath, []byte(fmt.Sprintf(padYAML, addr, filepath.Join(dir, "data"), windows, staff, vp.Path(), pads)), 0o644)
 	logf, _ := os.Create(filepath.Join(dir, "halld.log"))
 	defer logf.Close()
 	client := &http.Client{Timeout: 5 * time.Second}
