@@ -25,7 +25,6 @@ import (
 	"halld/daemon/hall"
 	"halld/daemon/journal"
 	"halld/daemon/uplink"
-	"halld/drivers/hpad"
 )
 
 // The kiosk services sit in a 24-hour area and the hall is always open, so
@@ -368,17 +367,9 @@ func TestCentralSeesEverythingAcrossCrashes(t *testing.T) {
 					if post(fmt.Sprintf("/api/v1/windows/w%d/finish", i), `{}`) != 200 {
 						continue
 					}
-					deadline := time.Now().Add(2 * time.Second)
-					for p.State() != hpad.StateRate && time.Now().Before(deadline) && ctx.Err() == nil {
-						time.Sleep(2 * time.Millisecond)
-					}
-					tk, ok := p.Ticket()
-					if !ok || p.State() != hpad.StateRate {
-						continue
-					}
-					if p.Press(byte(1+rand.IntN(5)), 1) == nil {
+					if visit, ok := rateWhenAsked(ctx, p, 2*time.Second); ok {
 						pmu.Lock()
-						pressed[tk.Visit] = true
+						pressed[visit] = true
 						pmu.Unlock()
 					}
 				}

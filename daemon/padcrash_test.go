@@ -64,6 +64,20 @@ func padLine(t *testing.T, dir string, n int, service, staffPrefix string) (map[
 	return simPads, vp, windows.String(), staff.String(), pads.String()
 }
 
+// rateWhenAsked waits up to wait for the pad to ask for a rating and
+// presses a random one; ok is true when the press went out (its visit).
+func rateWhenAsked(ctx context.Context, p *hpadsim.Pad, wait time.Duration) (uint32, bool) {
+	deadline := time.Now().Add(wait)
+	for p.State() != hpad.StateRate && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(2 * time.Millisecond)
+	}
+	tk, ok := p.Ticket()
+	if !ok || p.State() != hpad.StateRate {
+		return 0, false
+	}
+	return tk.Visit, p.Press(byte(1+rand.IntN(5)), 1) == nil
+}
+
 func TestPadRatingsSurviveCrashes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs and kills a real halld")
@@ -105,17 +119,9 @@ func TestPadRatingsSurviveCrashes(t *testing.T) {
 					if post(fmt.Sprintf("/api/v1/windows/w%d/finish", i), `{}`) != 200 {
 						continue
 					}
-					deadline := time.Now().Add(time.Second)
-					for p.State() != hpad.StateRate && time.Now().Before(deadline) {
-						time.Sleep(2 * time.Millisecond)
-					}
-					tk, ok := p.Ticket()
-					if !ok || p.State() != hpad.StateRate {
-						continue
-					}
-					if p.Press(byte(1+rand.IntN(5)), 1) == nil {
+					if visit, ok := rateWhenAsked(context.Background(), p, time.Second); ok {
 						mu.Lock()
-						pressed[tk.Visit] = true
+						pressed[visit] = true
 						mu.Unlock()
 					}
 				}
