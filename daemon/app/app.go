@@ -464,7 +464,10 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 			stopUplink()
 			return err
 		}
-		u.OnCommand(central.Handler(eng, key, pii.Last4, func() error { u.Rewind(0); return nil }))
+		u.OnCommand(central.Handler(eng, key, pii.Last4, func() (uint64, uint64, error) {
+			u.Rewind(0)
+			return j.Oldest(), j.Head(), nil
+		}))
 		a.upMu.Lock()
 		a.Uplink = u
 		a.upMu.Unlock()

@@ -156,6 +156,13 @@ func TestCentralUplinkCarriesEventsAndCommandsNoPersonalData(t *testing.T) {
 		!bytes.Contains(m["hall/test-hall/edge-1/cmd/teleport/result"][0], []byte(`"ok":false`)) {
 		t.Fatalf("results: %s / %s", m["hall/test-hall/edge-1/cmd/appointment.add/result"], m["hall/test-hall/edge-1/cmd/teleport/result"])
 	}
+	// A resync says which events it will publish again (the journal keeps
+	// storage.retention).
+	central.c.Publish("hall/test-hall/edge-1/cmd/resync", 1, false, `{"id":"c-5","args":{}}`).Wait()
+	waitFor(t, "resync result", 10*time.Second, func() bool {
+		r := central.all()["hall/test-hall/edge-1/cmd/resync/result"]
+		return len(r) == 1 && bytes.Contains(r[0], []byte(`"from_seq":1,`)) && bytes.Contains(r[0], []byte(`"to_seq":`))
+	})
 	if _, body := getStatus(h.base + "/api/v1/snapshot"); !bytes.Contains(body, []byte("今日下午三点后暂停不动产业务")) {
 		t.Fatal("the notice is not on the board's snapshot")
 	}

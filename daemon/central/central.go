@@ -28,7 +28,11 @@ type Last4 func(string) string
 // Handler returns the uplink's command handler. Node-level commands:
 // appointment.add, appointment.cancel, notice.post, service.open,
 // service.close, resync (publish every event again from the start).
-func Handler(eng *engine.Engine, key Hasher, last4 Last4, resync func() error) uplink.CommandFunc {
+//
+// resync rewinds the uplink and returns the seq range it will publish again:
+// the journal keeps storage.retention, so a resync starts at the oldest
+// event held, and the result says so.
+func Handler(eng *engine.Engine, key Hasher, last4 Last4, resync func() (from, to uint64, err error)) uplink.CommandFunc {
 	return func(dev, name string, args []byte) (any, error) {
 		if dev != "" {
 			return nil, fmt.Errorf("%w: %s on device %s", uplink.ErrUnknownCommand, name, dev)
@@ -78,10 +82,11 @@ func Handler(eng *engine.Engine, key Hasher, last4 Last4, resync func() error) u
 			}
 			cmd = hall.SetServiceOpen{Service: a.Service, Open: name == "service.open", Reason: a.Reason}
 		case "resync":
-			if err := resync(); err != nil {
+			from, to, err := resync()
+			if err != nil {
 				return nil, err
 			}
-			return map[string]any{"resync": true}, nil
+			return map[string]any{"resync": true, "from_seq": from, "to_seq": to}, nil
 		default:
 			return nil, fmt.Errorf("%w: %s", uplink.ErrUnknownCommand, name)
 		}
