@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -105,4 +106,47 @@ func TestOlderThanStopsAtTheFirstNewRecord(t *testing.T) {
 	if due, _ := j.OlderThan(ctx, time.UnixMilli(1000)); due != 6 {
 		t.Fatalf("OlderThan everything: %d, want 6", due)
 	}
+}
+
+// BenchmarkPruneDay: finding and deleting a busy day's events (20,000) at the
+// front of a journal, as the hourly pass does once a day has aged out.
+func BenchmarkPruneDay(b *testing.B) {
+	ctx := context.Background()
+	const day = 20000
+	j, err := Open(filepath.Join(b.TempDir(), "j.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close()
+	body := make([]byte, 300) // a typical event is ~360 bytes with its envelope
+	for i := range body {
+		body[i] = 'x'
+	}
+	appendDay := func() {
+		head := j.Head()
+		recs := make([]Record, day)
+		for i := range recs {
+			s := head + uint64(i) + 1
+			recs[i] = Record{Seq: s, ID: fmt.Sprint("id-", s), Type: "t", TS: time.UnixMilli(int64(s)), Body: body}
+		}
+		if err := j.Append(ctx, recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for range 5 {
+		appendDay()
+	}
+	for b.Loop() {
+		b.StopTimer()
+		appendDay()
+		b.StartTimer()
+		due, err := j.OlderThan(ctx, time.UnixMilli(int64(j.Oldest()+day)))
+		if err != nil || due != j.Oldest()+day-1 {
+			b.Fatalf("due %d, oldest %d: %v", due, j.Oldest(), err)
+		}
+		if n, err := j.Prune(ctx, due); err != nil || n != day {
+			b.Fatalf("pruned %d: %v", n, err)
+		}
+	}
+	b.ReportMetric(day, "events/op")
 }
