@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -80,6 +83,10 @@ func (h *harness) start() (*exec.Cmd, time.Duration, error) {
 func (h *harness) close() {
 	h.notify.Close()
 	h.logf.Close()
+	if os.Getenv("BENCH_KEEP") != "" {
+		fmt.Fprintln(os.Stderr, "bench: kept", h.dir)
+		return
+	}
 	os.RemoveAll(h.dir)
 }
 
@@ -116,4 +123,73 @@ func pct(d []time.Duration, p int) time.Duration {
 	i := (len(d)*p + 99) / 100
 	i = min(max(i-1, 0), len(d)-1)
 	return d[i].Round(10 * time.Microsecond)
+}
+
+// fdCount is the number of open file descriptors of a process.
+func fdCount(pid int) int {
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return -1
+	}
+	return len(ents)
+}
+
+// scrapeMetric reads one unlabelled sample from halld's /metrics.
+func scrapeMetric(addr, name string) (float64, bool) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return 0, false
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 2 && f[0] == name {
+			v, err := strconv.ParseFloat(f[1], 64)
+			return v, err == nil
+		}
+	}
+	return 0, false
+}
+
+// logSummary counts halld's warnings and errors by message.
+func logSummary(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "?"
+	}
+	counts := map[string]int{}
+	var order []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.Contains(l, "level=WARN") && !strings.Contains(l, "level=ERROR") {
+			continue
+		}
+		msg := l
+		if i := strings.Index(l, "msg="); i >= 0 {
+			msg = l[i+4:]
+			if strings.HasPrefix(msg, `"`) {
+				if j := strings.Index(msg[1:], `"`); j >= 0 {
+					msg = msg[1 : j+1]
+				}
+			} else if j := strings.IndexByte(msg, ' '); j >= 0 {
+				msg = msg[:j]
+			}
+		}
+		if strings.Contains(l, "level=ERROR") {
+			msg = "ERROR " + msg
+		}
+		if counts[msg] == 0 {
+			order = append(order, msg)
+		}
+		counts[msg]++
+	}
+	if len(order) == 0 {
+		return "no warnings or errors"
+	}
+	var parts []string
+	for _, m := range order {
+		parts = append(parts, fmt.Sprintf("%s ×%d", m, counts[m]))
+	}
+	return strings.Join(parts, "; ")
 }

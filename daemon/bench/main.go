@@ -12,11 +12,21 @@
 //	go run ./daemon/bench [-printers 10] [-duration 10s] [-concurrency 32]
 //	go run ./daemon/bench -mode pads -pads 200 -buses 13 [-baud 115200] [-presses 300]
 //	go run ./daemon/bench -mode lines -lines 64 -rate 1000 -duration 10s -outage 15s
+//	go run ./daemon/bench -mode hall [-day 90s] [-tickets 2000] [-stress 10s] [-unplugs 5] [-soak 1h [-soak-rate 5] [-sample 10s]]
+//
+// -mode hall is all of it at once (hall.go): 200 pads on 13 RS-485 lines, 10
+// printers, 10 ID card readers (one per kiosk), 40 terminals on halld's hall
+// broker, a real mosquitto as the central server; a 9-hour hall day
+// compressed into -day (kiosk tickets, cards, windows calling and finishing
+// on their pads, ratings, terminal faults), a throughput phase (-stress), an
+// unplug storm over every serial device (-unplugs, storm.go), an optional
+// soak with RSS/goroutine/fd trends (-soak, soak.go), and at the end every
+// journal event checked at central. -pads and -buses override 200 and 13.
+// BENCH_KEEP=1 keeps the run's directory (halld.log, journal) for a look.
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
@@ -28,9 +38,6 @@ import (
 	"time"
 
 	"halld/daemon/journal"
-	"halld/drivers/escpos"
-	"halld/drivers/escpos/escpossim"
-	"halld/drivers/vport"
 )
 
 func main() {
@@ -39,13 +46,22 @@ func main() {
 	conc := flag.Int("concurrency", 32, "concurrent kiosks in the throughput phase")
 	baud := flag.Int("baud", 115200, "printer baud rate (ptys ignore it; it sets the wire-time floor)")
 	bin := flag.String("halld", "", "halld binary (default: build it)")
-	mode := flag.String("mode", "printers", "printers (kiosk → ticket), pads (pad press → WebSocket) or lines (line devices → central)")
-	nPads := flag.Int("pads", 16, "pads, in -mode pads")
-	buses := flag.Int("buses", 1, "RS-485 lines the pads share, in -mode pads")
+	mode := flag.String("mode", "printers", "printers (kiosk → ticket), pads (pad press → WebSocket), lines (line devices → central) or hall (all of it: a hall day, stress, unplug storm, soak)")
+	nPads := flag.Int("pads", 16, "pads, in -mode pads (-mode hall: 200)")
+	buses := flag.Int("buses", 1, "RS-485 lines the pads share, in -mode pads (-mode hall: 13)")
 	presses := flag.Int("presses", 300, "pad presses to time, in -mode pads")
 	nLines := flag.Int("lines", 64, "line devices, in -mode lines")
 	rate := flag.Int("rate", 1000, "total lines per second, in -mode lines")
 	outage := flag.Duration("outage", 15*time.Second, "broker outage, in -mode lines")
+	readers := flag.Int("readers", 10, "ID card readers (one a kiosk), in -mode hall")
+	terminals := flag.Int("terminals", 40, "24-hour terminals over MQTT, in -mode hall")
+	tickets := flag.Int("tickets", 2000, "citizens in the hall day, in -mode hall")
+	day := flag.Duration("day", 90*time.Second, "the 9-hour hall day compressed into this, in -mode hall")
+	stress := flag.Duration("stress", 10*time.Second, "throughput phase, in -mode hall (0: none)")
+	unplugs := flag.Int("unplugs", 5, "unplug storm rounds over every serial device, in -mode hall (0: none)")
+	soak := flag.Duration("soak", 0, "steady load after the rest, sampling RSS, goroutines and fds, in -mode hall (e.g. 1h)")
+	soakRate := flag.Float64("soak-rate", 5, "citizens per second during the soak, in -mode hall")
+	sample := flag.Duration("sample", 10*time.Second, "soak sampling period, in -mode hall")
 	flag.Parse()
 	var err error
 	switch *mode {
@@ -55,6 +71,19 @@ func main() {
 		err = runPads(*nPads, *buses, *baud, *presses, *bin)
 	case "lines":
 		err = runLines(*nLines, *rate, *duration, *outage, *bin)
+	case "hall":
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		o := hallOpts{pads: 200, buses: 13, printers: *printers, readers: *readers, terminals: *terminals,
+			tickets: *tickets, conc: *conc, unplugs: *unplugs, baud: *baud, day: *day, stress: *stress,
+			soak: *soak, sample: *sample, soakRate: *soakRate, bin: *bin}
+		if set["pads"] {
+			o.pads = *nPads
+		}
+		if set["buses"] {
+			o.buses = *buses
+		}
+		err = runHall(o)
 	default:
 		err = fmt.Errorf("unknown -mode %q", *mode)
 	}
@@ -74,39 +103,13 @@ func run(nPrinters int, dur time.Duration, conc, baud int, bin string) error {
 	defer h.close()
 	addr := h.addr
 
-	// Printers: simulators on ptys; each completed ticket reports the time its
-	// last byte was read, keyed by the ticket number printed on it.
-	var mu sync.Mutex
-	lastByte := map[string]time.Time{}
-	var jobBytes atomic.Int64 // size of a real printed ticket
-	prof, _ := escpos.LookupProfile("generic-80mm")
-	var devs strings.Builder
-	var ports []*vport.Port
-	for i := 1; i <= nPrinters; i++ {
-		sim := escpossim.New(prof)
-		sim.OnTicket(func(t escpossim.Ticket) {
-			jobBytes.Store(int64(t.Raw))
-			for _, l := range t.Lines {
-				l = strings.TrimSpace(l)
-				if len(l) == 5 && l[0] >= 'A' && l[0] <= 'Z' {
-					mu.Lock()
-					lastByte[l] = t.Finished
-					mu.Unlock()
-				}
-			}
-		})
-		vp, err := vport.New(h.path(fmt.Sprintf("printer-%d", i)), sim.Serve)
-		if err != nil {
-			return err
-		}
-		ports = append(ports, vp)
-		fmt.Fprintf(&devs, "  - {id: printer-%d, kind: ticket_printer, area: self-24h, serial: {port: %s, baud: %d}}\n", i, vp.Path(), baud)
+	// Printers: simulators on ptys (no wire emulation: the wire time is
+	// reported beside the measure, as the floor on real serial).
+	prn, err := startPrinters(h, nPrinters, baud, false, "self-24h")
+	if err != nil {
+		return err
 	}
-	defer func() {
-		for _, p := range ports {
-			p.Close()
-		}
-	}()
+	defer prn.close()
 	// Letters A..J so each printed number maps back to its request.
 	var svcs strings.Builder
 	for i := 0; i < 10; i++ {
@@ -125,7 +128,7 @@ areas: [{id: self-24h, name: 自助区, open_24h: true}]
 services:
 %sdevices:
   - {id: kiosk-1, kind: kiosk, area: self-24h}
-%s`, addr, h.path("data"), svcs.String(), devs.String())
+%s`, addr, h.path("data"), svcs.String(), prn.yaml.String())
 	if err := h.writeConfig(cfg); err != nil {
 		return err
 	}
@@ -141,22 +144,11 @@ services:
 
 	issue := func(svc int) (string, time.Time, bool) {
 		t0 := time.Now()
-		resp, err := client.Post("http://"+addr+"/api/v1/tickets", "application/json",
-			strings.NewReader(fmt.Sprintf(`{"service":"s%d","kiosk":"kiosk-1"}`, svc)))
-		if err != nil {
+		num, printed, ok := postTicket(client, "http://"+addr+"/api/v1/tickets", fmt.Sprintf(`{"service":"s%d","kiosk":"kiosk-1"}`, svc))
+		if !ok {
 			return "", t0, false
 		}
-		defer resp.Body.Close()
-		var body struct {
-			Ticket struct {
-				Number      string `json:"number"`
-				PrintStatus string `json:"print_status"`
-			} `json:"ticket"`
-		}
-		if json.NewDecoder(resp.Body).Decode(&body) != nil || resp.StatusCode != 201 {
-			return "", t0, false
-		}
-		return body.Ticket.Number, t0, body.Ticket.PrintStatus == "printed"
+		return num, t0, printed
 	}
 
 	// Phase 1: latency at a hall-like pace (4 kiosks, one request at a time each).
@@ -196,13 +188,11 @@ services:
 	latOK, latPrinted := phase(4, dur)
 	time.Sleep(500 * time.Millisecond)
 	var lat []time.Duration
-	mu.Lock()
 	for _, r := range reqs {
-		if lb, ok := lastByte[r.number]; ok {
+		if lb, ok := prn.printedAt(r.number); ok {
 			lat = append(lat, lb.Sub(r.t0))
 		}
 	}
-	mu.Unlock()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 
 	// Phase 2: throughput with many concurrent kiosks.
@@ -221,7 +211,7 @@ services:
 	if err != nil {
 		return err
 	}
-	wire := time.Duration(float64(jobBytes.Load()*10) / float64(baud) * float64(time.Second))
+	wire := prn.wire(baud)
 
 	fmt.Printf("## halld load run (%s)\n\n", time.Now().Format("2006-01-02"))
 	fmt.Printf("command: `go run ./daemon/bench -printers %d -duration %s -concurrency %d`\n\n", nPrinters, dur, conc)
@@ -229,7 +219,7 @@ services:
 	fmt.Printf("| exec → READY=1 (journal replay, %d printers on ptys) | %v |\n", nPrinters, ready.Round(time.Millisecond))
 	fmt.Printf("| kiosk request → last ticket byte at printer, 4 kiosks (n=%d) | p50 %v · p99 %v · max %v |\n",
 		len(lat), pct(lat, 50), pct(lat, 99), pct(lat, 100))
-	fmt.Printf("| ticket job size / wire time at %d baud (the floor on real serial) | %d bytes / %v |\n", baud, jobBytes.Load(), wire.Round(time.Millisecond))
+	fmt.Printf("| ticket job size / wire time at %d baud (the floor on real serial) | %d bytes / %v |\n", baud, prn.jobBytes.Load(), wire.Round(time.Millisecond))
 	fmt.Printf("| tickets acknowledged, latency phase | %d (%d printed) |\n", latOK, latPrinted)
 	fmt.Printf("| durable tickets/s, %d concurrent kiosks | %.0f (%d in %.1fs, %d printed) |\n", conc, float64(thrOK)/thrSecs, thrOK, thrSecs, thrPrinted)
 	fmt.Printf("| halld RSS after the load / peak | %.1f MiB / %.1f MiB |\n", rss, hwm)

@@ -16,8 +16,6 @@ import (
 	"github.com/gorilla/websocket"
 
 	"halld/drivers/hpad"
-	"halld/drivers/hpad/hpadsim"
-	"halld/drivers/vport"
 )
 
 // runPads measures pad press → event on the WebSocket with pads on RS-485
@@ -28,28 +26,15 @@ func runPads(nPads, nBuses, baud, presses int, bin string) error {
 		return err
 	}
 	defer h.close()
-	type simPad struct {
-		id  string
-		pad *hpadsim.Pad
+	pb, err := startPadBuses(h, nPads, nBuses, baud, "front")
+	if err != nil {
+		return err
 	}
-	var pads []simPad
-	var devs, windows strings.Builder
-	perBus := (nPads + nBuses - 1) / nBuses
-	for b := 1; b <= nBuses; b++ {
-		sim := hpadsim.NewBus()
-		vp, err := vport.New(h.path(fmt.Sprintf("line-%d", b)), vport.Baud(baud, sim.Serve))
-		if err != nil {
-			return err
-		}
-		defer vp.Close()
-		fmt.Fprintf(&devs, "  - {id: line-%d, kind: bus, area: front, serial: {port: %s, baud: %d}}\n", b, vp.Path(), baud)
-		for a := 1; a <= perBus && len(pads) < nPads; a++ {
-			n := len(pads) + 1
-			id := fmt.Sprintf("pad-%d", n)
-			pads = append(pads, simPad{id, sim.AddPad(byte(a), hpadsim.PadInfo{Model: "B", FW: "1", Serial: id})})
-			fmt.Fprintf(&windows, "  - {id: w%d, number: %d, services: [{service: s1}]}\n", n, n)
-			fmt.Fprintf(&devs, "  - {id: %s, kind: eval_pad, area: front, window: w%d, bus: line-%d, address: %d}\n", id, n, b, a)
-		}
+	defer pb.close()
+	pads, perBus := pb.pads, pb.perBus
+	var windows strings.Builder
+	for _, p := range pads {
+		fmt.Fprintf(&windows, "  - {id: w%d, number: %d, services: [{service: s1}]}\n", p.n, p.n)
 	}
 	cfg := fmt.Sprintf(`hall:
   id: bench-hall
@@ -62,7 +47,7 @@ areas: [{id: front, name: 前台}]
 services: [{id: s1, prefix: A, name: 服务}]
 windows:
 %sdevices:
-%s`, h.addr, h.path("data"), windows.String(), devs.String())
+%s`, h.addr, h.path("data"), windows.String(), pb.yaml.String())
 	if err := h.writeConfig(cfg); err != nil {
 		return err
 	}
@@ -129,9 +114,7 @@ windows:
 		}
 	}
 	rss, _ := procMem(cmd.Process.Pid)
-	perByte := 10 * time.Second / time.Duration(baud)
-	// POLL (9 bytes) + empty reply (10 bytes) is the least a pad costs per cycle.
-	floor := time.Duration(perBus) * 19 * perByte
+	floor := pb.cycleFloor(baud)
 
 	fmt.Printf("## halld pad run (%s)\n\n", time.Now().Format("2006-01-02"))
 	fmt.Printf("command: `go run ./daemon/bench -mode pads -pads %d -buses %d -baud %d -presses %d`\n\n", nPads, nBuses, baud, presses)
