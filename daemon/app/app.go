@@ -303,9 +303,26 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	obsDone := make(chan struct{})
 	go func() {
 		defer close(obsDone)
+		// What has piled up goes in together (in order), so a storm of
+		// changes shares commits instead of taking one fsync each.
 		for o := range observed {
-			if _, err := eng.Submit(context.Background(), o); err != nil {
-				log.Error("record device state", "device", o.Device, "err", err)
+			batch := []any{o}
+		more:
+			for len(batch) < 256 {
+				select {
+				case o2, ok := <-observed:
+					if !ok {
+						break more
+					}
+					batch = append(batch, o2)
+				default:
+					break more
+				}
+			}
+			for i, err := range eng.SubmitAll(context.Background(), batch) {
+				if err != nil {
+					log.Error("record device state", "device", batch[i].(hall.ObserveDevice).Device, "err", err)
+				}
 			}
 		}
 	}()

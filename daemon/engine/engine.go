@@ -414,6 +414,41 @@ func (e *Engine) Submit(ctx context.Context, cmd any) (Result, error) {
 	// the caller must learn the outcome rather than guess.
 }
 
+// SubmitAll runs cmds in order and waits until all are decided and their
+// events durable; errs[i] is cmds[i]'s outcome. Queued together, they share
+// group commits: a burst of device changes (an unplug storm, 200 pads coming
+// back) costs a few fsyncs instead of one each.
+func (e *Engine) SubmitAll(ctx context.Context, cmds []any) []error {
+	errs := make([]error, len(cmds))
+	reqs := make([]request, 0, len(cmds))
+	for i, c := range cmds {
+		r := request{ctx: ctx, cmd: c, reply: make(chan reply, 1)}
+		select {
+		case e.reqs <- r:
+			reqs = append(reqs, r)
+		case <-ctx.Done():
+			errs[i] = ctx.Err()
+		case <-e.done:
+			errs[i] = errors.New("halld is stopping")
+		}
+		if errs[i] != nil {
+			for k := i + 1; k < len(cmds); k++ {
+				errs[k] = errs[i]
+			}
+			break
+		}
+	}
+	for i, r := range reqs {
+		select {
+		case rep := <-r.reply:
+			errs[i] = rep.err
+		case <-e.done:
+			errs[i] = errors.New("halld is stopping")
+		}
+	}
+	return errs
+}
+
 // Query runs fn against the committed state, in order with commands.
 func (e *Engine) Query(ctx context.Context, fn func(st *hall.State) any) (any, error) {
 	r := request{ctx: ctx, query: fn, reply: make(chan reply, 1)}

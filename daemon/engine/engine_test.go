@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -145,5 +146,47 @@ func TestQueryOrderedAfterCommands(t *testing.T) {
 		if err != nil || v.(int) != i+1 {
 			t.Fatalf("query after %d issues saw %v (%v)", i+1, v, err)
 		}
+	}
+}
+
+// SubmitAll keeps order, answers each command on its own, and a refusal in
+// the middle harms none of the others.
+func TestSubmitAllInOrder(t *testing.T) {
+	cfg, j, _ := setup(t)
+	defer j.Close()
+	e, stop := start(t, cfg, j)
+	defer stop()
+	var cmds []any
+	for i := 0; i < 300; i++ {
+		state := []string{"offline", "ready"}[i%2]
+		cmds = append(cmds, hall.ObserveDevice{Device: fmt.Sprintf("pad-%d", i/2), Kind: "eval_pad", State: state})
+	}
+	cmds[150] = hall.IssueTicket{Service: "nope"}
+	errs := e.SubmitAll(context.Background(), cmds)
+	for i, err := range errs {
+		if (err != nil) != (i == 150) {
+			t.Fatalf("command %d: %v", i, err)
+		}
+	}
+	var got []string
+	j.Scan(context.Background(), 0, func(r journal.Record) error {
+		data, err := hall.Decode(r.Type, r.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, ok := data.(*hall.DeviceState); ok {
+			got = append(got, d.Device+"/"+d.State)
+		}
+		return nil
+	})
+	var want []string
+	for i, c := range cmds {
+		if i != 150 {
+			o := c.(hall.ObserveDevice)
+			want = append(want, o.Device+"/"+o.State)
+		}
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("recorded %d changes out of order or missing:\n got %v\nwant %v", len(got), got[:min(10, len(got))], want[:10])
 	}
 }

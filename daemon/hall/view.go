@@ -191,6 +191,15 @@ func (st *State) serviceClosed(id string) bool {
 
 // MakeWindowView renders one window.
 func MakeWindowView(cfg *config.Config, st *State, id string, now time.Time) WindowView {
+	v := WindowHead(cfg, st, id)
+	v.Waiting = len(Queue(cfg, st, id, now))
+	return v
+}
+
+// WindowHead is the window's view without Waiting, which needs the day's
+// queue: what a pad's screen shows, cheap enough to build for every window
+// after every commit.
+func WindowHead(cfg *config.Config, st *State, id string) WindowView {
 	wc, _ := cfg.Window(id)
 	w := st.window(id)
 	v := WindowView{ID: id, Number: wc.Number, Name: wc.Name, Area: wc.Area, Status: w.Status, Backup: wc.Backup,
@@ -220,7 +229,6 @@ func MakeWindowView(cfg *config.Config, st *State, id string, now time.Time) Win
 			v.Covering = append(v.Covering, o.ID)
 		}
 	}
-	v.Waiting = len(Queue(cfg, st, id, now))
 	return v
 }
 

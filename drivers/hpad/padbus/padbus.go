@@ -123,9 +123,14 @@ func New(id string, pads []Pad, handle EventHandler, onPad func(string, device.R
 // at its next turn.
 func (b *Bus) SetDisplay(padID string, d Display) {
 	b.mu.Lock()
-	if ps, ok := b.byID[padID]; ok {
-		ps.want = d
+	ps, ok := b.byID[padID]
+	if !ok || ps.want == d {
+		// Screens are recomputed after every commit; most do not change,
+		// and waking the line for nothing costs a cycle.
+		b.mu.Unlock()
+		return
 	}
+	ps.want = d
 	b.mu.Unlock()
 	select {
 	case b.wake <- struct{}{}:
