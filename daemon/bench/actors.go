@@ -113,6 +113,10 @@ func (s *hallSim) serveKiosk(k *kioskSim) {
 		if k.cardOut {
 			k.await(3*time.Second, "card_removed")
 			k.cardOut = false
+			// The removal is seen at a find poll; a citizen who placed the
+			// next card right then would always wait a whole poll interval.
+			// Citizens come at any moment of the 1 s cycle.
+			time.Sleep(time.Duration(rand.Int64N(int64(time.Second))))
 		}
 		k.drain()
 		t0 := time.Now()
