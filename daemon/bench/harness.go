@@ -21,6 +21,7 @@ type harness struct {
 	notify                  *net.UnixConn
 	sock                    string
 	logf                    *os.File
+	pprof                   string // HALLD_PPROF for halld, when set (a soak reads the heap after a GC)
 }
 
 func newHarness(bin string) (*harness, error) {
@@ -59,6 +60,8 @@ func (h *harness) start() (*exec.Cmd, time.Duration, error) {
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+h.sock)
 	if p := os.Getenv("BENCH_PPROF"); p != "" {
 		cmd.Env = append(cmd.Env, "HALLD_PPROF="+p) // profile halld during the run
+	} else if h.pprof != "" {
+		cmd.Env = append(cmd.Env, "HALLD_PPROF="+h.pprof)
 	}
 	cmd.Stdout, cmd.Stderr = h.logf, h.logf
 	start := time.Now()
@@ -192,4 +195,23 @@ func logSummary(path string) string {
 		parts = append(parts, fmt.Sprintf("%s ×%d", m, counts[m]))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// heapAfterGC is halld's live heap in MiB: its pprof heap endpoint with gc=1
+// runs a collection first, so garbage not yet collected does not count.
+func heapAfterGC(pprofAddr string) (float64, error) {
+	resp, err := http.Get("http://" + pprofAddr + "/debug/pprof/heap?gc=1&debug=1")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "# HeapAlloc = "); ok {
+			n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return n / (1 << 20), err
+		}
+	}
+	return 0, fmt.Errorf("no HeapAlloc in the heap profile (%v)", sc.Err())
 }
