@@ -3,6 +3,7 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -308,5 +309,81 @@ func TestEngineCheckpointsAsItGoes(t *testing.T) {
 	<-e.Done()
 	if seq := j.CheckpointSeq(engine.CheckpointName); seq != j.Head() || seq != 200 {
 		t.Fatalf("checkpoint at stop: %d, head %d", seq, j.Head())
+	}
+}
+
+// Rules write tickets, windows, follow-ups and appointments copy-on-write:
+// a batch whose commit fails leaves the committed state exactly as it was,
+// whatever the commands touched.
+func TestFailedCommitsLeaveTheStateAsItWas(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := config.Parse("t.yaml", []byte(hallYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := journal.Open(filepath.Join(t.TempDir(), "j.db"), journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Date(2026, 11, 23, 8, 0, 0, 0, cfg.Location)
+	e, err := engine.New(ctx, cfg, j, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return clock })
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer func() { cancel(); <-e.Done() }()
+	go e.Run(rctx)
+	randomHall(t, e, &clock, 600, 11)
+	snap := func() []byte {
+		v, _ := e.Query(ctx, func(st *hall.State) any { return stateJSON(t, st) })
+		return v.([]byte)
+	}
+	// Open windows with tickets waiting, one being served and one awaiting
+	// its rating, so every kind of command below has something to change.
+	for _, w := range []string{"w1", "w2", "w3"} {
+		e.Submit(ctx, hall.SignIn{Window: w, Staff: "s-" + w})
+		e.Submit(ctx, hall.Resume{Window: w})
+		e.Submit(ctx, hall.Finish{Window: w})
+	}
+	e.Submit(ctx, hall.SetServiceOpen{Service: "s1", Open: true})
+	e.Submit(ctx, hall.SetServiceOpen{Service: "s2", Open: true})
+	var ids []string
+	for i := 0; i < 12; i++ {
+		res, err := e.Submit(ctx, hall.IssueTicket{Service: []string{"s1", "s2"}[i%2], Channel: "kiosk", RequestID: fmt.Sprint("x", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.Ticket.ID)
+	}
+	e.Submit(ctx, hall.CallNext{Window: "w1"})
+	e.Submit(ctx, hall.CallNext{Window: "w2"})
+	e.Submit(ctx, hall.Finish{Window: "w2"})
+	before := snap()
+	j.Close() // every commit fails from now on
+	var refused int
+	for _, cmd := range []any{hall.PrintOutcome{TicketID: ids[5], Printer: "p1"}, hall.PrintOutcome{TicketID: ids[6], Code: "paper_out"},
+		hall.Start{Window: "w1"}, hall.Finish{Window: "w1"}, hall.Recall{Window: "w1"}, hall.NoShow{Window: "w1"}, hall.Hold{Window: "w1"},
+		hall.Transfer{Window: "w1", Service: "s2"}, hall.CallNext{Window: "w3"}, hall.CallTicket{Window: "w2", Ticket: ids[7]},
+		hall.Rate{Visit: 0, Level: "满意"}, hall.Pause{Window: "w3", Reason: "休息", Minutes: 5}, hall.SignOut{Window: "w2"}} {
+		if r, ok := cmd.(hall.Rate); ok {
+			v, _ := e.Query(ctx, func(st *hall.State) any { return st.Windows["w2"].Awaiting })
+			r.Visit = v.(uint32)
+			r.Reasons, r.Channel = []string{"等候时间长"}, "pad"
+			cmd = r
+		}
+		var re *hall.RuleError
+		if _, err := e.Submit(ctx, cmd); errors.As(err, &re) && re.Code == "storage_failed" {
+			refused++
+		}
+	}
+	if refused < 10 {
+		t.Fatalf("only %d commands reached a commit: the test proves little", refused)
+	}
+	randomHall(t, e, &clock, 600, 12)
+	if e.StorageErr() == nil {
+		t.Fatal("no commit failed: the test proves nothing")
+	}
+	if after := snap(); !bytes.Equal(before, after) {
+		t.Fatalf("failed commits changed the committed state:\nbefore %.1500s\nafter  %.1500s", before, after)
 	}
 }

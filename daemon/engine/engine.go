@@ -360,7 +360,10 @@ func (e *Engine) process(batch []request) {
 func cloneState(st *hall.State) *hall.State {
 	c := *st
 	c.Counters = maps.Clone(st.Counters)
-	c.Order = slices.Clone(st.Order)
+	// Order is append-only: the scratch may append into the shared array
+	// past the committed length, which the committed state never reads (one
+	// writer; a failed batch's appends are overwritten by the next).
+	c.Order = st.Order
 	c.Requests = maps.Clone(st.Requests)
 	c.Visits = maps.Clone(st.Visits)
 	c.VisitInfo = maps.Clone(st.VisitInfo)
@@ -375,12 +378,9 @@ func cloneState(st *hall.State) *hall.State {
 	c.Appointments = maps.Clone(st.Appointments) // likewise
 	c.Notices = maps.Clone(st.Notices)
 	c.ClosedServices = maps.Clone(st.ClosedServices)
-	c.Tickets = make(map[string]*hall.Ticket, len(st.Tickets))
-	for k, v := range st.Tickets {
-		t := *v
-		t.Transfers = slices.Clone(v.Transfers)
-		c.Tickets[k] = &t
-	}
+	// Tickets are copied on write by Apply: copying them all here cost 11 ms
+	// and 9.5 MB per batch with a day of 20,000 (BenchmarkCloneBusyDay).
+	c.Tickets = maps.Clone(st.Tickets)
 	c.Devices = make(map[string]*hall.DeviceRecord, len(st.Devices))
 	for k, v := range st.Devices {
 		d := *v

@@ -2,6 +2,7 @@ package hall
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -528,6 +529,21 @@ func (st *State) sortedWindows() []*WindowState {
 	return out
 }
 
+// ticketW returns the ticket for writing: a copy put in its place, so the
+// state a batch was decided from (the engine's committed state, which
+// readers may hold) never changes under anyone (copy on write, as for
+// follow-ups and appointments).
+func (st *State) ticketW(id string) (*Ticket, bool) {
+	t, ok := st.Tickets[id]
+	if !ok {
+		return nil, false
+	}
+	c := *t
+	c.Transfers = slices.Clip(c.Transfers) // an append must not write into the original's array
+	st.Tickets[id] = &c
+	return &c, true
+}
+
 func (st *State) windowW(id string) *WindowState {
 	w, ok := st.Windows[id]
 	if !ok {
@@ -547,7 +563,7 @@ func applyQueue(st *State, ts time.Time, data any) {
 	stamp := Stamp(ts)
 	switch e := data.(type) {
 	case *TicketCalled:
-		t, ok := st.Tickets[e.TicketID]
+		t, ok := st.ticketW(e.TicketID)
 		if !ok {
 			return
 		}
@@ -573,7 +589,7 @@ func applyQueue(st *State, ts time.Time, data any) {
 	case *TicketAtWindow:
 		// no_show and held share the payload; the status is set by applyTyped.
 	case *TicketTransferred:
-		t, ok := st.Tickets[e.TicketID]
+		t, ok := st.ticketW(e.TicketID)
 		if !ok {
 			return
 		}
@@ -587,7 +603,7 @@ func applyQueue(st *State, ts time.Time, data any) {
 	case *ServiceEvent:
 		// started/finished are told apart by applyTyped.
 	case *RatingSubmitted:
-		if t, ok := st.Tickets[e.TicketID]; ok {
+		if t, ok := st.ticketW(e.TicketID); ok {
 			st.Rated[e.Visit] = true
 			t.Rating = e.Level
 		}
@@ -625,7 +641,7 @@ func applyTyped(st *State, typ string, ts time.Time, data any) {
 	switch typ {
 	case TypeTicketNoShow, TypeTicketHeld:
 		e := data.(*TicketAtWindow)
-		if t, ok := st.Tickets[e.TicketID]; ok {
+		if t, ok := st.ticketW(e.TicketID); ok {
 			t.Status = StatusNoShow
 			if typ == TypeTicketHeld {
 				t.Status = StatusHeld
@@ -634,12 +650,12 @@ func applyTyped(st *State, typ string, ts time.Time, data any) {
 		st.windowW(e.Window).Current = ""
 	case TypeServiceStarted:
 		e := data.(*ServiceEvent)
-		if t, ok := st.Tickets[e.TicketID]; ok {
+		if t, ok := st.ticketW(e.TicketID); ok {
 			t.Status, t.StartedAt = StatusServing, &stamp
 		}
 	case TypeServiceFinished:
 		e := data.(*ServiceEvent)
-		if t, ok := st.Tickets[e.TicketID]; ok {
+		if t, ok := st.ticketW(e.TicketID); ok {
 			t.Status, t.FinishedAt = StatusDone, &stamp
 			st.Finished[e.Visit] = true
 		}

@@ -402,12 +402,13 @@ func Apply(st *State, seq uint64, typ string, ts time.Time, data any) {
 			st.Requests[e.RequestID] = t.ID
 		}
 	case *TicketPrinted:
-		if t, ok := st.Tickets[e.TicketID]; ok {
+		if t, ok := st.ticketW(e.TicketID); ok {
 			p := e.Printer
 			t.PrintStatus, t.PrintedBy, t.PrintError = PrintPrinted, &p, nil
 		}
 	case *TicketPrintFailed:
 		if t, ok := st.Tickets[e.TicketID]; ok && t.PrintStatus != PrintPrinted {
+			t, _ = st.ticketW(e.TicketID)
 			t.PrintStatus = PrintFailed
 			t.PrintError = &ErrorInfo{Code: e.Code, Message: e.Message}
 		}
