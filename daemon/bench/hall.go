@@ -23,7 +23,7 @@ import (
 type hallOpts struct {
 	pads, buses, printers, readers, terminals int
 	tickets, conc, unplugs, baud              int
-	day, stress, soak, sample                 time.Duration
+	day, stress, soak, sample, outage         time.Duration
 	soakRate                                  float64
 	bin                                       string
 }
@@ -173,6 +173,16 @@ func runHall(o hallOpts) error {
 		return err
 	}
 	s.runStress()
+	if o.outage > 0 {
+		restart := func() error {
+			var err error
+			_, stopBroker, err = startBrokerAt(h, centralURL)
+			return err
+		}
+		if err := s.runOutage(func() { stopBroker() }, restart); err != nil {
+			return err
+		}
+	}
 	if o.unplugs > 0 {
 		s.runStorm()
 	}
@@ -437,8 +447,8 @@ func (s *hallSim) runStress() {
 func (s *hallSim) print() {
 	fmt.Printf("## halld hall day (%s)\n\n", time.Now().Format("2006-01-02"))
 	o := s.o
-	fmt.Printf("command: `go run ./daemon/bench -mode hall -pads %d -buses %d -printers %d -readers %d -terminals %d -tickets %d -day %v -stress %v -unplugs %d -soak %v`\n\n",
-		o.pads, o.buses, o.printers, o.readers, o.terminals, o.tickets, o.day, o.stress, o.unplugs, o.soak)
+	fmt.Printf("command: `go run ./daemon/bench -mode hall -pads %d -buses %d -printers %d -readers %d -terminals %d -tickets %d -day %v -stress %v -outage %v -unplugs %d -soak %v`\n\n",
+		o.pads, o.buses, o.printers, o.readers, o.terminals, o.tickets, o.day, o.stress, o.outage, o.unplugs, o.soak)
 	fmt.Printf("| measure | value |\n|---|---|\n")
 	for _, r := range s.rows {
 		fmt.Printf("| %s | %s |\n", r[0], r[1])

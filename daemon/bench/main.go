@@ -52,7 +52,7 @@ func main() {
 	presses := flag.Int("presses", 300, "pad presses to time, in -mode pads")
 	nLines := flag.Int("lines", 64, "line devices, in -mode lines")
 	rate := flag.Int("rate", 1000, "total lines per second, in -mode lines")
-	outage := flag.Duration("outage", 15*time.Second, "broker outage, in -mode lines")
+	outage := flag.Duration("outage", 15*time.Second, "central broker outage, in -mode lines and hall (0: none)")
 	readers := flag.Int("readers", 10, "ID card readers (one a kiosk), in -mode hall")
 	terminals := flag.Int("terminals", 40, "24-hour terminals over MQTT, in -mode hall")
 	tickets := flag.Int("tickets", 2000, "citizens in the hall day, in -mode hall")
@@ -76,7 +76,10 @@ func main() {
 		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		o := hallOpts{pads: 200, buses: 13, printers: *printers, readers: *readers, terminals: *terminals,
 			tickets: *tickets, conc: *conc, unplugs: *unplugs, baud: *baud, day: *day, stress: *stress,
-			soak: *soak, sample: *sample, soakRate: *soakRate, bin: *bin}
+			soak: *soak, sample: *sample, soakRate: *soakRate, bin: *bin, outage: 15 * time.Second}
+		if set["outage"] {
+			o.outage = *outage
+		}
 		if set["pads"] {
 			o.pads = *nPads
 		}
