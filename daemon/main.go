@@ -15,11 +15,13 @@ import (
 	_ "net/http/pprof" // only served when HALLD_PPROF is set
 	"os"
 	"os/signal"
+	"path/filepath"
 	"reflect"
 	"syscall"
 
 	"halld/daemon/app"
 	"halld/daemon/config"
+	"halld/daemon/journal"
 	"halld/drivers/serialport"
 )
 
@@ -31,6 +33,10 @@ Usage:
   halld check FILE           validate a devices.yaml; every error with file:line:column
   halld schema               print the JSON Schema of devices.yaml (for editors)
   halld ports                list serial devices by /dev/serial/by-id
+  halld backup [-config FILE] DEST
+                             write a consistent copy of the journal to DEST while
+                             halld runs (restore: stop halld, put it in place of
+                             <storage.dir>/journal.db; keep pii.key with it, apart)
   halld version              print the version
 
 Run flags:
@@ -81,6 +87,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%s -> %s\n", p, target)
 		}
 		return 0
+	case "backup":
+		return backup(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "halld", app.Version())
 		return 0
@@ -90,6 +98,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "halld: unknown command %q\n\n%s", cmd, usage)
 	return 2
+}
+
+// backup copies the journal of the hall FILE describes, safely while it runs.
+func backup(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("halld backup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "devices.yaml", "hall configuration file")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		fmt.Fprint(stderr, "usage: halld backup [-config FILE] DEST\n")
+		return 2
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	src, dest := filepath.Join(cfg.Storage.Dir, "journal.db"), fs.Arg(0)
+	if err := journal.Backup(context.Background(), src, dest); err != nil {
+		fmt.Fprintln(stderr, "halld backup:", err)
+		return 1
+	}
+	fi, _ := os.Stat(dest)
+	fmt.Fprintf(stdout, "%s: journal of hall %s backed up (%.1f MB)\n", dest, cfg.Hall.ID, float64(fi.Size())/1e6)
+	return 0
 }
 
 func runHall(args []string, stderr io.Writer) int {

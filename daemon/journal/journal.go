@@ -402,3 +402,26 @@ func (j *Journal) Close() error {
 	_, _ = j.db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
 	return j.db.Close()
 }
+
+// Backup writes a consistent copy of the journal at src to dest (which must
+// not exist), while halld may be running: SQLite's VACUUM INTO reads one
+// snapshot through a read-only connection and writes a compact database.
+// Restore by stopping halld and putting the copy in place of journal.db.
+func Backup(ctx context.Context, src, dest string) error {
+	if _, err := os.Stat(src); err != nil {
+		return fmt.Errorf("journal: backup: %w", err)
+	}
+	if _, err := os.Stat(dest); err == nil {
+		return fmt.Errorf("journal: backup: %s exists; name a new file", dest)
+	}
+	db, err := sql.Open("sqlite", "file:"+src+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return fmt.Errorf("journal: backup: %w", err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, dest); err != nil {
+		os.Remove(dest)
+		return fmt.Errorf("journal: backup to %s: %w", dest, err)
+	}
+	return nil
+}
