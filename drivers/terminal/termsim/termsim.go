@@ -13,6 +13,7 @@ package termsim
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,6 +43,8 @@ type Options struct {
 	CommandDelay time.Duration // extra delay before any command is handled; default 0
 	DiskFreePct  int           // default 42
 	KeepAlive    time.Duration // MQTT keepalive; default 30 s
+	// TLS, when set, wraps the connection (a hall broker with mqtt.broker.tls).
+	TLS *tls.Config
 }
 
 // Status is the terminal's status payload.
@@ -137,8 +140,20 @@ func (t *Terminal) Start(ctx context.Context) error {
 			tc.SetNoDelay(true)
 		}
 		t.mu.Lock()
-		t.conn = c
+		t.conn = c // the raw connection: Kill drops it without a word, TLS or not
 		t.mu.Unlock()
+		if t.opts.TLS != nil {
+			cfg := t.opts.TLS.Clone()
+			if cfg.ServerName == "" {
+				cfg.ServerName = u.Hostname()
+			}
+			tc := tls.Client(c, cfg)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				c.Close()
+				return nil, err
+			}
+			return tc, nil
+		}
 		return c, nil
 	})
 	c := paho.NewClient(o)
