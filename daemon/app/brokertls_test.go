@@ -2,58 +2,24 @@ package app_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"halld/daemon/internal/testpki"
 	"halld/drivers/terminal/termsim"
 )
-
-// writeServerCert writes a CA and a server certificate for 127.0.0.1 as PEM
-// files in dir and returns the CA pool and the files.
-func writeServerCert(t *testing.T, dir string) (pool *x509.CertPool, certFile, keyFile string) {
-	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "大厅 CA"}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, _ := x509.ParseCertificate(caDER)
-	pool = x509.NewCertPool()
-	pool.AddCert(caCert)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "halld"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, _ := x509.MarshalECPrivateKey(key)
-	certFile, keyFile = filepath.Join(dir, "broker.pem"), filepath.Join(dir, "broker.key")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
-	return pool, certFile, keyFile
-}
 
 // A terminal reaches the embedded hall broker over TLS as devices.yaml sets
 // it up; plain MQTT to the same port gets nowhere, and halld's own watcher
 // (on its loopback listener) still sees the terminal.
 func TestTerminalOverBrokerTLS(t *testing.T) {
 	dir := t.TempDir()
-	pool, cert, key := writeServerCert(t, dir)
+	pki := testpki.New(t)
+	pool, cert, key := pki.Pool, pki.ServerCert, pki.ServerKey
 	secret := filepath.Join(dir, "terminal-1.secret")
 	os.WriteFile(secret, []byte("tls-secret-1\n"), 0o600)
 	yaml := fmt.Sprintf(`

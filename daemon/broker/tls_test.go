@@ -1,53 +1,23 @@
 package broker
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
 	"log/slog"
-	"math/big"
-	"net"
 	"testing"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
-)
 
-// certs makes a CA, a server certificate for 127.0.0.1 and a client one.
-func certs(t *testing.T) (ca *x509.CertPool, server, client tls.Certificate) {
-	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "hall CA"}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, _ := x509.ParseCertificate(caDER)
-	ca = x509.NewCertPool()
-	ca.AddCert(caCert)
-	leaf := func(n int64, name string, usage x509.ExtKeyUsage) tls.Certificate {
-		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(n), Subject: pkix.Name{CommonName: name}, ExtKeyUsage: []x509.ExtKeyUsage{usage},
-			IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-	}
-	return ca, leaf(2, "halld", x509.ExtKeyUsageServerAuth), leaf(3, "term-1", x509.ExtKeyUsageClientAuth)
-}
+	"halld/daemon/internal/testpki"
+)
 
 // Over TLS with client certificates: a device needs both its certificate and
 // its password; halld's own client uses the loopback listener; plain TCP to
 // the TLS port gets nowhere.
 func TestTLSListener(t *testing.T) {
-	ca, server, client := certs(t)
+	pki := testpki.New(t)
+	ca, server, client := pki.Pool, pki.Server(), pki.Client()
 	b, err := New(Options{Listen: "127.0.0.1:0", Hall: hall, Users: map[string]string{"term-1": "pw1"},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		TLS:    &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{server}, ClientCAs: ca, ClientAuth: tls.RequireAndVerifyClientCert}})
