@@ -482,21 +482,7 @@ func TestCentralSeesEverythingAcrossCrashes(t *testing.T) {
 			t.Errorf("acknowledged ticket %s %s (%s) missing or changed in the journal (%+v)", rid, a.ID, a.Number, tk)
 		}
 	}
-	for v := range pressed {
-		if ratings[v] != 1 {
-			t.Errorf("visit %d: pressed once, %d ratings in the journal", v, ratings[v])
-		}
-	}
-	for v, n := range ratings {
-		if !pressed[v] {
-			t.Errorf("visit %d: %d ratings nobody pressed", v, n)
-		}
-	}
-	for k, n := range devEvents {
-		if n != 1 {
-			t.Errorf("pad event %s recorded %d times", k, n)
-		}
-	}
+	auditRatings(t, pressed, ratings, devEvents)
 	if len(ledger.acked) < rounds || len(pressed) < rounds/2 {
 		t.Fatalf("%d tickets acknowledged, %d ratings pressed in %d rounds: the test did not load halld", len(ledger.acked), len(pressed), rounds)
 	}

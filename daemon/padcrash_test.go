@@ -78,6 +78,27 @@ func rateWhenAsked(ctx context.Context, p *hpadsim.Pad, wait time.Duration) (uin
 	return tk.Visit, p.Press(byte(1+rand.IntN(5)), 1) == nil
 }
 
+// auditRatings: every pressed rating is in the journal once, none is there
+// that nobody pressed, and every pad event was recorded once.
+func auditRatings(t *testing.T, pressed map[uint32]bool, ratings map[uint32]int, devEvents map[string]int) {
+	t.Helper()
+	for v := range pressed {
+		if ratings[v] != 1 {
+			t.Errorf("visit %d: pressed once, %d ratings in the journal", v, ratings[v])
+		}
+	}
+	for v, n := range ratings {
+		if !pressed[v] {
+			t.Errorf("visit %d: %d ratings nobody pressed", v, n)
+		}
+	}
+	for k, n := range devEvents {
+		if n != 1 {
+			t.Errorf("pad event %s recorded %d times", k, n)
+		}
+	}
+}
+
 func TestPadRatingsSurviveCrashes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs and kills a real halld")
@@ -171,20 +192,6 @@ func TestPadRatingsSurviveCrashes(t *testing.T) {
 	if len(pressed) < rounds {
 		t.Fatalf("only %d ratings pressed: the test did not exercise halld", len(pressed))
 	}
-	for v := range pressed {
-		if ratings[v] != 1 {
-			t.Errorf("visit %d: pressed once, %d ratings in the journal", v, ratings[v])
-		}
-	}
-	for v, n := range ratings {
-		if !pressed[v] {
-			t.Errorf("visit %d: %d ratings nobody pressed", v, n)
-		}
-	}
-	for k, n := range devEvents {
-		if n != 1 {
-			t.Errorf("pad event %s recorded %d times", k, n)
-		}
-	}
+	auditRatings(t, pressed, ratings, devEvents)
 	t.Logf("%d kills: %d ratings pressed, each exactly once in the journal; %d pad events", rounds, len(pressed), len(devEvents))
 }

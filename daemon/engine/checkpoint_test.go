@@ -153,6 +153,27 @@ func randomHall(t *testing.T, e *engine.Engine, clock *time.Time, n int, seed ui
 	}
 }
 
+// hallEngine is an engine (not yet running) over a new journal at path for
+// hallYAML, on a clock the test moves. Whole milliseconds: the journal keeps
+// event times to the millisecond.
+func hallEngine(t *testing.T, path string) (*config.Config, *journal.Journal, *engine.Engine, *time.Time) {
+	t.Helper()
+	cfg, err := config.Parse("t.yaml", []byte(hallYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := journal.Open(path, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Date(2026, 11, 23, 8, 0, 0, 0, cfg.Location)
+	e, err := engine.New(context.Background(), cfg, j, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return clock })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, j, e, &clock
+}
+
 func stateJSON(t *testing.T, st *hall.State) []byte {
 	t.Helper()
 	b, err := hall.EncodeState(st)
@@ -166,25 +187,12 @@ func stateJSON(t *testing.T, st *hall.State) []byte {
 // state a full replay gives, and the one the live engine holds.
 func TestCheckpointFoldsToTheSameState(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := config.Parse("t.yaml", []byte(hallYAML))
-	if err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(t.TempDir(), "j.db")
-	j, err := journal.Open(path, journal.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Whole milliseconds: the journal keeps event times to the millisecond.
-	clock := time.Date(2026, 11, 23, 8, 0, 0, 0, cfg.Location)
-	e, err := engine.New(ctx, cfg, j, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return clock })
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, j, e, clock := hallEngine(t, path)
 	e.CheckpointEvery = 1 << 62 // only the final one, for this test
 	rctx, cancel := context.WithCancel(ctx)
 	go e.Run(rctx)
-	randomHall(t, e, &clock, 3000, 7)
+	randomHall(t, e, clock, 3000, 7)
 	live, _ := e.Query(ctx, func(st *hall.State) any { return stateJSON(t, st) })
 	cancel()
 	<-e.Done()
@@ -269,20 +277,8 @@ func TestCheckpointFoldsToTheSameState(t *testing.T) {
 // command loop, and a restart folds only what follows.
 func TestEngineCheckpointsAsItGoes(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := config.Parse("t.yaml", []byte(hallYAML))
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, err := journal.Open(filepath.Join(t.TempDir(), "j.db"), journal.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, j, e, _ := hallEngine(t, filepath.Join(t.TempDir(), "j.db"))
 	defer j.Close()
-	clock := time.Date(2026, 11, 23, 8, 0, 0, 0, cfg.Location)
-	e, err := engine.New(ctx, cfg, j, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return clock })
-	if err != nil {
-		t.Fatal(err)
-	}
 	e.CheckpointEvery = 50
 	rctx, cancel := context.WithCancel(ctx)
 	go e.Run(rctx)
@@ -317,23 +313,11 @@ func TestEngineCheckpointsAsItGoes(t *testing.T) {
 // whatever the commands touched.
 func TestFailedCommitsLeaveTheStateAsItWas(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := config.Parse("t.yaml", []byte(hallYAML))
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, err := journal.Open(filepath.Join(t.TempDir(), "j.db"), journal.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := time.Date(2026, 11, 23, 8, 0, 0, 0, cfg.Location)
-	e, err := engine.New(ctx, cfg, j, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return clock })
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, j, e, clock := hallEngine(t, filepath.Join(t.TempDir(), "j.db"))
 	rctx, cancel := context.WithCancel(ctx)
 	defer func() { cancel(); <-e.Done() }()
 	go e.Run(rctx)
-	randomHall(t, e, &clock, 600, 11)
+	randomHall(t, e, clock, 600, 11)
 	snap := func() []byte {
 		v, _ := e.Query(ctx, func(st *hall.State) any { return stateJSON(t, st) })
 		return v.([]byte)
@@ -379,7 +363,7 @@ func TestFailedCommitsLeaveTheStateAsItWas(t *testing.T) {
 	if refused < 10 {
 		t.Fatalf("only %d commands reached a commit: the test proves little", refused)
 	}
-	randomHall(t, e, &clock, 600, 12)
+	randomHall(t, e, clock, 600, 12)
 	if e.StorageErr() == nil {
 		t.Fatal("no commit failed: the test proves nothing")
 	}
