@@ -208,6 +208,9 @@ func (e *Engine) offerCheckpoint(final bool) {
 	if !final && e.st.Seq-e.ckSeq < e.CheckpointEvery && e.now().Sub(e.ckAt) < e.CheckpointInterval {
 		return
 	}
+	if !final && len(e.ckCh) > 0 {
+		return // the writer has not taken the last one yet: do not copy the state for nothing
+	}
 	st := cloneState(e.st)
 	if final {
 		select {
@@ -216,11 +219,7 @@ func (e *Engine) offerCheckpoint(final bool) {
 		}
 		e.ckCh <- st
 	} else {
-		select {
-		case e.ckCh <- st:
-		default:
-			return // the writer is still busy with the last one: next batch
-		}
+		e.ckCh <- st // room is certain: only this goroutine sends
 	}
 	e.ckSeq, e.ckAt = st.Seq, e.now()
 }
