@@ -300,6 +300,11 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	phase.Store("starting devices")
 	// Device state changes are recorded in order, off the drivers' goroutines.
 	observed := make(chan hall.ObserveDevice, 1024)
+	// A device's goroutine may still report after shutdown closed the
+	// channel (an MQTT callback paho dispatched before the watcher stopped):
+	// such a late report is dropped, never a send on a closed channel.
+	var obsMu sync.Mutex
+	obsClosed := false
 	obsDone := make(chan struct{})
 	go func() {
 		defer close(obsDone)
@@ -329,7 +334,11 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	a.Trace = serialport.NewTrace(filepath.Join(dir, "trace"))
 	defer a.Trace.Close()
 	sup := supervisor.New(log, a.Trace, func(id, kind string, r device.Report) {
-		observed <- hall.ObserveDevice{Device: id, Kind: kind, State: r.State, Detail: r.Detail, Reason: r.Reason}
+		obsMu.Lock()
+		if !obsClosed {
+			observed <- hall.ObserveDevice{Device: id, Kind: kind, State: r.State, Detail: r.Detail, Reason: r.Reason}
+		}
+		obsMu.Unlock()
 		if u := a.uplink(); u != nil {
 			u.PublishDeviceStatus(id, deviceStatus(kind, r.State, r.Reason, r.Detail))
 			u.SetAlert(anyFault(a.Supervisor))
@@ -554,7 +563,10 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	<-statsDone  // its last checkpoint goes in before the journal closes
 	term.Close() // its watcher reports through the supervisor too
 	sup.Wait()
+	obsMu.Lock()
+	obsClosed = true
 	close(observed)
+	obsMu.Unlock()
 	<-obsDone
 	// Last: the uplink sends what the stop recorded, then "disconnected".
 	stopUplink()
