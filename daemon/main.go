@@ -35,8 +35,9 @@ Usage:
   halld ports                list serial devices by /dev/serial/by-id
   halld backup [-config FILE] DEST
                              write a consistent copy of the journal to DEST while
-                             halld runs (restore: stop halld, put it in place of
-                             <storage.dir>/journal.db; keep pii.key with it, apart)
+                             halld runs. Restore: stop halld, put the copy in place
+                             of <storage.dir>/journal.db. Back up pii.key on its
+                             own: it is a secret.
   halld version              print the version
 
 Run flags:
@@ -49,7 +50,8 @@ SIGHUP re-reads the config: per-port hex trace switches (serial.trace) take
 effect at once; an invalid file is refused and the running config kept; other
 changes are reported in the log and need a restart.
 
-Pages: /kiosk/ /monitor/    API: /api/v1/...    Health: /healthz /readyz /metrics
+Pages: /kiosk/ /board/ /window/{id}/ /monitor/ /reports/
+API: /api/v1/...    Health: /healthz /readyz /metrics
 Docs: README.md in the source tree.
 `
 
