@@ -9,6 +9,7 @@ import (
 
 	"halld/drivers/escpos"
 	"halld/drivers/escpos/internal/bigfont"
+	"halld/drivers/vport"
 )
 
 // Ticket is one printed slip as the simulator saw it.
@@ -77,39 +78,18 @@ func (s *Simulator) OnTicket(f func(Ticket)) { s.mu.Lock(); s.onTicket = f; s.mu
 // Read blocked when ctx ends is left to return when the caller closes rw.
 // Serve calls must not overlap; printer state carries over between them.
 func (s *Simulator) Serve(ctx context.Context, rw io.ReadWriter) error {
-	type chunk struct {
-		b   []byte
-		at  time.Time
-		err error
-	}
-	chunks := make(chan chunk)
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := rw.Read(buf)
-			c := chunk{append([]byte(nil), buf[:n]...), time.Now(), err}
-			select {
-			case chunks <- c:
-			case <-done:
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
+	chunks, stop := vport.ReadChunks(rw)
+	defer stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case c := <-chunks:
-			if err := s.consume(c.b, c.at, rw); err != nil {
+			if err := s.consume(c.B, c.At, rw); err != nil {
 				return err
 			}
-			if c.err != nil {
-				return c.err
+			if c.Err != nil {
+				return c.Err
 			}
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"halld/drivers/hpad"
+	"halld/drivers/vport"
 )
 
 // Gap is how long the line must stay quiet before a pad gives up on a frame
@@ -70,27 +71,8 @@ func (b *Bus) Stats() hpad.Stats { b.mu.Lock(); defer b.mu.Unlock(); return b.st
 // between them.
 func (b *Bus) Serve(ctx context.Context, rw io.ReadWriter) error {
 	b.dec.Flush() // a frame cut off on the last connection is gone
-	type chunk struct {
-		b   []byte
-		err error
-	}
-	chunks := make(chan chunk)
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := rw.Read(buf)
-			select {
-			case chunks <- chunk{append([]byte(nil), buf[:n]...), err}:
-			case <-done:
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
+	chunks, stop := vport.ReadChunks(rw)
+	defer stop()
 	gap := time.NewTimer(Gap)
 	gap.Stop()
 	defer gap.Stop()
@@ -101,7 +83,7 @@ func (b *Bus) Serve(ctx context.Context, rw io.ReadWriter) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case c := <-chunks:
-			frames, rerr = b.dec.Feed(c.b), c.err
+			frames, rerr = b.dec.Feed(c.B), c.Err
 			if b.dec.Buffered() > 0 {
 				gap.Reset(Gap)
 			} else {

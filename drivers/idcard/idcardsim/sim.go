@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"halld/drivers/idcard"
+	"halld/drivers/vport"
 )
 
 // Gap is how long the line must stay quiet before the reader gives up on a
@@ -194,27 +195,8 @@ func (r *Reader) Serve(ctx context.Context, rw io.ReadWriter) error {
 	base = r.stats
 	r.mu.Unlock()
 
-	type chunk struct {
-		b   []byte
-		err error
-	}
-	chunks := make(chan chunk)
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := rw.Read(buf)
-			select {
-			case chunks <- chunk{append([]byte(nil), buf[:n]...), err}:
-			case <-done:
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
+	chunks, stop := vport.ReadChunks(rw)
+	defer stop()
 	gap := time.NewTimer(Gap)
 	gap.Stop()
 	defer gap.Stop()
@@ -225,7 +207,7 @@ func (r *Reader) Serve(ctx context.Context, rw io.ReadWriter) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case c := <-chunks:
-			reqs, rerr = dec.Feed(c.b), c.err
+			reqs, rerr = dec.Feed(c.B), c.Err
 			if dec.Buffered() > 0 {
 				gap.Reset(Gap)
 			} else {

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"halld/drivers/linedev"
+	"halld/drivers/vport"
 )
 
 // ErrNotConnected means no host connection is being served (unplugged).
@@ -112,34 +113,15 @@ func (d *Device) Serve(ctx context.Context, rw io.ReadWriter) error {
 		d.mu.Unlock()
 	}()
 
-	type chunk struct {
-		b   []byte
-		err error
-	}
-	chunks := make(chan chunk)
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := rw.Read(buf)
-			select {
-			case chunks <- chunk{append([]byte(nil), buf[:n]...), err}:
-			case <-done:
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
+	chunks, stop := vport.ReadChunks(rw)
+	defer stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case c := <-chunks:
 			d.mu.Lock()
-			lines := d.fr.Feed(c.b)
+			lines := d.fr.Feed(c.B)
 			d.received = append(d.received, lines...)
 			echo := d.echo
 			d.mu.Unlock()
@@ -151,8 +133,8 @@ func (d *Device) Serve(ctx context.Context, rw io.ReadWriter) error {
 					return err // a line too long to echo is not answered
 				}
 			}
-			if c.err != nil {
-				return c.err
+			if c.Err != nil {
+				return c.Err
 			}
 		}
 	}
