@@ -34,9 +34,9 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
@@ -64,22 +64,44 @@ type Options struct {
 	// Logger receives the broker's logs; default: warnings and errors to
 	// stderr.
 	Logger *slog.Logger
-	// TLS, when set, makes Listen a TLS listener; halld's own clients then
-	// use a plain listener on loopback (URL), so they need no certificate.
+	// TLS, when set, makes Listen a TLS listener. halld's own clients
+	// always use a separate plain listener on loopback (URL): they need no
+	// certificate, and a flood on Listen cannot lock them out.
 	TLS *tls.Config
-	// MaxClients bounds connections at once (default 256); MaxPacket the
-	// size of one packet (default 256 KiB): a device's status is a few
-	// hundred bytes, and a flood must not exhaust memory or files.
+	// MaxClients bounds connections at once on Listen (default 256),
+	// counted from accept, so connections that have not (yet) sent CONNECT
+	// count too; one over it is closed at once. The loopback listener of
+	// halld's own clients has a budget of its own of the same size.
+	// MaxPacket bounds the size of one packet (default 256 KiB): a device's
+	// status is a few hundred bytes, and a flood must not exhaust memory or
+	// files.
 	MaxClients int
 	MaxPacket  uint32
+	// MaxPerIP bounds connections at once on Listen from one remote address
+	// (default 32; negative: no such bound), so that one LAN host cannot
+	// take every place under MaxClients. Connections from the box itself
+	// (127.0.0.1, ::1: the demo's and bench's simulated devices) are held
+	// to MaxClients only.
+	MaxPerIP int
+	// ConnectTimeout is how long a new connection has to finish its TLS
+	// handshake, send CONNECT and be authenticated (default 5 s); after
+	// that mochi's keepalive (1.5 × the client's keepalive) governs.
+	ConnectTimeout time.Duration
 }
+
+// Defaults of Options.
+const (
+	DefaultMaxClients     = 256
+	DefaultMaxPerIP       = 32
+	DefaultConnectTimeout = 5 * time.Second
+)
 
 // Broker is the embedded hall broker.
 type Broker struct {
 	opts     Options
 	srv      *mqtt.Server
-	tcp      *listeners.TCP // devices
-	loop     *listeners.TCP // halld's own clients when tcp is TLS; else tcp
+	tcp      *listener // devices (Listen)
+	loop     *listener // halld's own clients, on loopback
 	internal string         // the internal user's password
 	prefix   string         // "hall/{hall}/"
 
@@ -117,12 +139,23 @@ func New(opts Options) (*Broker, error) {
 	b := &Broker{opts: opts, internal: hex.EncodeToString(rb[:]), prefix: "hall/" + opts.Hall + "/"}
 	caps := mqtt.NewDefaultServerCapabilities()
 	if opts.MaxClients <= 0 {
-		opts.MaxClients = 256
+		opts.MaxClients = DefaultMaxClients
 	}
 	if opts.MaxPacket == 0 {
 		opts.MaxPacket = 256 << 10
 	}
-	caps.MaximumClients = int64(opts.MaxClients)
+	if opts.MaxPerIP == 0 {
+		opts.MaxPerIP = DefaultMaxPerIP
+	} else if opts.MaxPerIP < 0 {
+		opts.MaxPerIP = 0
+	}
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = DefaultConnectTimeout
+	}
+	// Our listeners count every connection from accept, which is stricter
+	// than mochi's count of authenticated clients over all listeners; its
+	// cap must not lock halld's own clients out when devices fill theirs.
+	caps.MaximumClients = int64(2 * opts.MaxClients)
 	caps.MaximumPacketSize = opts.MaxPacket
 	b.opts = opts
 	b.srv = mqtt.New(&mqtt.Options{
@@ -136,16 +169,14 @@ func New(opts Options) (*Broker, error) {
 	if err := b.srv.AddHook(&authHook{b: b}, nil); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
-	b.tcp = listeners.NewTCP(listeners.Config{ID: "hall", Address: opts.Listen, TLSConfig: opts.TLS})
+	b.tcp = newListener("hall", opts.Listen, opts.TLS, opts.MaxClients, opts.MaxPerIP, isSelf, opts.ConnectTimeout, opts.Logger)
 	if err := b.srv.AddListener(b.tcp); err != nil {
 		return nil, fmt.Errorf("broker: listen %s: %w", opts.Listen, err)
 	}
-	b.loop = b.tcp
-	if opts.TLS != nil {
-		b.loop = listeners.NewTCP(listeners.Config{ID: "loopback", Address: "127.0.0.1:0"})
-		if err := b.srv.AddListener(b.loop); err != nil {
-			return nil, fmt.Errorf("broker: loopback listener: %w", err)
-		}
+	b.loop = newListener("loopback", "127.0.0.1:0", nil, opts.MaxClients, 0, nil, opts.ConnectTimeout, opts.Logger)
+	if err := b.srv.AddListener(b.loop); err != nil {
+		b.tcp.Close(func(string) {})
+		return nil, fmt.Errorf("broker: loopback listener: %w", err)
 	}
 	return b, nil
 }
@@ -179,11 +210,24 @@ func (b *Broker) Close() error {
 	return b.srv.Close()
 }
 
+// Stats counts the broker's connections, per listener: Devices is Listen,
+// Loopback is halld's own clients' (URL).
+type Stats struct {
+	Devices, Loopback ListenerStats
+}
+
+// Stats returns the connection counters.
+func (b *Broker) Stats() Stats {
+	return Stats{Devices: b.tcp.stats(), Loopback: b.loop.stats()}
+}
+
 // Addr is the listen address (host:port), with the real port once bound.
 func (b *Broker) Addr() string { return b.tcp.Address() }
 
-// URL is where halld's own clients connect: Addr(), or the loopback
-// listener when Addr is TLS.
+// URL is where halld's own clients connect: a plain listener on loopback
+// (127.0.0.1, a free port) with its own connection budget, so that neither
+// TLS nor a flood on Addr concerns them. Devices may connect there too
+// (simulators do); the same authentication and ACL apply.
 func (b *Broker) URL() string { return "tcp://" + b.loop.Address() }
 
 // Internal returns the privileged credentials for halld's own client.
@@ -245,6 +289,12 @@ func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) boo
 	}
 	if ok && pk.Connect.WillFlag && user != "" {
 		ok = h.b.Allowed(user, pk.Connect.WillTopic, true)
+	}
+	if ok {
+		// From now on mochi's keepalive deadline governs the connection.
+		if c := connOf(cl.Net.Conn); c != nil {
+			c.l.markAuthed(c)
+		}
 	}
 	if !ok {
 		h.b.opts.Logger.Warn("mqtt connect refused", "component", "broker", "user", user, "client", cl.ID, "remote", remote(cl))
