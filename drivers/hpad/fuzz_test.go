@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -90,6 +91,53 @@ func FuzzPayloads(f *testing.F) {
 			}
 			if !bytes.Equal(b, data) {
 				t.Fatalf("%T: decoded % X, re-encoded % X", p, data, b)
+			}
+		}
+	})
+}
+
+// FuzzMarshalFits: whatever text the hall hands the codec, the screen
+// encodes (a screen that cannot be encoded stops the pad being polled), fits
+// the protocol, decodes, and every string is what was meant or a cut of it
+// on a character boundary, named in the cut list.
+func FuzzMarshalFits(f *testing.F) {
+	f.Add("李娜", "综合窗口受理员", "暂停服务 · 临时外出", "A1000", uint16(300))
+	f.Add("\xff\xfe", "", "政", "", uint16(0))
+	f.Fuzz(func(t *testing.T, a, b, c, d string, rep uint16) {
+		long := strings.Repeat(c, int(rep%400))
+		for _, p := range []Payload{
+			SetStaff{StaffID: a, Name: b + long, Title: long, Window: d + long, PhotoRef: a + long},
+			SetTicket{TicketNo: d + long, Business: b + long},
+			Prompt{Text: long + a},
+			HelloReply{Model: a, FW: b, Serial: long},
+		} {
+			wire, cut, err := Marshal(p)
+			if err != nil {
+				t.Fatalf("%T: %v", p, err)
+			}
+			if len(wire) > MaxPayload {
+				t.Fatalf("%T: %d bytes", p, len(wire))
+			}
+			got := fresh(p)
+			if err := got.UnmarshalBinary(wire); err != nil {
+				t.Fatalf("%T: does not decode: %v", p, err)
+			}
+			want, gotv := reflect.ValueOf(p), reflect.ValueOf(got).Elem()
+			for i := range want.NumField() {
+				if want.Field(i).Kind() != reflect.String {
+					continue
+				}
+				name, in, out := want.Type().Field(i).Name, want.Field(i).String(), gotv.Field(i).String()
+				valid := strings.ToValidUTF8(in, "\uFFFD")
+				if out == in {
+					continue
+				}
+				if len(cut) == 0 {
+					t.Fatalf("%T.%s changed from %q to %q but nothing was reported", p, name, in, out)
+				}
+				if out != valid && !(strings.HasPrefix(valid, strings.TrimSuffix(out, Ellipsis)) && len(out) < len(valid)+len(Ellipsis)) {
+					t.Fatalf("%T.%s: %q is not a cut of %q", p, name, out, in)
+				}
 			}
 		}
 	})

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -117,14 +119,14 @@ func (SetTime) Cmd() byte    { return CmdSetTime }
 func (ErrorReply) Cmd() byte { return CmdError }
 
 // MarshalBinary encodes the payload.
-func (h HelloReply) MarshalBinary() ([]byte, error) {
-	w := writer{what: "HELLO reply"}
+func (h HelloReply) MarshalBinary() ([]byte, error) { return marshal(h, "HELLO reply") }
+
+func (h HelloReply) encode(w *writer) {
 	w.u8(h.Proto)
 	w.str("model", h.Model)
 	w.str("fw", h.FW)
 	w.str("serial", h.Serial)
 	w.u16(h.Caps)
-	return w.done()
 }
 
 // UnmarshalBinary decodes the payload.
@@ -135,8 +137,9 @@ func (h *HelloReply) UnmarshalBinary(b []byte) error {
 }
 
 // MarshalBinary encodes the payload.
-func (p PollReply) MarshalBinary() ([]byte, error) {
-	w := writer{what: "POLL reply"}
+func (p PollReply) MarshalBinary() ([]byte, error) { return marshal(p, "POLL reply") }
+
+func (p PollReply) encode(w *writer) {
 	if len(p.Events) > MaxEvents {
 		w.fail("%d events, at most %d", len(p.Events), MaxEvents)
 	}
@@ -148,7 +151,6 @@ func (p PollReply) MarshalBinary() ([]byte, error) {
 		w.u8(e.Value)
 		w.u8(e.Reasons)
 	}
-	return w.done()
 }
 
 // UnmarshalBinary decodes the payload.
@@ -187,14 +189,14 @@ func (a *AckEvt) UnmarshalBinary(b []byte) error {
 }
 
 // MarshalBinary encodes the payload.
-func (s SetState) MarshalBinary() ([]byte, error) {
-	w := writer{what: "SET_STATE"}
+func (s SetState) MarshalBinary() ([]byte, error) { return marshal(s, "SET_STATE") }
+
+func (s SetState) encode(w *writer) {
 	if !s.State.Valid() {
 		w.fail("unknown state %d", byte(s.State))
 	}
 	w.u8(byte(s.State))
 	w.u8(s.TimeoutS)
-	return w.done()
 }
 
 // UnmarshalBinary decodes the payload. An unknown state is malformed, so a
@@ -209,8 +211,9 @@ func (s *SetState) UnmarshalBinary(b []byte) error {
 }
 
 // MarshalBinary encodes the payload.
-func (s SetStaff) MarshalBinary() ([]byte, error) {
-	w := writer{what: "SET_STAFF"}
+func (s SetStaff) MarshalBinary() ([]byte, error) { return marshal(s, "SET_STAFF") }
+
+func (s SetStaff) encode(w *writer) {
 	w.str("staffId", s.StaffID)
 	w.str("name", s.Name)
 	w.str("title", s.Title)
@@ -220,7 +223,6 @@ func (s SetStaff) MarshalBinary() ([]byte, error) {
 	}
 	w.u8(s.Stars)
 	w.str("photoRef", s.PhotoRef)
-	return w.done()
 }
 
 // UnmarshalBinary decodes the payload.
@@ -235,12 +237,12 @@ func (s *SetStaff) UnmarshalBinary(b []byte) error {
 }
 
 // MarshalBinary encodes the payload.
-func (t SetTicket) MarshalBinary() ([]byte, error) {
-	w := writer{what: "SET_TICKET"}
+func (t SetTicket) MarshalBinary() ([]byte, error) { return marshal(t, "SET_TICKET") }
+
+func (t SetTicket) encode(w *writer) {
 	w.str("ticketNo", t.TicketNo)
 	w.str("business", t.Business)
 	w.u32(t.Visit)
-	return w.done()
 }
 
 // UnmarshalBinary decodes the payload.
@@ -251,11 +253,11 @@ func (t *SetTicket) UnmarshalBinary(b []byte) error {
 }
 
 // MarshalBinary encodes the payload.
-func (p Prompt) MarshalBinary() ([]byte, error) {
-	w := writer{what: "PROMPT"}
+func (p Prompt) MarshalBinary() ([]byte, error) { return marshal(p, "PROMPT") }
+
+func (p Prompt) encode(w *writer) {
 	w.u8(p.VoiceID)
 	w.str("text", p.Text)
-	return w.done()
 }
 
 // UnmarshalBinary decodes the payload.
@@ -266,11 +268,11 @@ func (p *Prompt) UnmarshalBinary(b []byte) error {
 }
 
 // MarshalBinary encodes the payload.
-func (t SetTime) MarshalBinary() ([]byte, error) {
-	w := writer{what: "SET_TIME"}
+func (t SetTime) MarshalBinary() ([]byte, error) { return marshal(t, "SET_TIME") }
+
+func (t SetTime) encode(w *writer) {
 	w.u32(t.Unix)
 	w.u16(uint16(t.TzMin))
-	return w.done()
 }
 
 // UnmarshalBinary decodes the payload.
@@ -290,11 +292,93 @@ func (e *ErrorReply) UnmarshalBinary(b []byte) error {
 	return r.end(func() { *e = v })
 }
 
-// writer appends fields; the first error sticks and later fields are skipped.
+// Ellipsis ends a text that was cut to fit.
+const Ellipsis = "…"
+
+// Fit returns s as HPAD-1 can carry it in at most max bytes: invalid UTF-8 is
+// replaced by U+FFFD, and a longer text is cut at a character boundary (a
+// UTF-8 sequence — one Chinese character, three bytes — is never split) and
+// ends with Ellipsis. changed tells whether the result differs from s.
+func Fit(s string, max int) (fitted string, changed bool) {
+	if !utf8.ValidString(s) {
+		s, changed = strings.ToValidUTF8(s, "\uFFFD"), true
+	}
+	if max < 0 {
+		max = 0
+	}
+	if len(s) <= max {
+		return s, changed
+	}
+	keep, ell := max-len(Ellipsis), Ellipsis
+	if keep <= 0 {
+		keep, ell = max, ""
+	}
+	for keep > 0 && !utf8.RuneStart(s[keep]) {
+		keep--
+	}
+	return s[:keep] + ell, true
+}
+
+// Marshal encodes p like MarshalBinary and names the string fields it had to
+// shorten (or repair) to fit the protocol: a string is at most MaxString
+// bytes, a payload at most MaxPayload (the longest strings give way first).
+// A caller counts them: the screen shows less than the hall meant.
+func Marshal(p Payload) (b []byte, cut []string, err error) {
+	e, ok := p.(encoder)
+	if !ok {
+		b, err = p.MarshalBinary()
+		return b, nil, err
+	}
+	w := writer{what: CmdName(p.Cmd())}
+	e.encode(&w)
+	b, err = w.done()
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, w.cut, nil
+}
+
+// FitPayload returns p with its strings as the wire will carry them (what
+// Marshal would shorten, shortened) and the fields that changed.
+func FitPayload[P Payload](p P) (P, []string) {
+	b, cut, err := Marshal(p)
+	if err != nil || len(cut) == 0 {
+		return p, nil
+	}
+	v := reflect.New(reflect.TypeOf(p)) // p's own type, also when P is an interface
+	if u, ok := v.Interface().(encoding.BinaryUnmarshaler); ok && u.UnmarshalBinary(b) == nil {
+		if out, ok := v.Elem().Interface().(P); ok {
+			return out, cut
+		}
+	}
+	return p, cut
+}
+
+// encoder is implemented by the typed payloads.
+type encoder interface{ encode(w *writer) }
+
+func marshal(e encoder, what string) ([]byte, error) {
+	w := writer{what: what}
+	e.encode(&w)
+	return w.done()
+}
+
+// writer collects fields; the first error sticks and later fields are
+// skipped. Strings are kept apart until done, which fits them into the
+// payload.
 type writer struct {
-	what string
-	b    []byte
-	err  error
+	what  string
+	parts []part
+	err   error
+	cut   []string // fields shortened or repaired
+}
+
+// part is raw bytes, or a string field (u8 length + UTF-8).
+type part struct {
+	raw   []byte
+	field string
+	s     string
+	str   bool
 }
 
 func (w *writer) fail(format string, args ...any) {
@@ -303,32 +387,81 @@ func (w *writer) fail(format string, args ...any) {
 	}
 }
 
-func (w *writer) u8(v byte)    { w.b = append(w.b, v) }
-func (w *writer) u16(v uint16) { w.b = binary.LittleEndian.AppendUint16(w.b, v) }
-func (w *writer) u32(v uint32) { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
-
-// str writes a u8 length and the UTF-8 bytes. Too long or invalid text is an
-// error rather than silently cut: what a citizen reads must be what the
-// daemon meant.
-func (w *writer) str(field, s string) {
-	switch {
-	case len(s) > MaxString:
-		w.fail("%s is %d bytes, at most %d", field, len(s), MaxString)
-	case !utf8.ValidString(s):
-		w.fail("%s is not valid UTF-8", field)
+func (w *writer) raw(b ...byte) {
+	if n := len(w.parts); n > 0 && !w.parts[n-1].str {
+		w.parts[n-1].raw = append(w.parts[n-1].raw, b...)
+		return
 	}
-	w.u8(byte(len(s)))
-	w.b = append(w.b, s...)
+	w.parts = append(w.parts, part{raw: b})
+}
+
+func (w *writer) u8(v byte)    { w.raw(v) }
+func (w *writer) u16(v uint16) { w.raw(binary.LittleEndian.AppendUint16(nil, v)...) }
+func (w *writer) u32(v uint32) { w.raw(binary.LittleEndian.AppendUint32(nil, v)...) }
+
+// str writes a u8 length and the UTF-8 bytes. Text too long for the protocol
+// is cut on a character boundary (Fit), never refused: a screen that cannot
+// be encoded would stop the pad being polled at all. Marshal names the
+// fields that were cut.
+func (w *writer) str(field, s string) {
+	if f, changed := Fit(s, MaxString); changed {
+		s = f
+		w.mark(field)
+	}
+	w.parts = append(w.parts, part{field: field, s: s, str: true})
+}
+
+func (w *writer) mark(field string) {
+	for _, f := range w.cut {
+		if f == field {
+			return
+		}
+	}
+	w.cut = append(w.cut, field)
+}
+
+func (w *writer) size() int {
+	n := 0
+	for _, p := range w.parts {
+		if p.str {
+			n += 1 + len(p.s)
+		} else {
+			n += len(p.raw)
+		}
+	}
+	return n
 }
 
 func (w *writer) done() ([]byte, error) {
-	if w.err == nil && len(w.b) > MaxPayload {
-		w.fail("payload is %d bytes, at most %d", len(w.b), MaxPayload)
-	}
 	if w.err != nil {
 		return nil, w.err
 	}
-	return w.b, nil
+	// Too long altogether: the longest strings give way until it fits.
+	for over := w.size() - MaxPayload; over > 0; over = w.size() - MaxPayload {
+		longest := -1
+		for i, p := range w.parts {
+			if p.str && len(p.s) > 0 && (longest < 0 || len(p.s) > len(w.parts[longest].s)) {
+				longest = i
+			}
+		}
+		if longest < 0 {
+			w.fail("payload is %d bytes, at most %d", w.size(), MaxPayload)
+			return nil, w.err
+		}
+		p := &w.parts[longest]
+		p.s, _ = Fit(p.s, max(len(p.s)-over, 0))
+		w.mark(p.field)
+	}
+	b := make([]byte, 0, w.size())
+	for _, p := range w.parts {
+		if p.str {
+			b = append(b, byte(len(p.s)))
+			b = append(b, p.s...)
+		} else {
+			b = append(b, p.raw...)
+		}
+	}
+	return b, nil
 }
 
 // reader takes fields off a payload; after the first error every read

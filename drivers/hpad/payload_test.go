@@ -1,10 +1,13 @@
 package hpad
 
 import (
+	"bytes"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // unmarshaler is the decoding half of every typed payload.
@@ -104,14 +107,9 @@ func TestMarshalErrors(t *testing.T) {
 		p    Payload
 		want string
 	}{
-		{Prompt{Text: strings.Repeat("a", 256)}, "text is 256 bytes"},
-		{SetTicket{TicketNo: "A\xff"}, "ticketNo is not valid UTF-8"},
-		{HelloReply{Serial: strings.Repeat("x", 300)}, "serial is 300 bytes"},
 		{PollReply{Events: events(MaxEvents + 1)}, "17 events"},
 		{SetState{State: 6}, "unknown state 6"},
 		{SetStaff{Stars: 51}, "stars 51"},
-		{SetStaff{StaffID: strings.Repeat("a", 255), Name: strings.Repeat("b", 255), Title: strings.Repeat("c", 255),
-			Window: strings.Repeat("d", 255), PhotoRef: "12345"}, "payload is 1031 bytes"},
 	} {
 		b, err := c.p.MarshalBinary()
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.want) || b != nil {
@@ -154,5 +152,89 @@ func TestUnmarshalErrors(t *testing.T) {
 	s := SetState{State: StatePaused, TimeoutS: 9}
 	if err := s.UnmarshalBinary([]byte{9, 9}); err == nil || s != (SetState{State: StatePaused, TimeoutS: 9}) {
 		t.Fatalf("target changed to %+v (err %v)", s, err)
+	}
+}
+
+// Text longer than the protocol carries is cut on a character boundary and
+// named, never refused: a screen that cannot be encoded stopped the pad being
+// polled at all.
+func TestMarshalTruncates(t *testing.T) {
+	reason := strings.Repeat("因系统升级暂停服务", 20) // 540 bytes
+	for _, c := range []struct {
+		p    Payload
+		cut  string
+		want func(Payload) bool
+	}{
+		{Prompt{Text: strings.Repeat("a", 256)}, "text", func(p Payload) bool {
+			return p.(Prompt).Text == strings.Repeat("a", MaxString-len(Ellipsis))+Ellipsis
+		}},
+		{Prompt{Text: "暂停服务 · " + reason}, "text", func(p Payload) bool {
+			s := p.(Prompt).Text
+			return len(s) <= MaxString && strings.HasPrefix("暂停服务 · "+reason, strings.TrimSuffix(s, Ellipsis)) && strings.HasSuffix(s, Ellipsis)
+		}},
+		{SetTicket{TicketNo: "A\xff"}, "ticketNo", func(p Payload) bool { return p.(SetTicket).TicketNo == "A\uFFFD" }},
+		{HelloReply{Serial: strings.Repeat("x", 300)}, "serial", func(p Payload) bool { return len(p.(HelloReply).Serial) == MaxString }},
+		{SetStaff{StaffID: strings.Repeat("a", 255), Name: strings.Repeat("李", 85), Title: strings.Repeat("c", 255),
+			Window: strings.Repeat("d", 255), PhotoRef: "12345"}, "", func(p Payload) bool {
+			s := p.(SetStaff)
+			return s.PhotoRef == "12345" && utf8.ValidString(s.Name) && strings.HasPrefix(strings.Repeat("李", 85), strings.TrimSuffix(s.Name, Ellipsis))
+		}},
+	} {
+		b, cut, err := Marshal(c.p)
+		if err != nil || len(b) > MaxPayload || len(cut) == 0 {
+			t.Fatalf("%T: %d bytes, cut %v, err %v", c.p, len(b), cut, err)
+		}
+		if c.cut != "" && !slices.Contains(cut, c.cut) {
+			t.Errorf("%T: cut %v, want %s named", c.p, cut, c.cut)
+		}
+		if bb, err := c.p.MarshalBinary(); err != nil || !bytes.Equal(bb, b) {
+			t.Errorf("%T: MarshalBinary % X %v, Marshal % X", c.p, bb, err, b)
+		}
+		if _, err := NewFrame(1, 1, c.p); err != nil {
+			t.Errorf("NewFrame %T: %v", c.p, err)
+		}
+		got := fresh(c.p)
+		if err := got.UnmarshalBinary(b); err != nil {
+			t.Fatalf("%T: the cut payload does not decode: %v", c.p, err)
+		}
+		v := reflect.ValueOf(got).Elem().Interface().(Payload)
+		if !c.want(v) {
+			t.Errorf("%T cut to %+v", c.p, v)
+		}
+		if f, fcut := FitPayload(c.p); !reflect.DeepEqual(any(f), any(v)) || !slices.Equal(fcut, cut) {
+			t.Errorf("FitPayload %T = %+v %v, want %+v %v", c.p, f, fcut, v, cut)
+		}
+	}
+	// What fits is untouched and not reported.
+	p := Prompt{Text: strings.Repeat("政", 85)}
+	if _, cut, err := Marshal(p); err != nil || cut != nil {
+		t.Fatalf("a 255-byte text: cut %v, err %v", cut, err)
+	}
+	if f, cut := FitPayload(p); f != p || cut != nil {
+		t.Fatalf("FitPayload changed a text that fits: %+v %v", f, cut)
+	}
+}
+
+func TestFit(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"暂停服务", 12, "暂停服务"},
+		{"暂停服务", 11, "暂停…"},
+		{"暂停服务", 9, "暂停…"},
+		{"暂停服务", 8, "暂…"},
+		{"暂停服务", 5, "暂"[:0] + "…"},
+		{"暂停服务", 3, "暂"},
+		{"暂停服务", 2, ""},
+		{"ab", 1, "a"},
+		{"a\xffb", 10, "a\uFFFDb"},
+		{"", 0, ""},
+	} {
+		got, changed := Fit(c.in, c.max)
+		if got != c.want || len(got) > c.max || !utf8.ValidString(got) || changed != (got != c.in) {
+			t.Errorf("Fit(%q, %d) = %q %v, want %q", c.in, c.max, got, changed, c.want)
+		}
 	}
 }
