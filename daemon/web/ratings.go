@@ -185,8 +185,24 @@ func (s *Server) exportRatings(w http.ResponseWriter, r *http.Request) {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"办件编号", "评价渠道", "评价人", "评价时间", "评价次数", "满意度", "满意度代码", "文字评价", "行政区划", "窗口", "工作人员", "事项", "申诉成立剔除", "事件编号"})
 	for _, x := range rows {
-		cw.Write([]string{x.CaseID, x.Channel, x.Rater, x.Time, strconv.Itoa(x.Count), x.Level, strconv.Itoa(x.Code), x.Text,
-			x.Region, x.Window, x.Staff, x.Service, strconv.FormatBool(x.Excluded), x.EventID})
+		rec := []string{x.CaseID, x.Channel, x.Rater, x.Time, strconv.Itoa(x.Count), x.Level, strconv.Itoa(x.Code), x.Text,
+			x.Region, x.Window, x.Staff, x.Service, strconv.FormatBool(x.Excluded), x.EventID}
+		for i := range rec {
+			rec[i] = csvCell(rec[i])
+		}
+		cw.Write(rec)
 	}
 	cw.Flush()
+}
+
+// csvCell defuses a cell a spreadsheet would run as a formula (OWASP "CSV
+// Injection"): a comment typed on a pad as =HYPERLINK(…) or +cmd|… must
+// open as text. A cell starting with = + - @, tab or CR gets a leading
+// single quote, which Excel and LibreOffice show as text and do not display.
+// Every cell goes through it; the numeric ones never start with those.
+func csvCell(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
 }
