@@ -102,8 +102,8 @@ type Broker struct {
 	srv      *mqtt.Server
 	tcp      *listener // devices (Listen)
 	loop     *listener // halld's own clients, on loopback
-	internal string         // the internal user's password
-	prefix   string         // "hall/{hall}/"
+	internal string    // the internal user's password
+	prefix   string    // "hall/{hall}/"
 
 	mu      sync.Mutex
 	started bool

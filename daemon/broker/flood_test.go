@@ -188,7 +188,7 @@ func TestConnectTimeout(t *testing.T) {
 
 	// Two devices connected: keepalive 60 s over paho, keepalive 0 raw.
 	lost := make(chan error, 1)
-	o := paho.NewClientOptions().AddBroker("tcp://"+b.Addr()).SetClientID("term-1").SetUsername("term-1").SetPassword("pw1").
+	o := paho.NewClientOptions().AddBroker("tcp://" + b.Addr()).SetClientID("term-1").SetUsername("term-1").SetPassword("pw1").
 		SetAutoReconnect(false).SetConnectRetry(false).SetKeepAlive(60 * time.Second).SetCleanSession(true).
 		SetConnectionLostHandler(func(_ paho.Client, err error) { lost <- err })
 	pc := paho.NewClient(o)
@@ -502,7 +502,7 @@ func TestEMFILERecovery(t *testing.T) {
 		c.Close()
 	}
 	start := time.Now()
-	o := paho.NewClientOptions().AddBroker("tcp://"+addr).SetClientID("term-1").SetUsername("term-1").SetPassword("pw1").
+	o := paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("term-1").SetUsername("term-1").SetPassword("pw1").
 		SetAutoReconnect(false).SetConnectRetry(false).SetConnectTimeout(2 * time.Second).SetCleanSession(true)
 	pc := paho.NewClient(o)
 	tok := pc.Connect()
