@@ -1,7 +1,9 @@
 // Package serialport is the port handling every serial driver shares: finding
 // the device (a path, a /dev/serial/by-id link, or a USB VID/PID/serial
-// match), opening it with go.bug.st/serial, a reader goroutine that notices an
-// unplug at once, and a hex trace that can be switched on at run time.
+// match), opening it with go.bug.st/serial, I/O with poll(2) (no descriptor
+// ceiling) where every write has a deadline, a reader goroutine that notices
+// an unplug at once, and a bounded hex trace that can be switched on at run
+// time.
 //
 // A Port lives for one connection. When the link is lost, Dead() closes and
 // the owner opens a new Port (the supervisor does, with backoff).
@@ -13,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +23,7 @@ import (
 
 	"go.bug.st/serial"
 	"go.bug.st/serial/enumerator"
+	"golang.org/x/sys/unix"
 )
 
 // USB matches a USB serial adapter; it survives re-enumeration (ttyUSB0 →
@@ -33,6 +37,9 @@ type Spec struct {
 	Path string // /dev/ttyS0, /dev/serial/by-id/…, or a pty link
 	USB  *USB
 	Baud int
+	// WriteTimeout is how long a write may go without the device taking a
+	// byte (default DefaultWriteTimeout, 2 s).
+	WriteTimeout time.Duration
 }
 
 func (s Spec) String() string {
@@ -70,12 +77,46 @@ func Resolve(spec Spec) (string, error) {
 	return "", fmt.Errorf("%s: %w", spec, ErrNotFound)
 }
 
+// DefaultWriteTimeout is how long a Write may go without the device taking a
+// single byte before it fails with ErrWriteTimeout (Spec.WriteTimeout).
+const DefaultWriteTimeout = 2 * time.Second
+
+// ErrWriteTimeout means the device took no data for the write deadline: it
+// holds flow control, or the cable or adapter is broken. The Write that hits
+// it kills the link (the supervisor reopens it with backoff), so a stuck
+// device never keeps a driver, a print job or a shutdown waiting.
+var ErrWriteTimeout = errors.New("write timeout: the device takes no data (flow control held, or the cable)")
+
+// closeDrain bounds how long a plain Close waits for bytes already written
+// to leave the port before they are discarded. A tty's close(2) would wait
+// for them itself, for up to the driver's closing_wait (30 s by default).
+const closeDrain = 2 * time.Second
+
 // Port is one open connection to a serial device.
+//
+// go.bug.st/serial opens, configures (raw mode, baud, exclusive access) and
+// closes the port, but its Read uses select(2), whose fixed 1024-bit FdSet
+// panics for descriptors >= 1024, and its Write is a plain blocking write(2)
+// with no deadline. So the I/O is done here, with poll(2) on the library's
+// own descriptor (see portFD), set non-blocking: poll has no descriptor
+// ceiling, and every wait has a deadline and is woken by Close.
 type Port struct {
 	name  string
 	path  string
 	p     serial.Port
 	trace *Trace
+
+	fd           int // the library's descriptor; valid until released
+	wake         int // eventfd, readable once the port dies: wakes every poll
+	baud         int
+	writeTimeout time.Duration
+
+	// ioMu guards fd's lifetime: every use of fd holds it for reading; the
+	// reader goroutine takes it for writing at its end to close the port,
+	// so fd is never used after close (when its number may be reused).
+	ioMu     sync.RWMutex
+	released bool          // under ioMu: fd is closed
+	closed   chan struct{} // closed once fd is released
 
 	in       chan []byte
 	dead     chan struct{}
@@ -84,9 +125,54 @@ type Port struct {
 	err      atomic.Value // error that killed the link
 
 	rxBytes, txBytes atomic.Uint64
+	writing          atomic.Int64 // unix ns of the write in progress's last progress; 0 when none
 
 	mu      sync.Mutex // serialises writes: one command is never split by another
 	pending []byte     // bytes received but not yet consumed by NextByte
+}
+
+// errLayout means go.bug.st/serial no longer keeps its descriptor where
+// portFD reads it; TestLibraryLayout fails on it.
+var errLayout = errors.New("go.bug.st/serial: cannot find the port's file descriptor (library layout changed; see serialport.portFD)")
+
+// portFD reads the descriptor go.bug.st/serial opened. The library does not
+// export it: it is the unexported field `handle int` of its *unixPort
+// (v1.8.0). Reading it with reflect is the least intrusive way to do our own
+// poll(2)-based I/O on the port the library opened and configured; we only
+// read the field, never write it. Open checks that the descriptor is the
+// device it opened before using it, and TestLibraryLayout fails loudly when a
+// new library version moves or renames the field.
+func portFD(sp serial.Port) (fd int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			fd, err = -1, fmt.Errorf("%w: %v", errLayout, r)
+		}
+	}()
+	v := reflect.ValueOf(sp)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return -1, fmt.Errorf("%w: port is a %T", errLayout, sp)
+	}
+	f := v.Elem().FieldByName("handle")
+	if !f.IsValid() || f.Kind() != reflect.Int {
+		return -1, fmt.Errorf("%w: %T has no int field handle", errLayout, sp)
+	}
+	return int(f.Int()), nil
+}
+
+// sameDevice checks that fd is the device node at path (a character device
+// with the same device number), so a wrong descriptor is never written to.
+func sameDevice(fd int, path string) error {
+	var a, b unix.Stat_t
+	if err := unix.Fstat(fd, &a); err != nil {
+		return fmt.Errorf("%w: fstat %d: %v", errLayout, fd, err)
+	}
+	if err := unix.Stat(path, &b); err != nil {
+		return fmt.Errorf("stat %s: %w", path, err)
+	}
+	if a.Mode&unix.S_IFMT != unix.S_IFCHR || a.Rdev != b.Rdev {
+		return fmt.Errorf("%w: descriptor %d is not %s", errLayout, fd, path)
+	}
+	return nil
 }
 
 // Open opens the port. name labels traces and errors (the device id).
@@ -99,20 +185,37 @@ func Open(ctx context.Context, name string, spec Spec, trace *Trace) (*Port, err
 	if baud == 0 {
 		baud = 115200
 	}
+	wt := spec.WriteTimeout
+	if wt <= 0 {
+		wt = DefaultWriteTimeout
+	}
 	sp, err := serial.Open(path, &serial.Mode{BaudRate: baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
 	if err != nil {
 		return nil, fmt.Errorf("%s: open %s: %w", name, path, err)
 	}
-	// A short read timeout lets the reader notice a vanished device node on
-	// links that report an unplug as endless timeouts.
-	if err := sp.SetReadTimeout(200 * time.Millisecond); err != nil {
+	fd, err := portFD(sp)
+	if err == nil {
+		err = sameDevice(fd, path)
+	}
+	if err == nil {
+		// Non-blocking: a write takes what fits and poll(2) waits, with a
+		// deadline, for room; a spurious wake-up never blocks a read.
+		err = unix.SetNonblock(fd, true)
+	}
+	var wake int = -1
+	if err == nil {
+		wake, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	}
+	if err != nil {
 		sp.Close()
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: open %s: %w", name, path, err)
 	}
 	// Stale bytes from before this connection would break framing.
 	_ = sp.ResetInputBuffer()
-	p := &Port{name: name, path: path, p: sp, trace: trace, in: make(chan []byte, 64), dead: make(chan struct{})}
+	p := &Port{name: name, path: path, p: sp, trace: trace, fd: fd, wake: wake, baud: baud, writeTimeout: wt,
+		in: make(chan []byte, 64), dead: make(chan struct{}), closed: make(chan struct{})}
 	p.trace.Note(name, "open "+path)
+	p.ioMu.RLock() // the reader's hold on fd, released by release()
 	go p.readLoop()
 	return p, nil
 }
@@ -131,6 +234,8 @@ func (p *Port) Err() error {
 	return nil
 }
 
+// kill marks the link dead and wakes every poll on the port; the reader
+// goroutine then closes it (release).
 func (p *Port) kill(err error) {
 	p.deadOnce.Do(func() {
 		if err != nil && !p.closing.Load() {
@@ -138,23 +243,101 @@ func (p *Port) kill(err error) {
 			p.trace.Note(p.name, "link lost: "+err.Error())
 		}
 		close(p.dead)
-		_ = p.p.Close()
+		var one [8]byte
+		one[0] = 1 // eventfd counters are host-endian; any non-zero value wakes
+		_, _ = unix.Write(p.wake, one[:])
 	})
 }
 
+// release closes the port once nothing uses fd any more. Bytes still queued
+// for output are given a short while to leave on a plain Close, and dropped
+// at once on a dead link, so close(2) never waits on a stuck device.
+func (p *Port) release() {
+	p.ioMu.RUnlock()
+	p.ioMu.Lock()
+	if p.Err() == nil {
+		p.drain(closeDrain)
+	}
+	_ = p.p.ResetOutputBuffer()
+	_ = p.p.Close()
+	_ = unix.Close(p.wake)
+	p.released = true
+	p.ioMu.Unlock()
+	close(p.closed)
+}
+
+// drain waits up to max for the output queue to empty (TIOCOUTQ; a pty
+// reports 0).
+func (p *Port) drain(max time.Duration) {
+	deadline := time.Now().Add(max)
+	for time.Now().Before(deadline) {
+		n, err := unix.IoctlGetInt(p.fd, unix.TIOCOUTQ)
+		if err != nil || n <= 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// errWoken means the port is dying (kill woke the poll).
+var errWoken = errors.New("port closing")
+
+// pollFD waits up to timeout for events on fd, or for the port to die.
+func (p *Port) pollFD(events int16, timeout time.Duration) (revents int16, err error) {
+	ms := int((timeout + time.Millisecond - 1) / time.Millisecond)
+	fds := []unix.PollFd{{Fd: int32(p.fd), Events: events}, {Fd: int32(p.wake), Events: unix.POLLIN}}
+	_, err = unix.Poll(fds, ms)
+	if err == unix.EINTR {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if fds[1].Revents != 0 {
+		return 0, errWoken
+	}
+	if fds[0].Revents&unix.POLLNVAL != 0 {
+		return 0, fmt.Errorf("poll: invalid descriptor %d", p.fd)
+	}
+	return fds[0].Revents, nil
+}
+
+// errGone is a read of zero bytes from a readable tty: Linux leaves a
+// disconnected port that way (go.bug.st/serial treats it alike).
+var errGone = errors.New("device disconnected")
+
+// readSome waits up to timeout for bytes; (0, nil) is a timeout.
+func (p *Port) readSome(buf []byte, timeout time.Duration) (int, error) {
+	rev, err := p.pollFD(unix.POLLIN, timeout)
+	if err != nil || rev == 0 {
+		return 0, err
+	}
+	n, err := unix.Read(p.fd, buf)
+	switch {
+	case err == unix.EAGAIN || err == unix.EINTR:
+		return 0, nil
+	case err != nil:
+		return 0, err
+	case n == 0:
+		return 0, errGone
+	}
+	return n, nil
+}
+
 func (p *Port) readLoop() {
+	defer p.release()
 	defer func() {
-		// go.bug.st/serial panics in Read when the fd is >= 1024 (select's
-		// fixed FdSet). halld keeps its fds below that (see fdlimit), but a
-		// panic here must cost one connection, never the daemon.
+		// The reader must cost one connection at most, never the daemon.
 		if r := recover(); r != nil {
-			p.kill(fmt.Errorf("serial read panicked: %v", r))
+			p.kill(fmt.Errorf("%s: serial read panicked: %v", p.name, r))
 		}
 	}()
 	buf := make([]byte, 4096)
 	idle := time.Now()
 	for {
-		n, err := p.p.Read(buf)
+		// A bounded wait lets the reader notice a vanished device node on
+		// links that report an unplug as endless silence.
+		n, err := p.readSome(buf, 200*time.Millisecond)
 		if n > 0 {
 			idle = time.Now()
 			chunk := append([]byte(nil), buf[:n]...)
@@ -166,13 +349,11 @@ func (p *Port) readLoop() {
 				return
 			}
 		}
+		if errors.Is(err, errWoken) {
+			return // killed: by Close, a write that failed, or a read here
+		}
 		if err != nil {
-			var pe *serial.PortError
-			if errors.As(err, &pe) && pe.Code() == serial.PortClosed && p.closing.Load() {
-				p.kill(nil)
-			} else {
-				p.kill(fmt.Errorf("%s: read: %w", p.name, err))
-			}
+			p.kill(fmt.Errorf("%s: read: %w", p.name, err))
 			return
 		}
 		if n == 0 && time.Since(idle) > time.Second {
@@ -186,7 +367,10 @@ func (p *Port) readLoop() {
 	}
 }
 
-// Write sends b whole; concurrent writers are serialised.
+// Write sends b whole; concurrent writers are serialised. It fails with
+// ErrWriteTimeout, and kills the link, when the device takes no byte for the
+// write timeout (Spec.WriteTimeout), or when b is not all taken within the
+// write timeout plus twice its time on the wire at the port's baud rate.
 func (p *Port) Write(b []byte) (int, error) {
 	select {
 	case <-p.dead:
@@ -195,14 +379,79 @@ func (p *Port) Write(b []byte) (int, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.ioMu.RLock()
+	defer p.ioMu.RUnlock()
+	if p.released {
+		return 0, p.deadErr()
+	}
 	p.trace.Bytes(p.name, "tx", b)
-	n, err := p.p.Write(b)
+	n, err := p.writeAll(b)
 	p.txBytes.Add(uint64(n))
 	if err != nil {
-		p.kill(fmt.Errorf("%s: write: %w", p.name, err))
+		if !errors.Is(err, errWoken) {
+			p.kill(err)
+		}
 		return n, p.deadErr()
 	}
 	return n, nil
+}
+
+// wireTime is how long n bytes take on the line (8N1: 10 bits a byte).
+func (p *Port) wireTime(n int) time.Duration {
+	return time.Duration(n) * 10 * time.Second / time.Duration(p.baud)
+}
+
+func (p *Port) writeAll(b []byte) (int, error) {
+	start := time.Now()
+	last := start
+	overall := start.Add(p.writeTimeout + 2*p.wireTime(len(b)))
+	p.writing.Store(start.UnixNano())
+	defer p.writing.Store(0)
+	off := 0
+	for off < len(b) {
+		n, err := unix.Write(p.fd, b[off:])
+		if n > 0 {
+			off += n
+			last = time.Now()
+			p.writing.Store(last.UnixNano())
+			continue
+		}
+		switch err {
+		case nil, unix.EAGAIN:
+		case unix.EINTR:
+			continue
+		default:
+			return off, fmt.Errorf("%s: write: %w", p.name, err)
+		}
+		deadline := last.Add(p.writeTimeout)
+		if overall.Before(deadline) {
+			deadline = overall
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return off, fmt.Errorf("%s: write: %w: %d of %d bytes taken in %v, none for %v",
+				p.name, ErrWriteTimeout, off, len(b), time.Since(start).Round(time.Millisecond),
+				time.Since(last).Round(time.Millisecond))
+		}
+		// Short slices: a pty frees room without waking POLLOUT, so try
+		// the write again now and then rather than trust the wake-up alone.
+		if _, err := p.pollFD(unix.POLLOUT, min(left, 50*time.Millisecond)); err != nil {
+			// POLLHUP/POLLERR are not errors here: the next write says why.
+			return off, err
+		}
+	}
+	return off, nil
+}
+
+// WriteStalled is how long the write in progress has gone without the device
+// taking a byte; 0 when no write is in progress. A driver uses it to stop
+// offering a device that is not taking data before the write times out.
+func (p *Port) WriteStalled() time.Duration {
+	t := p.writing.Load()
+	if t == 0 {
+		return 0
+	}
+	return time.Since(time.Unix(0, t))
 }
 
 func (p *Port) deadErr() error {
@@ -283,10 +532,12 @@ func (p *Port) Discard() int {
 // Counters are bytes moved on this connection.
 func (p *Port) Counters() (rx, tx uint64) { return p.rxBytes.Load(), p.txBytes.Load() }
 
-// Close closes the port; Dead() closes too.
+// Close closes the port; Dead() closes too. It returns once the port's
+// descriptor is closed (after at most a short drain of queued output).
 func (p *Port) Close() error {
 	p.closing.Store(true)
 	p.kill(nil)
+	<-p.closed
 	return nil
 }
 
