@@ -55,8 +55,21 @@ type Options struct {
 }
 
 // Open opens (or creates) the journal at path.
+//
+// The journal holds citizens' ratings and comments, ticket and appointment
+// data: the database and its -wal and -shm files are made 0600 whatever the
+// umask, and an existing journal's files are tightened to 0600 at open. A
+// directory Open creates is 0750.
 func Open(path string, opts Options) (*Journal, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	// SQLite creates a database 0644 &^ umask, and its -wal and -shm with the
+	// database file's mode: create the file ourselves, 0600.
+	if err := createPrivate(path, false); err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	if err := tightenFiles(path); err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
 	// _txlock=immediate: the writer takes the lock at BEGIN, so a commit never
@@ -87,6 +100,10 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 );`); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("journal: schema %s: %w", path, err)
+	}
+	if err := tightenFiles(path); err != nil { // the -wal and -shm exist now
+		db.Close()
+		return nil, fmt.Errorf("journal: %w", err)
 	}
 	if opts.RingSize <= 0 {
 		opts.RingSize = 4096
@@ -407,21 +424,69 @@ func (j *Journal) Close() error {
 // not exist), while halld may be running: SQLite's VACUUM INTO reads one
 // snapshot through a read-only connection and writes a compact database.
 // Restore by stopping halld and putting the copy in place of journal.db.
+//
+// The copy is 0600 whatever the umask: dest is created empty, 0600, before
+// VACUUM INTO fills it (which SQLite allows for an empty file).
 func Backup(ctx context.Context, src, dest string) error {
 	if _, err := os.Stat(src); err != nil {
 		return fmt.Errorf("journal: backup: %w", err)
 	}
-	if _, err := os.Stat(dest); err == nil {
-		return fmt.Errorf("journal: backup: %s exists; name a new file", dest)
+	if err := createPrivate(dest, true); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("journal: backup: %s exists; name a new file", dest)
+		}
+		return fmt.Errorf("journal: backup: %w", err)
 	}
 	db, err := sql.Open("sqlite", "file:"+src+"?mode=ro&_pragma=busy_timeout(5000)")
 	if err != nil {
+		os.Remove(dest)
 		return fmt.Errorf("journal: backup: %w", err)
 	}
 	defer db.Close()
 	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, dest); err != nil {
 		os.Remove(dest)
 		return fmt.Errorf("journal: backup to %s: %w", dest, err)
+	}
+	return nil
+}
+
+// createPrivate creates path 0600 (umask or not) if it does not exist; with
+// excl an existing path is an error (os.ErrExist).
+func createPrivate(path string, excl bool) error {
+	flags := os.O_WRONLY | os.O_CREATE
+	if excl {
+		flags |= os.O_EXCL
+	}
+	f, err := os.OpenFile(path, flags, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	// O_CREATE on an existing file keeps its mode; tightenFiles sees to that.
+	if fi, err := f.Stat(); err == nil && fi.Size() == 0 {
+		return f.Chmod(0o600)
+	}
+	return nil
+}
+
+// tightenFiles makes the database and its -wal and -shm 0600 when group or
+// other may use them. A file halld may write but does not own (chmod
+// refused) is left as it is rather than refusing to start the hall.
+func tightenFiles(path string) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrPermission) {
+			return err
+		}
 	}
 	return nil
 }
