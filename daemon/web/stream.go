@@ -23,6 +23,7 @@ const (
 )
 
 type streamHub struct {
+	s      *Server
 	d      Deps
 	m      *httpMetrics
 	up     websocket.Upgrader
@@ -31,9 +32,9 @@ type streamHub struct {
 	wg     sync.WaitGroup
 }
 
-func newStreamHub(d Deps, m *httpMetrics) *streamHub {
+func newStreamHub(s *Server, m *httpMetrics) *streamHub {
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &streamHub{d: d, m: m, ctx: ctx, cancel: cancel}
+	h := &streamHub{s: s, d: s.d, m: m, ctx: ctx, cancel: cancel}
 	h.up = websocket.Upgrader{
 		ReadBufferSize:  1024,
 		WriteBufferSize: 16 << 10,
@@ -57,8 +58,10 @@ func (h *streamHub) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		since, resume = n, true
 	}
+	lv := h.s.callerOf(r).level()
 	up := h.up
-	up.CheckOrigin = func(r *http.Request) bool { return originAllowed(h.d.Config, r) }
+	up.CheckOrigin = h.s.origins.originAllowed
+	up.HandshakeTimeout = 5 * time.Second
 	conn, err := up.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered
@@ -82,11 +85,15 @@ func (h *streamHub) serve(w http.ResponseWriter, r *http.Request) {
 		defer h.m.wsClients.Dec()
 		defer conn.Close()
 		defer cancel()
-		reason := h.write(ctx, conn, since, resume)
+		reason := h.write(ctx, conn, lv, since, resume)
 		if reason != "" {
 			h.m.wsDropped.WithLabelValues(reason).Inc()
 		}
 	}()
+}
+
+func skipFrame(seq uint64) []byte {
+	return append(strconv.AppendUint([]byte(`{"type":"skip","seq":`), seq, 10), '}')
 }
 
 type frame struct {
@@ -97,7 +104,10 @@ type frame struct {
 }
 
 // write runs one client's stream; it returns why it stopped ("" = normal).
-func (h *streamHub) write(ctx context.Context, conn *websocket.Conn, since uint64, resume bool) string {
+// Below levelFull each event is projected (projection.go); an event the
+// level may not see becomes {"type":"skip","seq":N}, so the client's seq
+// stays gap-free without learning what happened.
+func (h *streamHub) write(ctx context.Context, conn *websocket.Conn, lv level, since uint64, resume bool) string {
 	j := h.d.Journal
 	send := func(msg []byte) bool {
 		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
@@ -105,7 +115,7 @@ func (h *streamHub) write(ctx context.Context, conn *websocket.Conn, since uint6
 	}
 	cursor := since
 	if !resume || since+1 < j.Oldest() || since > j.Head() {
-		seq, body, err := h.d.Engine.Snapshot(ctx)
+		seq, body, err := h.s.snapshotFor(ctx, lv)
 		if err != nil {
 			return "snapshot_failed"
 		}
@@ -123,17 +133,32 @@ func (h *streamHub) write(ctx context.Context, conn *websocket.Conn, since uint6
 		if err != nil {
 			return "journal_read"
 		}
+		var skipped uint64 // the last of a run of events this level does not see
 		for _, r := range recs {
-			msg := make([]byte, 0, len(r.Body)+48)
+			body, err := projectEvent(lv, r.Body)
+			if err != nil || body == nil {
+				skipped, cursor = r.Seq, r.Seq
+				continue
+			}
+			if skipped != 0 {
+				if !send(skipFrame(skipped)) {
+					return "slow_or_gone"
+				}
+				skipped = 0
+			}
+			msg := make([]byte, 0, len(body)+48)
 			msg = append(msg, `{"type":"event","seq":`...)
 			msg = strconv.AppendUint(msg, r.Seq, 10)
 			msg = append(msg, `,"event":`...)
-			msg = append(msg, r.Body...)
+			msg = append(msg, body...)
 			msg = append(msg, '}')
 			if !send(msg) {
 				return "slow_or_gone"
 			}
 			cursor = r.Seq
+		}
+		if skipped != 0 && !send(skipFrame(skipped)) {
+			return "slow_or_gone"
 		}
 		if len(recs) > 0 {
 			if j.Head()-cursor > maxLag {

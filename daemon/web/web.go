@@ -6,7 +6,6 @@ package web
 import (
 	"bufio"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,9 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,8 +59,11 @@ type Deps struct {
 	Registry   *prometheus.Registry
 	// Ready reports why halld is not ready yet (nil when ready).
 	Ready func() []string
-	// Tokens are accepted bearer tokens for writes from outside loopback.
-	Tokens []string
+	// Tokens are the accepted bearer tokens and their scopes (access.go).
+	Tokens []Token
+	// ListenAddr is the address the server listens on (host:port), from
+	// which the allowed Hosts and Origins are derived; "" = the config's.
+	ListenAddr string
 	// Uplink reports the central uplink's state (ok false: not configured).
 	Uplink func() (uplink.Status, bool)
 	// Stats answers reports and the quarterly ranking.
@@ -87,46 +87,63 @@ type Server struct {
 	metrics  *httpMetrics
 	hub      *streamHub
 	ttsCache *ttsCache
+	origins  *originPolicy
+	public   publicCache
 }
 
 // New builds the handler.
 func New(d Deps) *Server {
 	s := &Server{d: d, mux: http.NewServeMux(), ttsCache: newTTSCache()}
+	listen := d.ListenAddr
+	if listen == "" && d.Config != nil {
+		listen = d.Config.HTTP.Listen
+	}
+	var origins, hosts []string
+	if d.Config != nil {
+		origins, hosts = d.Config.HTTP.AllowedOrigins, d.Config.HTTP.AllowedHosts
+	}
+	s.origins = newOriginPolicy(listen, origins, hosts)
 	s.metrics = newHTTPMetrics(d.Registry)
-	s.hub = newStreamHub(d, s.metrics)
+	s.hub = newStreamHub(s, s.metrics)
 	m := s.mux
+	// Scopes per route (access.go): none = the public projection or a public
+	// page; loopback holds every scope.
+	const (
+		board, kiosk, window, super, it, central = ScopeBoard, ScopeKiosk, ScopeWindow, ScopeSupervisor, ScopeIT, ScopeCentral
+	)
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	m.HandleFunc("GET /readyz", s.readyz)
-	m.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
-	m.HandleFunc("GET /api/v1/snapshot", s.snapshot)
-	m.HandleFunc("GET /api/v1/stream", s.hub.serve)
-	m.HandleFunc("POST /api/v1/tickets", s.write(s.issueTicket))
-	m.HandleFunc("GET /api/v1/tickets/{id}", s.getTicket)
-	m.HandleFunc("POST /api/v1/tickets/{id}/reprint", s.write(s.reprint))
-	m.HandleFunc("GET /api/v1/windows", s.listWindows)
-	m.HandleFunc("GET /api/v1/windows/{id}", s.getWindow)
-	m.HandleFunc("POST /api/v1/windows/{id}/{action}", s.write(s.windowAction))
-	m.HandleFunc("GET /api/v1/staff", s.listStaff)
-	m.HandleFunc("GET /api/v1/tts", s.tts)
-	m.HandleFunc("POST /api/v1/ratings", s.write(s.rate))
-	m.HandleFunc("GET /api/v1/ratings/export", s.exportRatings)
-	m.HandleFunc("GET /api/v1/followups", s.listFollowUps)
-	m.HandleFunc("GET /api/v1/reports", s.reports)
-	m.HandleFunc("GET /api/v1/uplink", s.uplinkStatus)
-	m.HandleFunc("GET /api/v1/stars", s.stars)
-	m.HandleFunc("POST /api/v1/stars", s.write(s.stars))
-	m.HandleFunc("GET /api/v1/kiosks/{id}/session", s.kioskSession)
-	m.HandleFunc("POST /api/v1/kiosks/{id}/tickets", s.write(s.kioskTicket))
-	m.HandleFunc("POST /api/v1/kiosks/{id}/end", s.write(s.kioskEnd))
-	m.HandleFunc("GET /api/v1/appointments", s.listAppointments)
-	m.HandleFunc("POST /api/v1/appointments", s.write(s.bookAppointment))
-	m.HandleFunc("POST /api/v1/appointments/check-in", s.write(s.checkIn))
-	m.HandleFunc("POST /api/v1/followups/{id}/{stage}", s.write(s.stepFollowUp))
-	m.HandleFunc("GET /api/v1/devices", s.devices)
-	m.HandleFunc("POST /api/v1/devices/{id}/simulate", s.write(s.simulate))
-	m.HandleFunc("POST /api/v1/devices/{id}/trace", s.write(s.trace))
-	m.HandleFunc("POST /api/v1/devices/{id}/send", s.write(s.sendLine))
-	m.HandleFunc("POST /api/v1/devices/{id}/command", s.write(s.deviceCommand))
+	m.Handle("GET /metrics", s.allow(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}).ServeHTTP, it, central))
+	m.HandleFunc("GET /api/v1/snapshot", s.snapshot) // projected by the caller's level
+	m.HandleFunc("GET /api/v1/stream", s.hub.serve)  // projected by the caller's level
+	m.HandleFunc("POST /api/v1/tickets", s.write(s.issueTicket, kiosk))
+	m.HandleFunc("GET /api/v1/tickets/{id}", s.allow(s.getTicket, kiosk, window, super, it, central))
+	m.HandleFunc("POST /api/v1/tickets/{id}/reprint", s.write(s.reprint, kiosk, window))
+	m.HandleFunc("GET /api/v1/windows", s.allow(s.listWindows, window, super, it, central))
+	m.HandleFunc("GET /api/v1/windows/{id}", s.allow(s.getWindow, window, super, it, central))
+	m.HandleFunc("POST /api/v1/windows/{id}/{action}", s.write(s.windowAction, window))
+	m.HandleFunc("GET /api/v1/staff", s.allow(s.listStaff, window, super, central))
+	m.HandleFunc("GET /api/v1/tts", s.tts) // the board's voice; bounded in tts.go
+	m.HandleFunc("POST /api/v1/ratings", s.write(s.rate, window))
+	m.HandleFunc("GET /api/v1/ratings/export", s.allow(s.exportRatings, super, central))
+	m.HandleFunc("GET /api/v1/followups", s.allow(s.listFollowUps, super, central))
+	m.HandleFunc("GET /api/v1/reports", s.allow(s.reports, super, central))
+	m.HandleFunc("GET /api/v1/uplink", s.allow(s.uplinkStatus, it, central))
+	m.HandleFunc("GET /api/v1/stars", s.allow(s.stars, super, central))
+	m.HandleFunc("POST /api/v1/stars", s.write(s.stars, super))
+	m.HandleFunc("GET /api/v1/kiosks/{id}/session", s.allow(s.kioskSession, kiosk))
+	m.HandleFunc("POST /api/v1/kiosks/{id}/tickets", s.write(s.kioskTicket, kiosk))
+	m.HandleFunc("POST /api/v1/kiosks/{id}/end", s.write(s.kioskEnd, kiosk))
+	m.HandleFunc("GET /api/v1/appointments", s.allow(s.listAppointments, super, central))
+	m.HandleFunc("POST /api/v1/appointments", s.write(s.bookAppointment, super, central))
+	m.HandleFunc("POST /api/v1/appointments/check-in", s.write(s.checkIn, kiosk))
+	m.HandleFunc("POST /api/v1/followups/{id}/{stage}", s.write(s.stepFollowUp, super))
+	m.HandleFunc("GET /api/v1/devices", s.allow(s.devices, it, super, central))
+	m.HandleFunc("POST /api/v1/devices/{id}/simulate", s.write(s.simulate, it))
+	m.HandleFunc("POST /api/v1/devices/{id}/trace", s.write(s.trace, it))
+	m.HandleFunc("POST /api/v1/devices/{id}/send", s.write(s.sendLine, it))
+	m.HandleFunc("POST /api/v1/devices/{id}/command", s.write(s.deviceCommand, it))
+	_ = board // a board token reads what the public reads; it exists so a screen can be named and revoked
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "没有这个接口："+r.Method+" "+r.URL.Path)
 	})
@@ -147,6 +164,13 @@ func New(d Deps) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rw := &statusWriter{ResponseWriter: w, status: 200}
+	if !s.origins.requestHostAllowed(r) && r.URL.Path != "/healthz" {
+		// A name that is not the box's: DNS rebinding, or a misconfigured
+		// proxy (http.allowed_hosts adds names).
+		writeError(rw, http.StatusMisdirectedRequest, "bad_host", "不允许的主机名："+clip(r.Host, 100))
+		s.metrics.observe(r, rw.status, time.Since(start))
+		return
+	}
 	s.mux.ServeHTTP(rw, r)
 	s.metrics.observe(r, rw.status, time.Since(start))
 }
@@ -182,7 +206,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
-	seq, body, err := s.d.Engine.Snapshot(r.Context())
+	seq, body, err := s.snapshotFor(r.Context(), s.callerOf(r).level())
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "系统暂时不可用，请稍后再试")
 		return
@@ -194,71 +218,6 @@ func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, `,"data":`)
 	w.Write(body)
 	io.WriteString(w, "}\n")
-}
-
-// write guards state-changing calls: a same-origin (or allowed) Origin, and a
-// bearer token unless the caller is on loopback.
-func (s *Server) write(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if !originAllowed(s.d.Config, r) {
-			writeError(w, http.StatusForbidden, "bad_origin", "不允许的来源："+r.Header.Get("Origin"))
-			return
-		}
-		if !isLoopback(r) && !s.tokenOK(r) {
-			writeError(w, http.StatusUnauthorized, "unauthorized", "需要有效的访问令牌")
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		h(w, r)
-	}
-}
-
-func (s *Server) tokenOK(r *http.Request) bool {
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok && r.Method == http.MethodGet {
-		// Browsers cannot set headers on a WebSocket: a page may pass ?token=.
-		got, ok = r.URL.Query().Get("token"), true
-	}
-	if !ok || got == "" {
-		return false
-	}
-	for _, t := range s.d.Tokens {
-		if subtle.ConstantTimeCompare([]byte(got), []byte(t)) == 1 {
-			return true
-		}
-	}
-	return false
-}
-
-func isLoopback(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// originAllowed accepts requests without an Origin (non-browser clients), the
-// page's own origin, and configured origins.
-func originAllowed(cfg *config.Config, r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
-	}
-	u, err := url.Parse(origin)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(u.Host, r.Host) {
-		return true
-	}
-	for _, o := range cfg.HTTP.AllowedOrigins {
-		if strings.EqualFold(strings.TrimRight(o, "/"), origin) {
-			return true
-		}
-	}
-	return false
 }
 
 // apiError is the contract's error body.

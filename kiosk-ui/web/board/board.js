@@ -443,7 +443,7 @@
 
   function speakServer(text, done) {
     var a;
-    try { a = new window.Audio("/api/v1/tts?text=" + encodeURIComponent(text)); }
+    try { a = new window.Audio(window.HallAuth.url("/api/v1/tts?text=" + encodeURIComponent(text))); }
     catch (e) { done(); return; }
     voice.audio = a;
     a.onended = done;
@@ -502,7 +502,7 @@
     if (fetching) { fetchAgain = true; return; }
     fetching = true;
     fetchAgain = false;
-    fetch("/api/v1/snapshot", { headers: { Accept: "application/json" }, cache: "no-store" })
+    fetch("/api/v1/snapshot", window.HallAuth.headers({ headers: { Accept: "application/json" }, cache: "no-store" }))
       .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
       .then(function (body) {
         if (!body || !body.data) return;

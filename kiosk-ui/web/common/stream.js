@@ -26,6 +26,45 @@
     return (loc.protocol === "https:" ? "wss:" : "ws:") + "//" + loc.host + "/api/v1/stream";
   }
 
+  // HallAuth: a bearer token for screens that are not on halld's own box
+  // (README "Access"). Open the page once with ?token=…; it is kept in
+  // localStorage and taken out of the address bar. On the box itself no
+  // token is needed.
+  var TOKEN_KEY = "halld.token";
+  var HallAuth = {
+    token: (function () {
+      var t = "";
+      try {
+        var loc = root.location, params = new root.URLSearchParams(loc.search);
+        if (params.get("token")) {
+          t = params.get("token");
+          try { root.localStorage.setItem(TOKEN_KEY, t); } catch (e) { /* private mode: keep it for this load */ }
+          params.delete("token");
+          var q = params.toString();
+          if (root.history && root.history.replaceState) {
+            root.history.replaceState(null, "", loc.pathname + (q ? "?" + q : "") + loc.hash);
+          }
+        } else {
+          t = root.localStorage.getItem(TOKEN_KEY) || "";
+        }
+      } catch (e) { /* no location (Node tests) */ }
+      return t;
+    })(),
+    // headers adds the Authorization header to a fetch init object.
+    headers: function (init) {
+      init = init || {};
+      init.headers = init.headers || {};
+      if (HallAuth.token) init.headers["Authorization"] = "Bearer " + HallAuth.token;
+      return init;
+    },
+    // url adds ?token= where a header cannot go (WebSocket, <audio>, links).
+    url: function (u) {
+      if (!HallAuth.token || !u) return u;
+      return u + (u.indexOf("?") >= 0 ? "&" : "?") + "token=" + encodeURIComponent(HallAuth.token);
+    }
+  };
+  root.HallAuth = HallAuth;
+
   function HallStream(opts) {
     opts = opts || {};
     this.url = opts.url !== undefined ? opts.url : defaultStreamURL();
@@ -84,8 +123,9 @@
 
   HallStream.prototype._streamURL = function () {
     if (!this.url) return null;
-    if (this.seq === null) return this.url;
-    return this.url + (this.url.indexOf("?") >= 0 ? "&" : "?") + "since=" + encodeURIComponent(this.seq);
+    var u = HallAuth.url(this.url);
+    if (this.seq === null) return u;
+    return u + (u.indexOf("?") >= 0 ? "&" : "?") + "since=" + encodeURIComponent(this.seq);
   };
 
   HallStream.prototype._open = function () {
@@ -152,7 +192,7 @@
     var self = this;
     if (this._booting || !this.fetchImpl || !this.url) return;
     this._booting = true;
-    this.fetchImpl(this.snapshotURL, { headers: { Accept: "application/json" }, cache: "no-store" })
+    this.fetchImpl(this.snapshotURL, HallAuth.headers({ headers: { Accept: "application/json" }, cache: "no-store" }))
       .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
       .then(function (body) {
         if (self.seq === null && body && typeof body.seq === "number" && body.data) {
@@ -185,6 +225,11 @@
       }
       this.seq = seq;
       this._emit("event", ev, seq);
+      return;
+    }
+    // Events this page's access may not see: the seq moves on, silently.
+    if (msg.type === "skip" && typeof msg.seq === "number") {
+      if (this.seq !== null && msg.seq > this.seq) this.seq = msg.seq;
     }
   };
 

@@ -66,6 +66,7 @@
     var timer = ctl ? setTimeout(function () { ctl.abort(); }, REQUEST_TIMEOUT_MS) : null;
     var init = { method: method, headers: { "Accept": "application/json" }, cache: "no-store" };
     if (ctl) init.signal = ctl.signal;
+    if (window.HallAuth) window.HallAuth.headers(init);
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
@@ -639,8 +640,8 @@
   KioskSession.prototype.url = function () {
     var loc = window.location;
     if (!loc || !loc.host || (loc.protocol !== "http:" && loc.protocol !== "https:")) return null;
-    return (loc.protocol === "https:" ? "wss:" : "ws:") + "//" + loc.host +
-      "/api/v1/kiosks/" + encodeURIComponent(this.kiosk) + "/session";
+    return window.HallAuth.url((loc.protocol === "https:" ? "wss:" : "ws:") + "//" + loc.host +
+      "/api/v1/kiosks/" + encodeURIComponent(this.kiosk) + "/session");
   };
   KioskSession.prototype._set = function (st) {
     this.state = st;

@@ -95,6 +95,7 @@
 
   function api(method, url, body) {
     var init = { method: method, headers: { "Accept": "application/json" }, cache: "no-store" };
+    if (window.HallAuth) window.HallAuth.headers(init);
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);

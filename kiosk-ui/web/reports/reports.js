@@ -95,7 +95,7 @@
 
   // ---------------------------------------------------------------- HTTP
   function getJSON(url) {
-    return fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" }).then(function (r) {
+    return fetch(url, window.HallAuth.headers({ headers: { Accept: "application/json" }, cache: "no-store" })).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (body) {
         if (!r.ok) {
           var msg = body && body.error ? body.error.message + "（" + body.error.code + "）" : "HTTP " + r.status;
@@ -152,8 +152,8 @@
     $("group-head").textContent = BY_TEXT[by] || by;
     $("volume-by").textContent = "（按" + (BY_TEXT[by] || by) + "）";
     var csv = query({ from: rep.from, to: rep.to, by: by });
-    $("csv-report").href = "/api/v1/reports?" + csv + "&format=csv";
-    $("csv-attendance").href = "/api/v1/reports?" + csv + "&format=attendance.csv";
+    $("csv-report").href = window.HallAuth.url("/api/v1/reports?" + csv + "&format=csv");
+    $("csv-attendance").href = window.HallAuth.url("/api/v1/reports?" + csv + "&format=attendance.csv");
     renderKPIs(rep.totals);
     renderTable(rep.rows, rep.totals, by);
     renderCharts(rep.rows, by, hourly.rows);

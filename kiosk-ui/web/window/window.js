@@ -9,7 +9,6 @@
   var RATING_SHOW_MS = 10000;        // a rating stays on screen this long
   var RATING_TIMEOUT_SHOW_MS = 5000;
   var RATING_WAIT_MAX_MS = 5 * 60000; // give up waiting for a rating event
-  var TOKEN_KEY = "halld.token";
 
   var PRIORITY_TEXT = { green: "绿色通道", appointment: "预约" };
   var BAD_LEVELS = { "不满意": true, "非常不满意": true };
@@ -28,21 +27,9 @@
   }
   var WINDOW_ID = windowIdFromLocation();
 
-  // A bearer token for desks that are not on the daemon's own machine:
-  // open the page once with ?token=…; it is kept in localStorage.
-  var token = "";
-  (function () {
-    var params = new URLSearchParams(window.location.search);
-    try {
-      if (params.get("token")) {
-        window.localStorage.setItem(TOKEN_KEY, params.get("token"));
-        params.delete("token");
-        var q = params.toString();
-        window.history.replaceState(null, "", window.location.pathname + (q ? "?" + q : "") + window.location.hash);
-      }
-      token = window.localStorage.getItem(TOKEN_KEY) || "";
-    } catch (e) { token = params.get("token") || ""; }
-  })();
+  // A bearer token for desks that are not on the daemon's own machine
+  // (HallAuth in common/stream.js: open the page once with ?token=…).
+  var token = window.HallAuth ? window.HallAuth.token : "";
 
   // ---------------------------------------------------------------- state
   var state = {
