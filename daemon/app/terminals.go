@@ -89,7 +89,8 @@ func startTerminals(ctx context.Context, cfg *config.Config, eng *engine.Engine,
 			return nil, fmt.Errorf("hall broker: %w", err)
 		}
 		b, err := broker.New(broker.Options{Listen: listen, Hall: cfg.Hall.ID, Users: users, Logger: log,
-			TLS: tlsCfg, MaxClients: cfg.MQTT.Broker.MaxClients})
+			TLS: tlsCfg, MaxClients: cfg.MQTT.Broker.MaxClients, MaxPerIP: cfg.MQTT.Broker.MaxPerIP,
+			ConnectTimeout: cfg.MQTT.Broker.ConnectTimeoutDuration()})
 		if err != nil {
 			return nil, fmt.Errorf("hall broker: %w", err)
 		}

@@ -196,8 +196,23 @@ type MQTTBroker struct {
 	URL string `yaml:"url" format:"mqtturl" doc:"URL of an external broker, e.g. tcp://127.0.0.1:1883."`
 	// TLS makes the embedded broker's listener TLS (devices' passwords do not cross the hall LAN in clear).
 	TLS BrokerTLS `yaml:"tls" doc:"TLS for the embedded broker's device listener; halld's own clients use a loopback listener."`
-	// MaxClients bounds the embedded broker's connections (a misbehaving LAN host cannot exhaust halld's files).
-	MaxClients int `yaml:"max_clients" min:"1" max:"10000" default:"256" doc:"Most connections the embedded broker accepts at once (default 256)."`
+	// MaxClients bounds the embedded broker's connections (a misbehaving LAN host cannot exhaust halld's files),
+	// counted from accept: connections that have not yet sent CONNECT count too. halld's own clients have a
+	// loopback listener with a budget of its own.
+	MaxClients int `yaml:"max_clients" min:"1" max:"10000" default:"256" doc:"Most connections the embedded broker's device listener holds at once, counted from accept, authenticated or not (default 256); halld's own clients have a loopback listener of their own."`
+	// MaxPerIP bounds the connections from one remote address, so that one LAN host cannot take every place
+	// under MaxClients. The box itself (127.0.0.1, ::1) is held to MaxClients only.
+	MaxPerIP int `yaml:"max_per_ip" min:"1" max:"10000" default:"32" doc:"Most connections the embedded broker holds at once from one remote address (default 32; the box itself, 127.0.0.1 and ::1, is held to max_clients only). Devices behind one NAT router share it."`
+	// ConnectTimeout is how long a new connection has to finish its TLS handshake, send CONNECT and be
+	// authenticated; then the client's MQTT keepalive governs.
+	ConnectTimeout string `yaml:"connect_timeout" format:"duration" default:"5s" doc:"How long a new connection to the embedded broker has to finish its TLS handshake, send CONNECT and be authenticated before it is closed (default 5s); after that the client's MQTT keepalive governs."`
+}
+
+// ConnectTimeoutDuration returns ConnectTimeout as a time.Duration (0 if it does not parse; Load guarantees it
+// does).
+func (b MQTTBroker) ConnectTimeoutDuration() time.Duration {
+	d, _ := time.ParseDuration(b.ConnectTimeout)
+	return d
 }
 
 // BrokerTLS is the embedded broker's server certificate, and optionally a CA that device certificates must chain to.
