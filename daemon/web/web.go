@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -197,12 +198,53 @@ func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return http.NewResponseController(w.ResponseWriter).Hijack()
 }
 
+// readyz: 503 while halld itself cannot serve (the journal, or devices it
+// cannot open for want of its own resources: descriptors, memory); devices
+// that are merely unplugged or out of paper are listed, and halld stays
+// ready, since the hall works on without them.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	if reasons := s.d.Ready(); len(reasons) > 0 {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reasons": reasons})
+	reasons := s.d.Ready()
+	type down struct {
+		ID     string `json:"id"`
+		State  string `json:"state"`
+		Reason string `json:"reason,omitempty"`
+	}
+	var devices []down
+	total := 0
+	if s.d.Supervisor != nil {
+		for _, i := range s.d.Supervisor.Infos() {
+			total++
+			if i.State == "ready" {
+				continue
+			}
+			why := i.Reason
+			if why == "" {
+				why = i.LastError
+			}
+			devices = append(devices, down{ID: i.ID, State: i.State, Reason: why})
+			if ownResources(i.LastError) || ownResources(i.Reason) {
+				reasons = append(reasons, "device "+i.ID+" cannot be opened: "+clip(i.LastError, 200))
+			}
+		}
+	}
+	body := map[string]any{"ready": len(reasons) == 0, "devices": total, "devices_not_ready": devices}
+	if len(reasons) > 0 {
+		body["reasons"] = reasons
+		writeJSON(w, http.StatusServiceUnavailable, body)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ready": true})
+	writeJSON(w, http.StatusOK, body)
+}
+
+// ownResources says whether an error is halld's own shortage rather than the
+// device's (an unplugged cable is not halld's fault; EMFILE is).
+func ownResources(err string) bool {
+	for _, s := range []string{"too many open files", "cannot allocate memory", "no space left on device"} {
+		if strings.Contains(err, s) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
