@@ -27,6 +27,7 @@ import (
 	"halld/daemon/issuer"
 	"halld/daemon/journal"
 	"halld/daemon/kiosks"
+	"halld/daemon/netlimit"
 	"halld/daemon/pads"
 	"halld/daemon/pii"
 	"halld/daemon/printing"
@@ -78,6 +79,8 @@ type App struct {
 	Pruner     *retention.Pruner
 	Uplink     *uplink.Uplink
 	Terminals  *Terminals
+
+	httpLimit *netlimit.Listener
 
 	upMu sync.Mutex // the supervisor's observer reads Uplink from device goroutines
 }
@@ -256,16 +259,25 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if opts.Listen != "" {
 		listen = opts.Listen
 	}
-	ln, err := net.Listen("tcp", listen)
+	inner, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("http listen %s: %w", listen, err)
 	}
-	a.Addr = ln.Addr().String()
+	a.Addr = inner.Addr().String()
+	ln := netlimit.Wrap(inner, netlimit.Options{MaxLAN: cfg.HTTP.MaxConnections, MaxPerIP: cfg.HTTP.MaxConnectionsPerIP,
+		OnRefuse: refusalLog(log, "http")})
+	a.httpLimit = ln
 	var phase atomic.Value
 	phase.Store("opening journal")
 	var handler swapHandler
 	handler.Store(startingHandler(&phase))
-	hs := &http.Server{Handler: &handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	// Every phase of a request has a deadline, so idle or slow clients on the
+	// LAN give their connection back (WebSockets clear them on upgrade and
+	// keep their own). The server retries accept errors (EMFILE) by itself.
+	hs := &http.Server{Handler: &handler,
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 2 * time.Minute,
+		IdleTimeout: 30 * time.Second, MaxHeaderBytes: 32 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- hs.Serve(ln) }()
 	defer hs.Close()
@@ -522,7 +534,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	defer term.Close()
 	a.Pruner = newPruner(cfg, j, eng, a.Stats, log)
 	srv := web.New(web.Deps{Config: cfg, Engine: eng, Journal: j, Issuer: iss, Supervisor: sup,
-		Simulators: a.Sims, Tracer: a.Trace, Pages: kioskui.Pages(), Log: log, Registry: reg, Tokens: tokens, PII: key, Kiosks: a.Kiosks, Lines: a, Stats: a.Stats, Uplink: a.uplinkStatus, Commander: a,
+		Simulators: a.Sims, Tracer: a.Trace, Pages: kioskui.Pages(), Log: log, Registry: reg, Tokens: tokens, ListenAddr: a.Addr, PII: key, Kiosks: a.Kiosks, Lines: a, Stats: a.Stats, Uplink: a.uplinkStatus, Commander: a,
 		Ready: func() []string {
 			if err := eng.StorageErr(); err != nil {
 				return []string{"journal: " + err.Error()}
@@ -642,18 +654,42 @@ func printerProfile(d *config.Device) (escpos.Profile, error) {
 	return prof, prof.Validate()
 }
 
-func readTokens(cfg *config.Config) ([]string, error) {
-	var out []string
+func readTokens(cfg *config.Config) ([]web.Token, error) {
+	var out []web.Token
 	for _, t := range cfg.HTTP.Tokens {
 		b, err := os.ReadFile(t.File)
 		if err != nil {
 			return nil, fmt.Errorf("http token %s: %w", t.Name, err)
 		}
-		if tok := string(trimSpace(b)); tok != "" {
-			out = append(out, tok)
+		tok := string(trimSpace(b))
+		if tok == "" {
+			return nil, fmt.Errorf("http token %s: %s is empty", t.Name, t.File)
 		}
+		wt := web.Token{Name: t.Name, Value: tok}
+		for _, sc := range t.Scopes {
+			wt.Scopes = append(wt.Scopes, web.Scope(sc))
+		}
+		out = append(out, wt)
 	}
 	return out, nil
+}
+
+// refusalLog logs refused connections, at most one line a minute per
+// listener with the count since the last, so a flood does not flood the log.
+func refusalLog(log *slog.Logger, listener string) func(net.Addr, string) {
+	var mu sync.Mutex
+	var last time.Time
+	var n int
+	return func(remote net.Addr, why string) {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		if time.Since(last) < time.Minute {
+			return
+		}
+		log.Warn("connections refused over the limit", "listener", listener, "count", n, "last_remote", remote.String(), "limit", why)
+		last, n = time.Now(), 0
+	}
 }
 
 func trimSpace(b []byte) []byte {
