@@ -350,3 +350,23 @@ func TestWildcardListenAllowsTheBoxsOwnAddressesOnly(t *testing.T) {
 		t.Fatal("another LAN host's origin allowed")
 	}
 }
+
+// What one request can make halld fold or echo is bounded, with a JSON error.
+func TestRequestBoundsAreRefusedWithAJSONError(t *testing.T) {
+	s, _ := accessServer(t)
+	for _, c := range []struct{ path, code string }{
+		{"/api/v1/reports?from=2000-01-01&to=2026-01-01", "range_too_long"},
+		{"/api/v1/reports?from=2026-01-01&to=2026-06-01&by=hour", "range_too_long"},
+		{"/api/v1/reports?by=nonsense", "bad_query"},
+		{"/api/v1/stars?headcount=99999999999", "bad_headcount"},
+		{"/api/v1/stream?since=-1", "bad_request"},
+	} {
+		w := s.do(t, req{method: "GET", path: c.path})
+		if w.Code != http.StatusBadRequest || errCode(t, w) != c.code {
+			t.Errorf("%s: %d %s, want 400 %s", c.path, w.Code, w.Body, c.code)
+		}
+		if strings.Contains(w.Body.String(), "stats:") {
+			t.Errorf("%s: Go error text in the message: %s", c.path, w.Body)
+		}
+	}
+}

@@ -40,7 +40,12 @@ func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
 	}
 	query := stats.Query{From: from, To: to, By: by, Service: q.Get("service"), Window: q.Get("window"), Staff: q.Get("staff")}
 	if err := query.Validate(); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_query", err.Error())
+		writeError(w, http.StatusBadRequest, "bad_query", "查询条件不正确：by 只能是 service、window、staff、day 或 hour，且 to 须晚于 from")
+		return
+	}
+	// A report is folded in memory: bound what one request can ask for.
+	if days := to.Sub(from).Hours() / 24; days > 3700 || (by == stats.ByHour && days > 93) {
+		writeError(w, http.StatusBadRequest, "range_too_long", "查询时间范围过长：按小时最多 93 天，其他最多 10 年")
 		return
 	}
 	rep := s.d.Stats.Report(query)
@@ -65,8 +70,8 @@ func (s *Server) stars(w http.ResponseWriter, r *http.Request) {
 	f := stats.DefaultFormula()
 	if v := q.Get("headcount"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			writeError(w, http.StatusBadRequest, "bad_headcount", "headcount 须为非负整数")
+		if err != nil || n < 0 || n > 100000 {
+			writeError(w, http.StatusBadRequest, "bad_headcount", "headcount 须为 0 到 100000 之间的整数")
 			return
 		}
 		f.Headcount = n
