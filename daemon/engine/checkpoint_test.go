@@ -31,6 +31,8 @@ windows:
   - {id: w1, number: 1, name: 一号窗口, area: a, services: [{service: s1}, {service: s2}]}
   - {id: w2, number: 2, name: 二号窗口, area: a, services: [{service: s1}]}
   - {id: w3, number: 3, name: 三号窗口, area: a, services: [{service: s2}]}
+devices:
+  - {id: k1, kind: kiosk, area: a}
 `
 
 // randomHall drives the engine with n commands picked at random among all the
@@ -138,11 +140,15 @@ func randomHall(t *testing.T, e *engine.Engine, clock *time.Time, n int, seed ui
 			}
 		case 22:
 			states := []string{"ready", "fault", "offline", "degraded"}
-			cmd = hall.ObserveDevice{Device: "p1", Kind: "ticket_printer", State: pick(states), Reason: "paper"}
+			cmd = hall.ObserveDevice{Device: "p1", Kind: "ticket_printer", State: pick(states), Reason: pick([]string{"paper_end", "cover_open", "connecting"})}
 		case 23:
-			if r.IntN(2) == 0 {
+			switch r.IntN(3) {
+			case 0:
 				cmd = hall.RaiseAlert{Alert: hall.Alert{AlertID: "x", Kind: "test", Severity: "warning", Message: "测试"}}
-			} else {
+			case 1: // a device's fault, again and again: one alert per cause, counted
+				code := pick([]string{"E1", "E2", "E3"})
+				cmd = hall.RaiseAlert{Alert: hall.Alert{Kind: "terminal_fault", Severity: "warning", Device: "t1", Cause: code, Message: "t1 故障 " + code}}
+			default:
 				cmd = hall.ClearAlert{AlertID: "x", Reason: "ok"}
 			}
 		}
@@ -260,7 +266,7 @@ func TestCheckpointFoldsToTheSameState(t *testing.T) {
 
 	// A checkpoint of another state version is not used: with the journal
 	// pruned, the state is rebuilt from what is held, and says so.
-	if err := j.SaveCheckpoint(engine.CheckpointName, head, bytes.Replace(want, []byte(`{"version":1,`), []byte(`{"version":99,`), 1)); err != nil {
+	if err := j.SaveCheckpoint(engine.CheckpointName, head, bytes.Replace(want, []byte(fmt.Sprintf(`{"version":%d,`, hall.StateVersion)), []byte(`{"version":99,`), 1)); err != nil {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer

@@ -60,14 +60,33 @@ func decideAppointment(cfg *config.Config, st *State, cmd any, now time.Time) ([
 		if a.Code == "" {
 			return nil, refuse(400, "code_required", "预约码不能为空")
 		}
+		if err := badID("bad_code", "预约码", a.Code); err != nil {
+			return nil, err
+		}
 		if _, dup := st.Appointments[a.Code]; dup {
 			return nil, refuse(409, "duplicate_code", "预约码已存在："+a.Code)
 		}
 		if _, ok := cfg.Service(a.Service); !ok {
-			return nil, refuse(404, "unknown_service", "没有这项业务："+a.Service)
+			return nil, refuse(404, "unknown_service", "没有这项业务："+clip(a.Service, 32))
 		}
-		if !time.Time(a.SlotEnd).After(time.Time(a.SlotStart)) {
+		start, end := time.Time(a.SlotStart), time.Time(a.SlotEnd)
+		if !end.After(start) {
 			return nil, refuse(400, "bad_slot", "预约时段不正确")
+		}
+		if end.Sub(start) > MaxSlot {
+			return nil, refuse(400, "bad_slot", "预约时段不能超过一天")
+		}
+		if start.Sub(now) > MaxBookAhead || now.Sub(end) > MaxBookAhead {
+			return nil, refuse(400, "bad_slot", "预约时段须在一年之内")
+		}
+		if err := badID("bad_appointment", "身份信息", a.IDHash); err != nil {
+			return nil, err
+		}
+		if err := badID("bad_appointment", "身份证号后四位", a.Last4); err != nil {
+			return nil, err
+		}
+		if err := badID("bad_appointment", "来源", a.Source); err != nil {
+			return nil, err
 		}
 		a.Ticket, a.Cancelled = "", false
 		return []Emit{{TypeAppointmentBooked, &a}}, nil
@@ -87,6 +106,9 @@ func decideAppointment(cfg *config.Config, st *State, cmd any, now time.Time) ([
 		e := c.DeviceLine
 		return []Emit{{TypeDeviceLine, &e}}, nil
 	case CheckIn:
+		if err := badID("no_appointment", "预约码", c.Code); err != nil {
+			return nil, err
+		}
 		day := st.Today(cfg, now)
 		var found *Appointment
 		for _, code := range sortedKeys(st.Appointments) {

@@ -30,11 +30,20 @@ func decideCentral(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emi
 		if c.Text == "" || c.ID == "" {
 			return nil, refuse(400, "bad_notice", "公告需要 id 和内容")
 		}
+		if err := badID("bad_notice", "公告编号", c.ID); err != nil {
+			return nil, err
+		}
+		if err := tooLong("notice_too_long", "公告", c.Text, MaxNoticeText); err != nil {
+			return nil, err
+		}
 		n := c.Notice
 		return []Emit{{TypeNoticePosted, &n}}, nil
 	case SetServiceOpen:
 		if _, ok := cfg.Service(c.Service); !ok {
-			return nil, refuse(404, "unknown_service", "没有这项业务："+c.Service)
+			return nil, refuse(404, "unknown_service", "没有这项业务："+clip(c.Service, 32))
+		}
+		if err := tooLong("reason_too_long", "暂停取号原因", c.Reason, MaxNoticeText); err != nil {
+			return nil, err
 		}
 		e := c
 		if c.Open {

@@ -9,7 +9,13 @@ import (
 // change to the rules would fold the same events into a different State:
 // an older checkpoint is then ignored and the state is rebuilt from the
 // journal (see engine.Replay).
-const StateVersion = 1
+//
+// 2: alerts count recurrences (AlertRecord.Count, LastSeen, alert.updated);
+// a device's reason is part of its recorded state (a new reason is a
+// device.state, Since kept while the state stays); Counters count the day's
+// tickets (TicketIssued.Serial), which differs from the last number once
+// numbers wrap.
+const StateVersion = 2
 
 type checkpoint struct {
 	Version int    `json:"version"`

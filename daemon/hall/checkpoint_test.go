@@ -3,6 +3,7 @@ package hall
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +47,7 @@ func TestStateHasNoFieldACheckpointWouldLose(t *testing.T) {
 // Every map of a decoded state can be written to, even when the checkpoint
 // had it empty (null).
 func TestDecodedStateHasNoNilMaps(t *testing.T) {
-	st, err := DecodeState([]byte(`{"version":1,"state":{"Counters":null,"Tickets":null,"Requests":null,"Devices":null,"Windows":null,"Visits":null,"VisitInfo":null,"Rated":null,"Finished":null,"TimedOut":null,"Alerts":null,"DeviceSeq":null,"DeviceEventIDs":null,"FollowUps":null,"Appointments":null,"Notices":null,"ClosedServices":null}}`))
+	st, err := DecodeState([]byte(`{"version":` + strconv.Itoa(StateVersion) + `,"state":{"Counters":null,"Tickets":null,"Requests":null,"Devices":null,"Windows":null,"Visits":null,"VisitInfo":null,"Rated":null,"Finished":null,"TimedOut":null,"Alerts":null,"DeviceSeq":null,"DeviceEventIDs":null,"FollowUps":null,"Appointments":null,"Notices":null,"ClosedServices":null}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,10 +64,10 @@ func TestDecodedStateHasNoNilMaps(t *testing.T) {
 	if maps < 17 {
 		t.Fatalf("only %d maps: the null list above is out of date", maps)
 	}
-	if _, err := DecodeState([]byte(`{"version":2,"state":{}}`)); err == nil {
+	if _, err := DecodeState([]byte(`{"version":` + strconv.Itoa(StateVersion+1) + `,"state":{}}`)); err == nil {
 		t.Fatal("a checkpoint of another version was accepted")
 	}
-	if _, err := DecodeState([]byte(`{"version":1,"state":[]}`)); err == nil {
+	if _, err := DecodeState([]byte(`{"version":` + strconv.Itoa(StateVersion) + `,"state":[]}`)); err == nil {
 		t.Fatal("a malformed checkpoint was accepted")
 	}
 }

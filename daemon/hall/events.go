@@ -82,6 +82,10 @@ type Ticket struct {
 type TicketIssued struct {
 	Ticket    Ticket `json:"ticket"`
 	RequestID string `json:"request_id,omitempty"`
+	// Serial is the ticket's place among the service's tickets of the day
+	// (1, 2, …). It is the number, except past max_number with overflow
+	// wrap (A001 again); absent in journals from before, where it was.
+	Serial int `json:"serial,omitempty"`
 }
 
 // TicketPrinted: the printer took the whole job and reported no fault.
@@ -184,6 +188,8 @@ func Decode(typ string, body []byte) (any, error) {
 		v = &Alert{}
 	case TypeAlertCleared:
 		v = &AlertCleared{}
+	case TypeAlertUpdated:
+		v = &AlertUpdated{}
 	case TypeDeviceEvent:
 		v = &DeviceEvent{}
 	case TypeNoticePosted:

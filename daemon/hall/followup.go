@@ -85,7 +85,13 @@ func openFollowUp(cfg *config.Config, r *RatingSubmitted, now time.Time) Emit {
 func decideFollowUp(cfg *config.Config, st *State, c FollowUpStep, now time.Time) ([]Emit, error) {
 	f, ok := st.FollowUps[c.ID]
 	if !ok {
-		return nil, refuse(404, "unknown_followup", "没有这条差评整改记录："+c.ID)
+		return nil, refuse(404, "unknown_followup", "没有这条差评整改记录："+clip(c.ID, 32))
+	}
+	if err := tooLong("note_too_long", "办理情况", c.Note, MaxNote); err != nil {
+		return nil, err
+	}
+	if err := badID("bad_by", "办理人", c.By); err != nil {
+		return nil, err
 	}
 	if f.Closed {
 		return nil, refuse(409, "followup_closed", "该记录已办结")

@@ -5,7 +5,9 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"halld/daemon/config"
 )
@@ -82,7 +84,7 @@ func (st *State) window(id string) *WindowState {
 func windowCfg(cfg *config.Config, id string) (*config.Window, error) {
 	w, ok := cfg.Window(id)
 	if !ok {
-		return nil, refuse(404, "unknown_window", "没有这个窗口："+id)
+		return nil, refuse(404, "unknown_window", "没有这个窗口："+clip(id, 32))
 	}
 	return w, nil
 }
@@ -336,7 +338,7 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 			to = t.Service
 		}
 		if _, ok := cfg.Service(to); !ok {
-			return nil, refuse(404, "unknown_service", "没有这项业务："+to)
+			return nil, refuse(404, "unknown_service", "没有这项业务："+clip(to, 32))
 		}
 		if c.ToWindow != "" {
 			if _, err := windowCfg(cfg, c.ToWindow); err != nil {
@@ -356,8 +358,18 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 			return nil, err
 		}
 		w := st.window(c.Window)
-		if c.Reason == "" {
+		reason := strings.TrimSpace(c.Reason)
+		if reason == "" {
 			return nil, refuse(400, "reason_required", "暂停服务须说明原因")
+		}
+		if chars(reason) > MaxPauseReason {
+			return nil, refuse(400, "reason_too_long", fmt.Sprintf("暂停原因最多 %d 个字（现有 %d 个），请简要说明", MaxPauseReason, chars(reason)))
+		}
+		if strings.ContainsFunc(reason, unicode.IsControl) {
+			return nil, refuse(400, "bad_reason", "暂停原因不能含换行或控制字符")
+		}
+		if c.Minutes < 0 || c.Minutes > MaxPauseMinutes {
+			return nil, refuse(400, "bad_minutes", fmt.Sprintf("暂停时长须在 1 到 %d 分钟之间（不填表示不预计回来时间）", MaxPauseMinutes))
 		}
 		if w.Status == WindowPaused {
 			return nil, refuse(409, "already_paused", "本窗口已暂停")
@@ -368,7 +380,7 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 		if err := st.requireFree(w); err != nil {
 			return nil, err
 		}
-		ev := &WindowPause{Window: w.ID, WindowNumber: wc.Number, Reason: c.Reason, Staff: w.Staff,
+		ev := &WindowPause{Window: w.ID, WindowNumber: wc.Number, Reason: reason, Staff: w.Staff,
 			Voice: strconv.Itoa(wc.Number) + "号窗口暂停服务"}
 		if c.Minutes > 0 {
 			u := Stamp(now.Add(time.Duration(c.Minutes) * time.Minute).In(cfg.Location))
@@ -392,11 +404,14 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 		if _, err := windowCfg(cfg, c.Window); err != nil {
 			return nil, err
 		}
+		if err := badID("bad_staff", "工号", c.Staff); err != nil {
+			return nil, err
+		}
 		name := c.Staff
 		if len(cfg.Staff) > 0 {
 			s, ok := cfg.StaffMember(c.Staff)
 			if !ok {
-				return nil, refuse(404, "unknown_staff", "没有这个工号："+c.Staff)
+				return nil, refuse(404, "unknown_staff", "没有这个工号："+clip(c.Staff, 32))
 			}
 			name = s.Name
 		}
@@ -452,6 +467,9 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 		}
 		if IsBad(c.Level) && len(c.Reasons) == 0 && c.Comment == "" {
 			return nil, refuse(400, "reasons_required", "差评请选择或填写原因")
+		}
+		if err := rateBounds(c); err != nil {
+			return nil, err
 		}
 		v := st.VisitInfo[c.Visit]
 		ev := &RatingSubmitted{TicketID: t.ID, Number: t.Number, Visit: c.Visit, Window: v.Window, Staff: v.Staff,
@@ -628,10 +646,8 @@ func applyQueue(st *State, ts time.Time, data any) {
 			w.PausedUntil = &u
 		}
 	case *StaffEvent:
-	case *Alert:
-		st.Alerts[e.AlertID] = &AlertRecord{Alert: *e, Since: ts}
-	case *AlertCleared:
-		delete(st.Alerts, e.AlertID)
+	case *Alert, *AlertUpdated, *AlertCleared:
+		applyAlert(st, ts, data)
 	}
 }
 
@@ -700,10 +716,12 @@ type TransferRecord struct {
 	At          Stamp  `json:"at"`
 }
 
-// AlertRecord is an open alert.
+// AlertRecord is an open alert: since when, how often it happened (at
+// least 1) and when last.
 type AlertRecord struct {
 	Alert
-	Since time.Time
+	Since    time.Time
+	LastSeen time.Time
 }
 
 // ToggleSign is a pad's single 签到/签退 key: it signs the window's staff out

@@ -128,6 +128,11 @@ type Alert struct {
 	Window   string `json:"window,omitempty"`
 	TicketID string `json:"ticket_id,omitempty"`
 	Message  string `json:"message"`
+	// Device and Cause make it one alert per device and cause (RaiseAlert
+	// derives the id): a recurrence counts instead of opening another.
+	Device string `json:"device,omitempty"`
+	Cause  string `json:"cause,omitempty"`
+	Count  int    `json:"count,omitempty"` // occurrences; absent: 1
 }
 
 // AlertCleared ends an alert.

@@ -31,6 +31,8 @@ staff:
   - {id: s1, name: 张敏, windows: [w1]}
   - {id: s2, name: 李强, windows: [w2]}
   - {id: s3, name: 王芳, windows: [w3]}
+devices:
+  - {id: k1, kind: kiosk, area: front}
 `
 
 type hallT struct {

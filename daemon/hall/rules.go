@@ -77,7 +77,9 @@ type ObserveDevice struct {
 	Detail                      map[string]any
 }
 
-// RaiseAlert raises an alert unless one with its id is open.
+// RaiseAlert raises an alert. With Device and Cause (and no id) it is one
+// alert per device and cause, counted when it recurs; otherwise it is raised
+// unless one with its id is open (see decideRaise).
 type RaiseAlert struct{ Alert }
 
 // ClearAlert clears an open alert (no event when none is open).
@@ -91,7 +93,7 @@ type ResolveInterrupted struct{}
 type State struct {
 	Seq      uint64
 	Day      string             // the hall day the counters belong to
-	Counters map[string]int     // service id → last number issued on Day
+	Counters map[string]int     // service id → tickets issued on Day (the last one's serial)
 	Tickets  map[string]*Ticket // tickets of Day by id
 	Order    []string           // ticket ids in issue order
 	Requests map[string]string  // request id → ticket id, for Day
@@ -174,17 +176,13 @@ func Decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, erro
 		return []Emit{{TypeTicketPrintFailed, &TicketPrintFailed{TicketID: t.ID, Number: t.Number, Code: c.Code, Message: c.Message, Tried: c.Tried}}}, nil
 	case ObserveDevice:
 		prev, ok := st.Devices[c.Device]
-		if ok && prev.State == c.State && reflect.DeepEqual(normalize(prev.Detail), normalize(c.Detail)) {
+		if ok && prev.State == c.State && prev.Reason == c.Reason && reflect.DeepEqual(normalize(prev.Detail), normalize(c.Detail)) {
 			return nil, nil
 		}
 		out := []Emit{{TypeDeviceState, &DeviceState{Device: c.Device, Kind: c.Kind, State: c.State, Detail: c.Detail, Reason: c.Reason}}}
 		return append(out, deviceAlert(cfg, st, c)...), nil
 	case RaiseAlert:
-		if _, open := st.Alerts[c.AlertID]; open {
-			return nil, nil
-		}
-		a := c.Alert
-		return []Emit{{TypeAlertRaised, &a}}, nil
+		return decideRaise(st, c.Alert)
 	case ClearAlert:
 		if _, open := st.Alerts[c.AlertID]; !open {
 			return nil, nil
@@ -293,6 +291,17 @@ func decideIssue(cfg *config.Config, st *State, c IssueTicket, now time.Time) ([
 		}
 		return nil, refuse(409, "service_closed", msg)
 	}
+	if c.Kiosk != "" {
+		if k, ok := cfg.Device(c.Kiosk); !ok || k.Kind != config.KindKiosk {
+			return nil, refuse(404, "unknown_kiosk", "没有这台取号机："+clip(c.Kiosk, 32))
+		}
+	}
+	if c.Channel != "" && !oneOf(c.Channel, TicketChannels) {
+		return nil, refuse(400, "bad_channel", "取号渠道不正确："+clip(c.Channel, 32)+"（可选 kiosk、appointment、window、api）")
+	}
+	if err := badID("bad_request_id", "请求编号（request_id）", c.RequestID); err != nil {
+		return nil, err
+	}
 	prio := c.Priority
 	if prio == "" {
 		prio = PriorityNormal
@@ -300,20 +309,33 @@ func decideIssue(cfg *config.Config, st *State, c IssueTicket, now time.Time) ([
 	if prio != PriorityNormal && prio != PriorityGreen && prio != PriorityAppointment {
 		return nil, refuse(400, "bad_priority", "取号类别不正确")
 	}
-	last := 0
+	last := 0 // the service's tickets of the day so far
 	if st.Day == day {
 		last = st.Counters[svc.ID]
 	}
 	if svc.DailyCap > 0 && last >= svc.DailyCap {
 		return nil, refuse(409, "over_cap", "今日该业务号已取完，请明天再来或在网上预约")
 	}
-	if last >= svc.MaxNumber {
-		return nil, refuse(409, "over_cap", "今日该业务号已取完，请明天再来或在网上预约")
-	}
+	// The day's n-th ticket: its number is n (grow, and every mode up to
+	// max_number), or wraps past max_number to the next number not in use
+	// (wrap); its id always carries n, so ids never repeat in a day.
 	n := last + 1
-	number := svc.Prefix + fmt.Sprintf("%0*d", digits(svc.MaxNumber), n)
+	_, overflow := numbering(cfg)
+	maxN, width := maxNumber(svc), numberWidth(cfg, svc)
+	num := n
+	switch {
+	case n <= maxN:
+	case overflow == OverflowStop || n > MaxDailyTickets:
+		return nil, refuse(409, "over_cap", "今日该业务号已取完，请明天再来或在网上预约")
+	case overflow == OverflowWrap:
+		var ok bool
+		if num, ok = st.wrapNumber(svc, width, maxN, day, n); !ok {
+			return nil, refuse(409, "over_cap", "今日该业务的号码都在使用中，请稍后再取")
+		}
+	}
+	number := formatNumber(svc.Prefix, width, num)
 	t := Ticket{
-		ID:          "T" + day[0:4] + day[5:7] + day[8:10] + "-" + number,
+		ID:          ticketID(day, formatNumber(svc.Prefix, width, n)),
 		Number:      number,
 		Service:     svc.ID,
 		ServiceName: svc.Name,
@@ -330,7 +352,37 @@ func decideIssue(cfg *config.Config, st *State, c IssueTicket, now time.Time) ([
 	if st.Day == day {
 		t.Ahead = st.aheadOf(svc.ID, prio)
 	}
-	return []Emit{{TypeTicketIssued, &TicketIssued{Ticket: t, RequestID: c.RequestID}}}, nil
+	return []Emit{{TypeTicketIssued, &TicketIssued{Ticket: t, RequestID: c.RequestID, Serial: n}}}, nil
+}
+
+func ticketID(day, serial string) string {
+	return "T" + day[0:4] + day[5:7] + day[8:10] + "-" + serial
+}
+
+// wrapNumber is the number after the one the day's ticket n-1 got, wrapping
+// past maxN to 1 and skipping numbers a ticket of the day still holds (not
+// done: waiting, called, serving, held, no-show may still be called). false
+// when every number is in use.
+func (st *State) wrapNumber(svc *config.Service, width, maxN int, day string, n int) (int, bool) {
+	prev := (n-2)%maxN + 1
+	if t, ok := st.Tickets[ticketID(day, formatNumber(svc.Prefix, width, n-1))]; ok {
+		if v, err := strconv.Atoi(t.Number[len(t.Number)-digitsIn(t.Number):]); err == nil && v >= 1 && v <= maxN {
+			prev = v
+		}
+	}
+	inUse := map[string]bool{}
+	for _, id := range st.Order {
+		if t := st.Tickets[id]; t.Day == day && t.Status != StatusDone {
+			inUse[t.Number] = true
+		}
+	}
+	for i := 1; i <= maxN; i++ {
+		c := (prev+i-1)%maxN + 1
+		if !inUse[formatNumber(svc.Prefix, width, c)] {
+			return c, true
+		}
+	}
+	return 0, false
 }
 
 // Duplicate is returned by Decide when an idempotent request was already
@@ -338,11 +390,6 @@ func decideIssue(cfg *config.Config, st *State, c IssueTicket, now time.Time) ([
 type Duplicate struct{ TicketID string }
 
 func (d *Duplicate) Error() string { return "duplicate request for " + d.TicketID }
-
-// digits is the zero-padded width of numbers up to maxNumber (at least 3: A001).
-func digits(maxNumber int) int {
-	return max(len(strconv.Itoa(maxNumber)), 3)
-}
 
 // ServiceOpen tells whether tickets for svc may be issued at now: the hall's
 // hours and holidays, except in an area that is open day and night.
@@ -392,7 +439,10 @@ func Apply(st *State, seq uint64, typ string, ts time.Time, data any) {
 			st.Day = t.Day
 			st.resetDay()
 		}
-		n, _ := strconv.Atoi(t.Number[len(t.Number)-digitsIn(t.Number):])
+		n := e.Serial
+		if n == 0 { // recorded before numbers could wrap: the number is the count
+			n, _ = strconv.Atoi(t.Number[len(t.Number)-digitsIn(t.Number):])
+		}
 		if n > st.Counters[t.Service] {
 			st.Counters[t.Service] = n
 		}
@@ -419,7 +469,11 @@ func Apply(st *State, seq uint64, typ string, ts time.Time, data any) {
 			st.DeviceSeq[e.Device] = e.EvtSeq
 		}
 	case *DeviceState:
-		st.Devices[e.Device] = &DeviceRecord{DeviceState: *e, Since: ts}
+		since := ts
+		if prev, ok := st.Devices[e.Device]; ok && prev.State == e.State {
+			since = prev.Since // a new reason or detail, the same state since then
+		}
+		st.Devices[e.Device] = &DeviceRecord{DeviceState: *e, Since: since}
 		st.Devices[e.Device].Detail = maps.Clone(e.Detail)
 	default:
 		applyQueue(st, ts, data)
@@ -473,15 +527,21 @@ func (st *State) DeviceIDs() []string {
 
 // deviceAlert keeps one alert per device in step with its state: raised
 // when it goes offline, faulty or degraded (with the reason in Chinese),
-// cleared when it is ready again. A device still connecting at start-up is
-// not an alert.
+// whatever state it was in before and whichever report came first; its text
+// updated when the reason changes in the same state; cleared when it is
+// ready again. A device still connecting (at start-up, or after a restart
+// of halld) changes nothing: it is no alert yet, and an alert still open
+// from before stays until the device says how it is.
 func deviceAlert(cfg *config.Config, st *State, c ObserveDevice) []Emit {
 	id := "device-" + c.Device
 	open, isOpen := st.Alerts[id]
-	if c.State == "ready" || c.Reason == "connecting" {
+	if c.State == "ready" {
 		if isOpen {
 			return []Emit{{TypeAlertCleared, &AlertCleared{AlertID: id, Reason: c.State}}}
 		}
+		return nil
+	}
+	if c.Reason == "connecting" {
 		return nil
 	}
 	sev := map[string]string{"offline": "critical", "fault": "critical", "degraded": "warning"}[c.State]
@@ -494,14 +554,19 @@ func deviceAlert(cfg *config.Config, st *State, c ObserveDevice) []Emit {
 	} else if c.Reason != "" {
 		msg += "：" + c.Reason
 	}
-	if isOpen && open.Message == msg {
+	msg = clip(msg, MaxAlertMessage)
+	kind := "device_" + c.State
+	switch {
+	case !isOpen:
+		return []Emit{{TypeAlertRaised, &Alert{AlertID: id, Kind: kind, Severity: sev, Message: msg}}}
+	case open.Kind == kind && open.Message == msg:
 		return nil
+	case open.Kind == kind:
+		// The same state for another reason: the alert reads anew.
+		return []Emit{{TypeAlertUpdated, &AlertUpdated{AlertID: id, Message: msg}}}
 	}
-	var out []Emit
-	if isOpen {
-		out = append(out, Emit{TypeAlertCleared, &AlertCleared{AlertID: id, Reason: "changed"}})
-	}
-	return append(out, Emit{TypeAlertRaised, &Alert{AlertID: id, Kind: "device_" + c.State, Severity: sev, Message: msg}})
+	return []Emit{{TypeAlertCleared, &AlertCleared{AlertID: id, Reason: "changed"}},
+		{TypeAlertRaised, &Alert{AlertID: id, Kind: kind, Severity: sev, Message: msg}}}
 }
 
 var deviceStateText = map[string]string{"offline": "离线", "fault": "故障", "degraded": "需要处理"}

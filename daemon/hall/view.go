@@ -65,10 +65,13 @@ type PausedView struct {
 	Overdue bool   `json:"overdue"`
 }
 
-// AlertView is an open alert.
+// AlertView is an open alert: since when, how often (count, at least 1)
+// and when it last happened.
 type AlertView struct {
 	Alert
-	Since Stamp `json:"since"`
+	Since    Stamp `json:"since"`
+	Count    int   `json:"count"`
+	LastSeen Stamp `json:"last_seen"`
 }
 
 // Notice is a message shown on the board (from the central server, later).
@@ -163,7 +166,12 @@ func MakeView(cfg *config.Config, st *State, now time.Time) View {
 	}
 	v.Alerts = []AlertView{}
 	for _, a := range st.Alerts {
-		v.Alerts = append(v.Alerts, AlertView{Alert: a.Alert, Since: Stamp(a.Since.In(cfg.Location))})
+		last := a.LastSeen
+		if last.IsZero() {
+			last = a.Since
+		}
+		v.Alerts = append(v.Alerts, AlertView{Alert: a.Alert, Since: Stamp(a.Since.In(cfg.Location)),
+			Count: a.count(), LastSeen: Stamp(last.In(cfg.Location))})
 	}
 	sort.Slice(v.Alerts, func(i, j int) bool { return time.Time(v.Alerts[i].Since).Before(time.Time(v.Alerts[j].Since)) })
 	v.Notices = []Notice{}
