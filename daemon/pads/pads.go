@@ -9,6 +9,9 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"halld/daemon/config"
@@ -29,7 +32,25 @@ type Service struct {
 	sink   map[string]screenSink   // pad id → what carries its screen (its line's master, or MQTT)
 	lines  map[string][]padbus.Pad // line id → its pads
 	mqtt   []string                // pads on the network (MQTT)
+
+	truncated atomic.Uint64 // screens cut to fit HPAD-1 (Truncations)
+	cutMu     sync.Mutex
+	cut       map[string]*cutState // pad id → its last cut screen
+	now       func() time.Time
 }
+
+// cutState remembers a pad's last screen that had to be cut, so one long
+// text is counted once (screens are recomputed after every commit) and
+// logged at most once per TruncationLogEvery.
+type cutState struct {
+	screen     padbus.Display // as the hall wanted it, before the cut
+	logged     time.Time
+	suppressed int
+}
+
+// TruncationLogEvery is the shortest time between two log lines about one
+// pad's screens being cut.
+const TruncationLogEvery = 10 * time.Minute
 
 // screenSink takes a pad's wanted screen.
 type screenSink interface {
@@ -39,7 +60,7 @@ type screenSink interface {
 // New prepares the pads declared in cfg (eval_pad devices with a bus).
 func New(cfg *config.Config, eng *engine.Engine, j *journal.Journal, log *slog.Logger) *Service {
 	s := &Service{cfg: cfg, eng: eng, j: j, log: log, window: map[string]string{}, sink: map[string]screenSink{},
-		lines: map[string][]padbus.Pad{}}
+		lines: map[string][]padbus.Pad{}, cut: map[string]*cutState{}, now: time.Now}
 	for _, d := range cfg.DevicesOfKind(config.KindEvalPad) {
 		switch {
 		case d.Bus != "":
@@ -188,9 +209,59 @@ func (s *Service) push(ctx context.Context) {
 	}
 	for pad, d := range v.(map[string]padbus.Display) {
 		if b, ok := s.sink[pad]; ok {
-			b.SetDisplay(pad, d)
+			b.SetDisplay(pad, s.Fit(pad, d))
 		}
 	}
+}
+
+// Truncations counts the pad screens whose text had to be cut to fit HPAD-1
+// (a string is at most 255 bytes: about 85 Chinese characters): each
+// distinct screen once per pad, not once per push.
+func (s *Service) Truncations() uint64 { return s.truncated.Load() }
+
+// Fit returns d as a pad can show it: any text longer than HPAD-1 carries is
+// cut on a character boundary (hpad.FitPayload), so the screen always
+// encodes and the pad keeps being polled. A new cut is counted and logged,
+// at most once per TruncationLogEvery for a pad.
+func (s *Service) Fit(pad string, d padbus.Display) padbus.Display {
+	var cut []string
+	var c []string
+	orig := d
+	if d.Staff, c = hpad.FitPayload(d.Staff); c != nil {
+		cut = append(cut, c...)
+	}
+	if d.Ticket, c = hpad.FitPayload(d.Ticket); c != nil {
+		cut = append(cut, c...)
+	}
+	if d.Prompt, c = hpad.FitPayload(d.Prompt); c != nil {
+		cut = append(cut, c...)
+	}
+	if len(cut) == 0 {
+		return d
+	}
+	s.cutMu.Lock()
+	defer s.cutMu.Unlock()
+	cs, ok := s.cut[pad]
+	if ok && cs.screen == orig {
+		return d // counted already
+	}
+	if !ok {
+		cs = &cutState{}
+		s.cut[pad] = cs
+	}
+	cs.screen = orig
+	s.truncated.Add(1)
+	now := s.now()
+	if !cs.logged.IsZero() && now.Sub(cs.logged) < TruncationLogEvery {
+		cs.suppressed++
+		return d
+	}
+	if s.log != nil {
+		s.log.Warn("pad screen text too long for HPAD-1; cut to fit", "pad", pad, "window", s.window[pad],
+			"fields", strings.Join(cut, ","), "prompt", d.Prompt.Text, "more_since_last_log", cs.suppressed)
+	}
+	cs.logged, cs.suppressed = now, 0
+	return d
 }
 
 // Screen is what the pad of window win should show now. It runs for every
