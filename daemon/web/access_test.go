@@ -370,3 +370,18 @@ func TestRequestBoundsAreRefusedWithAJSONError(t *testing.T) {
 		}
 	}
 }
+
+func TestBadBodiesGetChineseErrorsWithoutGoText(t *testing.T) {
+	s, _ := accessServer(t)
+	for body, want := range map[string]string{
+		`{"reason":`:                "不是有效的 JSON",
+		`{"nonsense":1}`:            "未知字段",
+		`{"reason":5,"minutes":10}`: "字段 reason 的类型应为 string",
+		`{"reason":"` + strings.Repeat("x", 70<<10) + `"}`: "请求内容过大",
+	} {
+		w := s.do(t, req{method: "POST", path: "/api/v1/windows/w1/pause", body: body})
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), want) || strings.Contains(w.Body.String(), "json:") {
+			t.Errorf("body %.40q: %d %s, want 400 with %q", body, w.Code, w.Body, want)
+		}
+	}
+}

@@ -299,11 +299,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		msg := err.Error()
-		if errors.Is(err, io.EOF) {
-			msg = "empty body"
-		}
-		writeError(w, http.StatusBadRequest, "bad_request", "请求格式不正确："+msg)
+		writeError(w, http.StatusBadRequest, "bad_request", "请求格式不正确："+bodyError(err))
 		return false
 	}
 	if dec.More() {
@@ -311,6 +307,28 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+// bodyError says in Chinese what is wrong with a request body, naming the
+// field, without Go's own error text.
+func bodyError(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var big *http.MaxBytesError
+	switch {
+	case errors.Is(err, io.EOF):
+		return "请求内容为空"
+	case errors.As(err, &big):
+		return "请求内容过大（最多 " + strconv.FormatInt(big.Limit>>10, 10) + " KB）"
+	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
+		return "不是有效的 JSON"
+	case errors.As(err, &typ):
+		return "字段 " + clip(typ.Field, 60) + " 的类型应为 " + typ.Type.String()
+	}
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return "未知字段 " + clip(f, 60)
+	}
+	return "无法解析"
 }
 
 func (s *Server) uplinkStatus(w http.ResponseWriter, r *http.Request) {
