@@ -469,7 +469,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(newCollector(a))
+	reg.MustRegister(newCollector(a), newConnCollector(a))
 
 	key, err := pii.LoadOrCreate(filepath.Join(dir, "pii.key"))
 	if err != nil {

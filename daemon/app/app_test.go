@@ -438,6 +438,7 @@ func TestHealthMetricsPages(t *testing.T) {
 		"/healthz":          "ok",
 		"/readyz":           `"ready":true`,
 		"/metrics":          `halld_device_up{area="front",device="printer-1",kind="ticket_printer"} 1`,
+		"/metrics#conns":    `halld_connections{listener="http",source="loopback"}`,
 		"/kiosk/":           "<html",
 		"/monitor/":         "<html",
 		"/api/v1/snapshot":  `"seq":`,
@@ -445,7 +446,7 @@ func TestHealthMetricsPages(t *testing.T) {
 		"/api/v1/nonsense":  `"not_found"`,
 		"/api/v1/tickets/x": `"unknown_ticket"`,
 	} {
-		code, body := getStatus(h.base + path)
+		code, body := getStatus(h.base + strings.Split(path, "#")[0])
 		if !bytes.Contains(body, []byte(want)) {
 			t.Errorf("GET %s: %d, body lacks %q:\n%.300s", path, code, want, body)
 		}
