@@ -199,6 +199,9 @@ func Decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, erro
 	case ToggleSign:
 		return decideToggle(cfg, st, c, now)
 	case FromDevice:
+		if len(c.Event.EventID) > MaxID || len(c.Event.Device) > MaxID {
+			return nil, refuse(400, "bad_event", "设备事件编号过长")
+		}
 		if c.Event.EventID != "" {
 			if st.DeviceEventIDs[c.Event.EventID] {
 				return nil, &Duplicate{}

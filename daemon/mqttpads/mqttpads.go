@@ -24,6 +24,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/google/uuid"
 
+	"halld/daemon/hall"
 	"halld/drivers/hpad"
 	"halld/drivers/hpad/padbus"
 )
@@ -101,7 +102,7 @@ func (t *Transport) onEvent(_ paho.Client, m paho.Message) {
 		return // not a pad we run, or another device's tree
 	}
 	var e eventMsg
-	if err := json.Unmarshal(m.Payload(), &e); err != nil || e.ID == "" {
+	if err := json.Unmarshal(m.Payload(), &e); err != nil || e.ID == "" || len(e.ID) > hall.MaxID {
 		t.o.Log.Warn("pad event refused: malformed", "pad", pad)
 		return
 	}

@@ -132,6 +132,10 @@ func (s *Service) handle(padID, eventID string, ev hpad.Event) error {
 		cmd = hall.RateTimeout{Visit: ev.Visit}
 	case hpad.EventFault:
 		de.Kind = "fault"
+		// One alert per pad and fault code, counted when it recurs.
+		code := strconv.Itoa(int(ev.Value))
+		cmd = hall.RaiseAlert{Alert: hall.Alert{Kind: "pad_fault", Severity: "warning", Window: win, Device: padID, Cause: code,
+			Message: padID + " 评价器故障（代码 " + code + "）"}}
 	default:
 		de.Kind = "unknown"
 	}

@@ -2,13 +2,18 @@ package pads
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"halld/daemon/config"
+	"halld/daemon/engine"
 	"halld/daemon/hall"
+	"halld/daemon/journal"
 	"halld/drivers/hpad"
 )
 
@@ -88,5 +93,45 @@ func TestLongPauseReasonIsCutCountedAndLogged(t *testing.T) {
 	short := Screen(cfg, pause("临时外出"), "w1")
 	if got := s.Fit("pad-2", short); got != short || s.Truncations() != 3 {
 		t.Fatalf("a short screen changed (%+v) or counted (%d)", got, s.Truncations())
+	}
+}
+
+// A pad's fault events are one alert per pad and fault code, counted, and
+// a redelivered event (same evt_seq) does not count twice.
+func TestPadFaultsAreOneAlertPerCode(t *testing.T) {
+	cfg, err := config.Parse("test.yaml", []byte(testHall))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := journal.Open(filepath.Join(t.TempDir(), "j.db"), journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e, err := engine.New(context.Background(), cfg, j, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go e.Run(ctx)
+	defer func() { cancel(); <-e.Done() }()
+	s := New(cfg, e, j, log)
+	for i := range 200 {
+		ev := hpad.Event{Type: hpad.EventFault, EvtSeq: uint16(i/2 + 1), Value: byte(7 + i%4/2)} // each event twice
+		if err := s.Handle("pad-1", ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v, _ := e.Query(ctx, func(st *hall.State) any {
+		out := map[string]int{}
+		for id, a := range st.Alerts {
+			out[id] = a.Count
+		}
+		return out
+	})
+	got := v.(map[string]int)
+	if len(got) != 2 || got[hall.CauseAlertID("pad-1", "7")] != 50 || got[hall.CauseAlertID("pad-1", "8")] != 50 {
+		t.Fatalf("alerts %v", got)
 	}
 }
