@@ -27,21 +27,24 @@ type Device struct {
 
 // Info is a device's live bookkeeping.
 type Info struct {
-	ID         string         `json:"id"`
-	Kind       string         `json:"kind"`
-	Area       string         `json:"area"`
-	State      string         `json:"state"`
-	Reason     string         `json:"reason,omitempty"`
-	Detail     map[string]any `json:"detail,omitempty"`
-	Since      time.Time      `json:"since"`
-	LastSeen   *time.Time     `json:"last_seen"`
-	Port       string         `json:"port"`
-	Simulated  bool           `json:"simulated"`
-	Trace      bool           `json:"trace"`
-	LastError  string         `json:"last_error,omitempty"`
-	Counters   Counters       `json:"counters"`
-	Connected  bool           `json:"connected"`
-	RetryDelay time.Duration  `json:"-"`
+	ID        string         `json:"id"`
+	Kind      string         `json:"kind"`
+	Area      string         `json:"area"`
+	State     string         `json:"state"`
+	Reason    string         `json:"reason,omitempty"`
+	Detail    map[string]any `json:"detail,omitempty"`
+	Since     time.Time      `json:"since"`
+	LastSeen  *time.Time     `json:"last_seen"`
+	Port      string         `json:"port"`
+	Simulated bool           `json:"simulated"`
+	Trace     bool           `json:"trace"`
+	// TraceStopped is why the device's hex trace stopped by itself (disk
+	// low, trace files at their bound); empty otherwise.
+	TraceStopped string        `json:"trace_stopped,omitempty"`
+	LastError    string        `json:"last_error,omitempty"`
+	Counters     Counters      `json:"counters"`
+	Connected    bool          `json:"connected"`
+	RetryDelay   time.Duration `json:"-"`
 
 	port   *serialport.Port // while connected, for live byte counters
 	driver device.Driver
@@ -68,9 +71,12 @@ type Counters struct {
 	Reconnects uint64 `json:"reconnects"`
 	Errors     uint64 `json:"errors"`
 	OpenFails  uint64 `json:"open_fails"`
-	RxBytes    uint64 `json:"rx_bytes"`
-	TxBytes    uint64 `json:"tx_bytes"`
-	Jobs       uint64 `json:"jobs,omitempty"` // work done, for drivers that count it (printers: jobs printed)
+	// WriteTimeouts counts links dropped because the device took no data
+	// for the write timeout (flow control held, or the cable).
+	WriteTimeouts uint64 `json:"write_timeouts"`
+	RxBytes       uint64 `json:"rx_bytes"`
+	TxBytes       uint64 `json:"tx_bytes"`
+	Jobs          uint64 `json:"jobs,omitempty"` // work done, for drivers that count it (printers: jobs printed)
 }
 
 // jobCounter is implemented by drivers that count their work.
@@ -93,10 +99,21 @@ type Supervisor struct {
 	observe Observer
 	backoff Backoff
 
-	mu    sync.Mutex
-	infos map[string]*Info
-	wg    sync.WaitGroup
+	// StopWait bounds Wait (default 5 s): past it, device loops still
+	// running are logged and abandoned, so a stop never hangs on a device.
+	StopWait time.Duration
+
+	mu      sync.Mutex
+	infos   map[string]*Info
+	running map[string]int // device loops not yet ended, by id
+	wg      sync.WaitGroup
 }
+
+// Reason a link was dropped for a write timeout, and what the hall is told.
+const (
+	ReasonWriteTimeout  = "write_timeout"
+	WriteTimeoutMessage = "写入超时：设备不接收数据（流控或线缆）"
+)
 
 // New makes a supervisor. observe may be nil.
 func New(log *slog.Logger, trace *serialport.Trace, observe Observer, b Backoff) *Supervisor {
@@ -109,7 +126,8 @@ func New(log *slog.Logger, trace *serialport.Trace, observe Observer, b Backoff)
 	if b.Stable <= 0 {
 		b.Stable = 10 * time.Second
 	}
-	return &Supervisor{log: log, trace: trace, observe: observe, backoff: b, infos: map[string]*Info{}}
+	return &Supervisor{log: log, trace: trace, observe: observe, backoff: b, StopWait: 5 * time.Second,
+		infos: map[string]*Info{}, running: map[string]int{}}
 }
 
 // Start runs d until ctx ends.
@@ -117,10 +135,18 @@ func (s *Supervisor) Start(ctx context.Context, d Device) {
 	s.mu.Lock()
 	s.infos[d.ID] = &Info{ID: d.ID, Kind: d.Kind, Area: d.Area, State: device.StateOffline, Since: time.Now(),
 		Port: d.Spec.String(), Simulated: d.Simulated, driver: d.Driver}
+	s.running[d.ID]++
 	s.mu.Unlock()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		defer func() {
+			s.mu.Lock()
+			if s.running[d.ID]--; s.running[d.ID] <= 0 {
+				delete(s.running, d.ID)
+			}
+			s.mu.Unlock()
+		}()
 		s.run(ctx, d)
 	}()
 }
@@ -153,8 +179,54 @@ func (s *Supervisor) CountError(id, msg string) {
 	})
 }
 
-// Wait waits for every device loop to end (after ctx is cancelled).
-func (s *Supervisor) Wait() { s.wg.Wait() }
+// Wait waits for every device loop to end (after ctx is cancelled), for at
+// most StopWait; then it logs the devices it abandons and returns.
+func (s *Supervisor) Wait() {
+	d := s.StopWait
+	if d <= 0 {
+		d = 5 * time.Second
+	}
+	s.WaitFor(d)
+}
+
+// WaitFor waits at most d for every device loop to end and returns the ids
+// of those still running (logged as abandoned), sorted; nil when all ended.
+// An abandoned loop is one whose driver ignores its context; it is left to
+// end with the process.
+func (s *Supervisor) WaitFor(d time.Duration) []string {
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-t.C:
+	}
+	s.mu.Lock()
+	var ids []string
+	for id := range s.running {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		args := []any{"device", id, "waited", d}
+		if i := s.infos[id]; i != nil {
+			args = append(args, "kind", i.Kind, "state", i.State, "connected", i.Connected, "port", i.Port)
+			if i.port != nil {
+				if st := i.port.WriteStalled(); st > 0 {
+					args = append(args, "write_stalled_for", st.Round(time.Millisecond))
+				}
+			}
+		}
+		s.log.Error("device did not stop in time; abandoned", args...)
+	}
+	s.mu.Unlock()
+	return ids
+}
 
 func (s *Supervisor) run(ctx context.Context, d Device) {
 	log := s.log.With("device", d.ID, "kind", d.Kind)
@@ -192,8 +264,15 @@ func (s *Supervisor) run(ctx context.Context, d Device) {
 		})
 		log.Info("port open", "path", port.Path())
 		started := time.Now()
+		runDone := make(chan struct{})
+		go s.closeOnStop(ctx, log, port, runDone)
 		runErr := d.Driver.Run(ctx, port, func(r device.Report) { s.report(d, r) })
+		close(runDone)
 		port.Close()
+		if runErr == nil {
+			runErr = port.Err()
+		}
+		writeTimeout := errors.Is(runErr, serialport.ErrWriteTimeout) || errors.Is(port.Err(), serialport.ErrWriteTimeout)
 		rx, tx := port.Counters()
 		s.update(d.ID, func(i *Info) {
 			i.Connected = false
@@ -204,12 +283,23 @@ func (s *Supervisor) run(ctx context.Context, d Device) {
 				i.Counters.Errors++
 				i.LastError = runErr.Error()
 			}
+			if writeTimeout {
+				i.Counters.WriteTimeouts++
+			}
 		})
 		if ctx.Err() != nil {
 			return
 		}
-		log.Warn("device link lost", "err", runErr)
-		s.report(d, device.Report{State: device.StateOffline, Reason: "link_lost"})
+		if writeTimeout {
+			// The device takes nothing: offline with a reason hall IT can
+			// act on (flow control, cable), then reopened with backoff.
+			log.Warn("device takes no data; link dropped, will reopen", "err", runErr, "retry_in", delay)
+			s.report(d, device.Report{State: device.StateOffline, Reason: ReasonWriteTimeout,
+				Detail: map[string]any{"message": WriteTimeoutMessage}})
+		} else {
+			log.Warn("device link lost", "err", runErr)
+			s.report(d, device.Report{State: device.StateOffline, Reason: "link_lost"})
+		}
 		if time.Since(started) > s.backoff.Stable {
 			delay = s.backoff.Min
 		}
@@ -217,6 +307,29 @@ func (s *Supervisor) run(ctx context.Context, d Device) {
 			return
 		}
 		delay = min(delay*2, s.backoff.Max)
+	}
+}
+
+// closeOnStop closes the port of a driver that has not returned a moment
+// after the stop: that wakes a read or write it is stuck in (a device that
+// takes nothing), so the driver can return before Wait gives up on it.
+func (s *Supervisor) closeOnStop(ctx context.Context, log *slog.Logger, port *serialport.Port, runDone <-chan struct{}) {
+	select {
+	case <-runDone:
+		return
+	case <-ctx.Done():
+	}
+	grace := s.StopWait / 5
+	if grace <= 0 {
+		grace = time.Second
+	}
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-runDone:
+	case <-t.C:
+		log.Warn("driver still running after the stop; closing its port", "waited", grace, "write_stalled_for", port.WriteStalled().Round(time.Millisecond))
+		port.Close()
 	}
 }
 
@@ -285,6 +398,7 @@ func (s *Supervisor) Infos() []Info {
 	for _, i := range s.infos {
 		c := i.withLive()
 		c.Trace = s.trace.On(i.ID)
+		c.TraceStopped = s.trace.Stopped(i.ID)
 		out = append(out, c)
 	}
 	s.mu.Unlock()
@@ -302,6 +416,7 @@ func (s *Supervisor) Info(id string) (Info, bool) {
 	}
 	c := i.withLive()
 	c.Trace = s.trace.On(id)
+	c.TraceStopped = s.trace.Stopped(id)
 	return c, true
 }
 
