@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_go
-# systemd-analyze checks the unit; chromium and a CJK font run the page tests.
-apt_install ca-certificates git curl systemd chromium fonts-wqy-zenhei qemu-user espeak-ng mosquitto prometheus
+# systemd-analyze checks the unit; chromium and a CJK font run the page tests;
+# iproute2 gives the abuse suite (daemon/abuse) ip netns for its LAN floods,
+# which need root and fail rather than skip under CI=true.
+apt_install ca-certificates git curl systemd chromium fonts-wqy-zenhei qemu-user espeak-ng mosquitto prometheus iproute2
 export HALLD_REQUIRE_BROWSER=1 CI=${CI:-}
 
 echo ">> go vet"
