@@ -15,6 +15,15 @@
 // of a 3.1.1 client by closing the connection (so its will fires); a refused
 // QoS 0 publish is dropped; a refused subscription gets 0x80 in the SUBACK.
 //
+// Floods (listener.go): mochi's own TCP listener gave up accepting on the
+// first accept error (EMFILE) and let connections that never send CONNECT
+// hold a descriptor forever. Ours retries accept with a backoff (5 ms to
+// 1 s), counts connections from accept against MaxClients and MaxPerIP
+// (one over is closed at once), and closes a connection that has not
+// sent CONNECT and been authenticated within ConnectTimeout. halld's own
+// clients always have a loopback listener of their own (URL) with its own
+// budget, so nothing on the LAN can lock them out. Stats counts it all.
+//
 // mochi v2.7.9 replays an offline QoS 1 backlog out of order (engineering.md):
 // everything here uses clean sessions, and consumers must not rely on order
 // across a reconnect (events carry ids, statuses are snapshots).

@@ -51,7 +51,7 @@ type listener struct {
 
 	accepted, refusedMax, refusedPerIP, timeouts, acceptErrors atomic.Uint64
 
-	errLog, refuseLog, timeoutLog every
+	errLog, refuseMaxLog, refusePerIPLog, timeoutLog every
 }
 
 var _ listeners.Listener = (*listener)(nil)
@@ -153,14 +153,15 @@ func (l *listener) admit(raw net.Conn) *conn {
 	l.mu.Lock()
 	var reason string
 	var limit int
+	var lg *every
 	switch {
 	case l.closed:
 		reason = "closed"
 	case len(l.conns) >= l.max:
-		reason, limit = "max_clients", l.max
+		reason, limit, lg = "max_clients", l.max, &l.refuseMaxLog
 		l.refusedMax.Add(1)
 	case l.perIP > 0 && l.byIP[ip] >= l.perIP && !l.exempt(ip):
-		reason, limit = "max_per_ip", l.perIP
+		reason, limit, lg = "max_per_ip", l.perIP, &l.refusePerIPLog
 		l.refusedPerIP.Add(1)
 	}
 	if reason != "" {
@@ -169,8 +170,10 @@ func (l *listener) admit(raw net.Conn) *conn {
 			_ = tc.SetLinger(0) // RST: no TIME_WAIT here for a flood
 		}
 		_ = raw.Close()
-		if n, ok := l.refuseLog.ok(); reason != "closed" && ok {
-			l.log.Warn("mqtt connection refused", "remote", ip, "reason", reason, "limit", limit, "refused_since_last_log", n)
+		if lg != nil {
+			if n, ok := lg.ok(); ok {
+				l.log.Warn("mqtt connection refused", "remote", ip, "reason", reason, "limit", limit, "refused_since_last_log", n)
+			}
 		}
 		return nil
 	}
