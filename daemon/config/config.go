@@ -131,6 +131,25 @@ type Hall struct {
 	// AlwaysOpen issues tickets at any hour, ignoring opening hours and
 	// holidays. For the demo hall and for training; a real hall leaves it off.
 	AlwaysOpen bool `yaml:"always_open" doc:"Issue tickets at any hour, ignoring opening hours and holidays (demo and training only)."`
+	// Numbering says how ticket numbers are written and what follows a service's max_number in a day.
+	Numbering Numbering `yaml:"numbering" doc:"How ticket numbers are written (digits) and what follows a service's max_number within a day (overflow: grow, wrap or stop)."`
+}
+
+// Numbering is hall.numbering. A service's tickets are counted 1, 2, … per day (hall time); the count n
+// is written as the prefix and n zero-padded to W digits, W = max(Digits, digits of the service's
+// max_number): A001, or A0001 with max_number 9999. Overflow says what follows the count max_number:
+//
+//	grow (default): the count goes on and the number with it, A999 → A1000 → …, at most MaxDailyTickets
+//	                (99999) a day; numbers never repeat within a day.
+//	wrap:           the number starts again at 1, A999 → A001: the number shown is ((n−1) mod max_number)+1
+//	                (zero-padded to W); the count n goes on, so ticket ids stay unique; at most
+//	                MaxDailyTickets a day.
+//	stop:           no more tickets for the service that day (over_cap), as before this option existed.
+//
+// daily_cap still bounds the count in every mode.
+type Numbering struct {
+	Digits   int    `yaml:"digits" min:"3" max:"5" default:"3" doc:"Least digits of a ticket number, zero-padded (3: A001); a service whose max_number has more digits uses as many (max_number 9999: A0001). Default 3."`
+	Overflow string `yaml:"overflow" enum:"grow|wrap|stop" default:"grow" doc:"What follows a service's max_number within a day: grow (default: A999 → A1000, numbers never repeat in a day), wrap (A999 → A001) or stop (no more tickets that day)."`
 }
 
 // OpeningHours is one opening rule: on these days, from Open to Close (hall time, Close exclusive).

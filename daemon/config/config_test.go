@@ -19,6 +19,12 @@ const hallHead = `hall:
     - {days: [mon, tue, wed, thu, fri], open: "09:00", close: "17:00"}
 `
 
+// kioskOf is a last device line: a kiosk listing the given id_readers and scanners (each must be routed
+// to a kiosk), for tests about something else.
+func kioskOf(readers, scanners string) string {
+	return "  - {id: kiosk-of-test, kind: kiosk, kiosk: {readers: [" + readers + "], scanners: [" + scanners + "]}}\n"
+}
+
 func errLines(t *testing.T, err error) []string {
 	t.Helper()
 	if err == nil {
@@ -104,15 +110,15 @@ func TestParseErrors(t *testing.T) {
 			[]string{`t.yaml:8:13: services[1].prefix: duplicate prefix "A"; already used by services[0] at line 7`}},
 		{"missing port", hallHead + "devices:\n  - id: p1\n    kind: ticket_printer\n",
 			[]string{`t.yaml:7:5: devices[0].serial: a ticket_printer needs a link: add a serial block (port: or usb:) or simulate: true`}},
-		{"serial without port or usb", hallHead + "devices:\n  - id: r1\n    kind: id_reader\n    serial:\n      baud: 115200\n",
+		{"serial without port or usb", hallHead + "devices:\n  - id: r1\n    kind: id_reader\n    serial:\n      baud: 115200\n" + kioskOf("r1", ""),
 			[]string{`t.yaml:9:5: devices[0].serial: needs port (a path such as /dev/serial/by-id/…) or usb (vid and pid)`}},
-		{"serial with port and usb", hallHead + "devices:\n  - id: r1\n    kind: scanner\n    serial:\n      port: /dev/ttyACM0\n      usb: {vid: \"1a86\", pid: \"7523\"}\n",
+		{"serial with port and usb", hallHead + "devices:\n  - id: r1\n    kind: scanner\n    serial:\n      port: /dev/ttyACM0\n      usb: {vid: \"1a86\", pid: \"7523\"}\n" + kioskOf("", "r1"),
 			[]string{`t.yaml:9:5: devices[0].serial: give either port or usb, not both`}},
-		{"relative port", hallHead + "devices:\n  - {id: r1, kind: scanner, serial: {port: ttyUSB0}}\n",
+		{"relative port", hallHead + "devices:\n  - {id: r1, kind: scanner, serial: {port: ttyUSB0}}\n" + kioskOf("", "r1"),
 			[]string{`t.yaml:7:38: devices[0].serial.port: must be an absolute path such as "/dev/serial/by-id/usb-…", got "ttyUSB0"`}},
-		{"port used twice", hallHead + "devices:\n  - {id: a, kind: scanner, serial: {port: /dev/ttyUSB0}}\n  - {id: b, kind: id_reader, serial: {port: /dev/ttyUSB0}}\n",
+		{"port used twice", hallHead + "devices:\n  - {id: a, kind: scanner, serial: {port: /dev/ttyUSB0}}\n  - {id: b, kind: id_reader, serial: {port: /dev/ttyUSB0}}\n" + kioskOf("b", "a"),
 			[]string{`t.yaml:8:39: devices[1].serial.port: port "/dev/ttyUSB0" is already used by devices[0] at line 7`}},
-		{"same usb adapter twice", hallHead + "devices:\n  - {id: a, kind: scanner, serial: {usb: {vid: \"1A86\", pid: \"7523\"}}}\n  - {id: b, kind: id_reader, serial: {usb: {vid: \"1a86\", pid: \"7523\", serial: X1}}}\n",
+		{"same usb adapter twice", hallHead + "devices:\n  - {id: a, kind: scanner, serial: {usb: {vid: \"1A86\", pid: \"7523\"}}}\n  - {id: b, kind: id_reader, serial: {usb: {vid: \"1a86\", pid: \"7523\", serial: X1}}}\n" + kioskOf("b", "a"),
 			[]string{`t.yaml:8:39: devices[1].serial.usb: usb 1a86:7523 matches the same adapter as devices[0] at line 7; give each a distinct serial`}},
 		{"unknown profile", hallHead + "devices:\n  - id: p1\n    kind: ticket_printer\n    simulate: true\n    printer:\n      profile: epson-tm-t88\n",
 			[]string{`t.yaml:11:7: devices[0].printer.profile: unknown printer profile "epson-tm-t88" (known: birch-bp002, generic-58mm, generic-80mm, hprt-pptii-a, zj-5870)`}},
@@ -143,8 +149,8 @@ func TestParseErrors(t *testing.T) {
 			[]string{`t.yaml:7:12: mqtt.broker.tls: cert_file and key_file go together: set both or neither`}},
 		{"unknown time zone", hallHead + "  timezone: Asia/Beijing\n",
 			[]string{`t.yaml:6:3: hall.timezone: unknown time zone "Asia/Beijing"; use an IANA name such as "Asia/Shanghai"`}},
-		{"daily cap over max number", hallHead + "services:\n  - {id: s, prefix: A, name: S, daily_cap: 1500}\n",
-			[]string{`t.yaml:7:33: services[0].daily_cap: must not exceed max_number (999), got 1500: ticket numbers would repeat within a day`}},
+		{"daily cap over max number", hallHead + "  numbering: {overflow: stop}\nservices:\n  - {id: s, prefix: A, name: S, daily_cap: 1500}\n",
+			[]string{`t.yaml:8:33: services[0].daily_cap: must not exceed max_number (999), got 1500: ticket numbers would repeat within a day`}},
 		{"eval pad rules", hallHead + "services: [{id: s, prefix: A, name: S}]\nwindows: [{id: w1, number: 1, services: [{service: s}]}]\ndevices:\n  - {id: bus1, kind: bus, simulate: true}\n  - {id: pad1, kind: eval_pad, window: w1, bus: bus1, address: 1}\n  - {id: pad2, kind: eval_pad, window: w1, bus: bus1, address: 1}\n  - {id: pad3, kind: eval_pad, bus: bus1}\n  - {id: pad4, kind: eval_pad, window: w1, bus: pad1, address: 4}\n",
 			[]string{
 				`t.yaml:11:55: devices[2].address: address 1 on bus1 is already used by devices[1] at line 10`,
@@ -277,7 +283,7 @@ func TestDefaults(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "hall.yaml")
 	in := hallHead + `http:
-  tokens: [{name: ops, file: secrets/ops.token}]
+  tokens: [{name: ops, file: secrets/ops.token, scopes: [it]}]
 services:
   - {id: s, prefix: A, name: S}
 windows:
@@ -287,11 +293,16 @@ devices:
   - {id: p2, kind: ticket_printer, area: back, simulate: true, printer: {cutter: partial}}
   - {id: p3, kind: ticket_printer, area: front, simulate: true}
   - {id: k1, kind: kiosk, area: front}
-  - {id: k2, kind: kiosk}
+  - {id: k2, kind: kiosk, kiosk: {scanners: [sc]}}
   - {id: sc, kind: scanner, serial: {usb: {vid: "05f9", pid: "4204"}}}
 areas: [{id: front}, {id: back}]
 `
 	if err := os.WriteFile(path, []byte(in), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Load reads the token file (it must exist, private, a token of 16 characters or more).
+	os.Mkdir(filepath.Join(dir, "secrets"), 0o750)
+	if err := os.WriteFile(filepath.Join(dir, "secrets", "ops.token"), []byte("0123456789abcdef0123\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := Load(path)

@@ -13,8 +13,22 @@ import (
 // pos is a place in the file, 1-based.
 type pos struct{ Line, Col int }
 
-// maxVisits bounds the work on one file: YAML aliases can make a small file expand a lot.
+// maxVisits bounds the work on one file: YAML aliases can make a small file expand a lot. It is a
+// backstop behind the expansion check (MaxExpandedNodes), for merges (<<) that revisit mappings.
 const maxVisits = 200000
+
+// Bounds on what one devices.yaml may hold, checked before it is decoded. A hall's file is a few tens
+// of KiB and a few thousand values (the demo: 14 KiB, about 900 values; a 1000-device hall stays well
+// under 100,000); the bounds only stop files that would exhaust halld's memory.
+const (
+	// MaxFileBytes is the largest devices.yaml accepted.
+	MaxFileBytes = 1 << 20 // 1 MiB
+	// MaxExpandedBytes bounds the bytes of keys and scalar values once every alias is expanded: a
+	// 60 KB string aliased 20,000 times is a 334 KB file but 1.2 GB in every snapshot and page.
+	MaxExpandedBytes = 4 << 20 // 4 MiB
+	// MaxExpandedNodes bounds the values (keys, scalars, lists, mappings) once every alias is expanded.
+	MaxExpandedNodes = 100000
+)
 
 // decoder walks a yaml.Node tree against the Go structs, collecting every problem.
 type decoder struct {
@@ -380,6 +394,10 @@ func (d *decoder) str(n *yaml.Node, v reflect.Value, f *field, path string, at p
 	v.SetString(n.Value)
 	if msg := f.checkString(n.Value); msg != "" {
 		d.add(at, path, "%s", msg)
+	} else if f != nil && f.Format == formats["duration"] {
+		if msg := durationOutOfRange(path, n.Value); msg != "" {
+			d.add(at, path, "%s", msg)
+		}
 	}
 }
 
@@ -439,4 +457,143 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// cost is what a YAML value expands to: its nodes and the bytes of its keys and scalars.
+type cost struct{ nodes, bytes uint64 }
+
+func (c cost) plus(o cost) cost {
+	// Saturate: 20,000 aliases of 20,000 aliases overflow nothing.
+	sat := func(a, b uint64) uint64 {
+		if a+b < a {
+			return ^uint64(0)
+		}
+		return a + b
+	}
+	return cost{sat(c.nodes, o.nodes), sat(c.bytes, o.bytes)}
+}
+
+func (c cost) over() bool { return c.nodes > MaxExpandedNodes || c.bytes > MaxExpandedBytes }
+
+// expander measures a YAML tree as the decoder will see it, every alias expanded, without expanding
+// anything: the cost of each node is computed once (memo), so the walk is linear in the file.
+type expander struct {
+	memo  map[*yaml.Node]cost
+	inUse map[*yaml.Node]bool // on the current path: an alias to one of these is a cycle
+	total cost
+}
+
+// sizeOf returns the expanded cost of n, and the first alias found that names a value containing it.
+func (e *expander) sizeOf(n *yaml.Node) (cost, *yaml.Node) {
+	if c, ok := e.memo[n]; ok {
+		return c, nil
+	}
+	if e.inUse[n] {
+		return cost{}, n
+	}
+	e.inUse[n] = true
+	defer delete(e.inUse, n)
+	var c cost
+	switch n.Kind {
+	case yaml.AliasNode:
+		if n.Alias == nil {
+			return cost{1, 0}, nil
+		}
+		if e.inUse[n.Alias] {
+			return cost{}, n
+		}
+		ac, cyc := e.sizeOf(n.Alias)
+		if cyc != nil {
+			return cost{}, cyc
+		}
+		c = ac
+	case yaml.ScalarNode:
+		c = cost{1, uint64(len(n.Value))}
+	default:
+		c = cost{1, 0}
+		for _, ch := range n.Content {
+			cc, cyc := e.sizeOf(ch)
+			if cyc != nil {
+				return cost{}, cyc
+			}
+			c = c.plus(cc)
+			if c.over() {
+				break // saturated: the exact figure no longer matters
+			}
+		}
+	}
+	e.memo[n] = c
+	return c, nil
+}
+
+// checkExpansion refuses a file whose values, aliases expanded, pass MaxExpandedNodes or
+// MaxExpandedBytes, or whose aliases are recursive. It walks the file in order, adding up what each
+// value costs, and reports the first value (usually an alias) that passes a bound, where it is
+// written and under which field path.
+func (d *decoder) checkExpansion(root *yaml.Node) bool {
+	e := &expander{memo: map[*yaml.Node]cost{}, inUse: map[*yaml.Node]bool{}}
+	var walk func(n *yaml.Node, path string, at pos) bool
+	walk = func(n *yaml.Node, path string, at pos) bool {
+		switch n.Kind {
+		case yaml.MappingNode, yaml.SequenceNode, yaml.DocumentNode:
+			e.total = e.total.plus(cost{1, 0})
+			if d.overExpanded(e.total, n, path, at) {
+				return false
+			}
+			for i := 0; i < len(n.Content); i++ {
+				ch := n.Content[i]
+				if n.Kind != yaml.MappingNode {
+					p := path
+					if n.Kind == yaml.SequenceNode {
+						p = fmt.Sprintf("%s[%d]", path, i)
+					}
+					if !walk(ch, p, nodePos(ch)) {
+						return false
+					}
+					continue
+				}
+				// A key, then its value (at the key's place, as the decoder reports it).
+				if !walk(ch, path, nodePos(ch)) {
+					return false
+				}
+				if i+1 < len(n.Content) {
+					i++
+					p := path
+					if ch.Kind == yaml.ScalarNode && ch.ShortTag() != "!!merge" {
+						p = join(path, ch.Value)
+					}
+					if !walk(n.Content[i], p, nodePos(ch)) {
+						return false
+					}
+				}
+			}
+			return true
+		}
+		c, cyc := e.sizeOf(n)
+		if cyc != nil {
+			d.add(nodePos(cyc), path, "alias *%s names a value that contains it: an endless value", cyc.Value)
+			return false
+		}
+		e.total = e.total.plus(c)
+		return !d.overExpanded(e.total, n, path, at)
+	}
+	return walk(root, "", nodePos(root))
+}
+
+// overExpanded records the error for a running total past a bound.
+func (d *decoder) overExpanded(total cost, n *yaml.Node, path string, at pos) bool {
+	if !total.over() {
+		return false
+	}
+	what := fmt.Sprintf("more than %d values", MaxExpandedNodes)
+	if total.bytes > MaxExpandedBytes {
+		what = fmt.Sprintf("more than %d bytes (4 MiB) of values", MaxExpandedBytes)
+	}
+	if n.Kind == yaml.AliasNode {
+		d.add(nodePos(n), path, "too many aliases expanded: with *%s here the file holds %s; a hall's file holds a few thousand values, a few tens of KiB", n.Value, what)
+	} else {
+		d.add(at, path, "too many values: with this one the file holds %s; a hall's file holds a few thousand values, a few tens of KiB", what)
+	}
+	d.tooBig = true
+	return true
 }

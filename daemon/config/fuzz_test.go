@@ -27,6 +27,10 @@ func FuzzParse(f *testing.F) {
 		"? [a]\n: b\n",
 		"hall: !!binary aGVsbG8=\n",
 		"hall: {id: !custom h}\n",
+		"x-a: &a [s, s, s, s]\nx-b: &b [*a, *a, *a, *a]\nx-c: &c [*b, *b, *b, *b]\nhall: {name: *c}\n",
+		"x-l: &l [a, *l]\n",
+		hallHead + "devices:\n  - {id: r, kind: id_reader, simulate: true}\n  - {id: k, kind: kiosk, kiosk: {readers: [r, r]}}\n",
+		hallHead + "  numbering: {digits: 4, overflow: wrap}\n  pause_limit: 1ms\n",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -19,17 +20,41 @@ import (
 type ParseOptions struct {
 	// PrinterProfiles are the names printer.profile may take. Empty means DefaultPrinterProfiles().
 	PrinterProfiles []string
+	// SkipFiles makes Load leave the files the config names unread (for a command that only needs
+	// storage.dir, such as a backup). halld check and halld run leave it false.
+	SkipFiles bool
 }
 
 // Load reads and checks the config file at path. On any problem it returns nil and an *Errors listing
 // every problem found, each as "file:line:col: field.path: message".
+//
+// Besides what Parse checks, Load reads every file the config names, as halld run will: token files
+// (http.tokens[].file: a regular file, not open to other users, one word of at least MinTokenChars
+// characters), the password_file of terminals and networked eval_pads that are not simulated, the
+// uplink's username_file, password_file and ca_file, and the TLS certificates and keys of the uplink and
+// the hall broker (each pair must load together). Secret files (tokens, passwords, keys) must not be
+// readable by every user of the box (mode o-rwx; group access, such as root:halld 0640, is fine).
 func Load(path string) (*Config, error) {
 	return LoadWithOptions(path, ParseOptions{})
 }
 
 // LoadWithOptions is Load with options.
 func LoadWithOptions(path string, opts ParseOptions) (*Config, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	var data []byte
+	if err == nil {
+		// At most one byte past the limit: a huge file (or /dev/zero) is refused, not read.
+		data, err = io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+		if err == nil && len(data) > MaxFileBytes {
+			size := int64(-1)
+			if st, serr := f.Stat(); serr == nil && st.Mode().IsRegular() {
+				size = st.Size()
+			}
+			f.Close()
+			return nil, &Errors{tooLarge(path, size)}
+		}
+		f.Close()
+	}
 	if err != nil {
 		msg := err.Error()
 		var pe *os.PathError
@@ -38,7 +63,16 @@ func LoadWithOptions(path string, opts ParseOptions) (*Config, error) {
 		}
 		return nil, &Errors{{File: path, Msg: "cannot read: " + msg, Err: err}}
 	}
-	return ParseWithOptions(path, data, opts)
+	return parse(path, data, opts, !opts.SkipFiles)
+}
+
+// tooLarge is the error for a file past MaxFileBytes (size -1: unknown, more than the limit).
+func tooLarge(name string, size int64) Error {
+	got := fmt.Sprintf("more than %d bytes", MaxFileBytes)
+	if size >= 0 {
+		got = fmt.Sprintf("%d bytes", size)
+	}
+	return Error{File: name, Msg: fmt.Sprintf("file too large: %s, at most %d (1 MiB); a hall's devices.yaml is a few tens of KiB", got, MaxFileBytes)}
 }
 
 // Parse checks a config held in memory. name is used in messages and to resolve relative paths
@@ -47,10 +81,18 @@ func Parse(name string, data []byte) (*Config, error) {
 	return ParseWithOptions(name, data, ParseOptions{})
 }
 
-// ParseWithOptions is Parse with options. The steps: YAML syntax; shape (keys, types, enums, patterns,
-// formats, required fields) against the Go structs; meaning (references, uniqueness, kind rules); then,
-// when all is well, defaults.
+// ParseWithOptions is Parse with options. The steps: size (MaxFileBytes); YAML syntax; size with
+// aliases expanded (MaxExpandedBytes, MaxExpandedNodes); shape (keys, types, enums, patterns, formats,
+// bounds, required fields) against the Go structs; meaning (references, uniqueness, kind rules, what a
+// box runs); then, when all is well, defaults. Parse reads no other file; Load does.
 func ParseWithOptions(name string, data []byte, opts ParseOptions) (*Config, error) {
+	return parse(name, data, opts, false)
+}
+
+func parse(name string, data []byte, opts ParseOptions, files bool) (*Config, error) {
+	if len(data) > MaxFileBytes {
+		return nil, &Errors{tooLarge(name, int64(len(data)))}
+	}
 	d := newDecoder(name)
 	root, ok := d.parseYAML(data)
 	if !ok {
@@ -59,6 +101,9 @@ func ParseWithOptions(name string, data []byte, opts ParseOptions) (*Config, err
 	cfg := &Config{File: name}
 	if root == nil {
 		d.add(pos{1, 1}, "hall", "required field is missing")
+		return nil, d.result()
+	}
+	if !d.checkExpansion(root) {
 		return nil, d.result()
 	}
 	d.value(root, reflect.ValueOf(cfg).Elem(), nil, "", nodePos(root), false)
@@ -77,7 +122,33 @@ func ParseWithOptions(name string, data []byte, opts ParseOptions) (*Config, err
 		return nil, d.result()
 	}
 	applyDefaults(cfg)
+	resolveBrokerFiles(cfg)
+	if files {
+		d.checkFiles(cfg)
+		if len(d.errs) > 0 {
+			return nil, d.result()
+		}
+	}
 	return cfg, nil
+}
+
+// resolveBrokerFiles resolves the hall broker's TLS files against the config file's directory, as
+// applyDefaults does for the other files the config names (it predates the broker's TLS block), so
+// that Load checks the files halld run reads.
+func resolveBrokerFiles(c *Config) {
+	base := filepath.Dir(c.File)
+	bt := &c.MQTT.Broker.TLS
+	for _, p := range []*string{&bt.CertFile, &bt.KeyFile, &bt.ClientCAFile} {
+		if *p == "" {
+			continue
+		}
+		if !filepath.IsAbs(*p) {
+			*p = filepath.Join(base, *p)
+		}
+		if abs, err := filepath.Abs(*p); err == nil {
+			*p = abs
+		}
+	}
 }
 
 // result returns the problems sorted by place in the file.
