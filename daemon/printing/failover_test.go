@@ -1,0 +1,154 @@
+package printing_test
+
+import (
+	"context"
+	"io"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"halld/daemon/config"
+	"halld/daemon/printing"
+	"halld/drivers/device"
+	"halld/drivers/escpos"
+	"halld/drivers/escpos/escpossim"
+	"halld/drivers/serialport"
+	"halld/drivers/ticketprinter"
+	"halld/drivers/vport"
+)
+
+const failoverYAML = `
+hall:
+  id: h
+  name: 湖南湘江新区政务服务大厅
+  opening_hours: [{days: [mon], open: "09:00", close: "17:00"}]
+areas: [{id: front, name: 前台}]
+services:
+  - {id: biz, prefix: A, name: 企业开办, area: front, materials: [公司章程, 股东身份证件, 营业执照副本复印件（加盖公章）, 法定代表人身份证明]}
+windows:
+  - {id: w3, number: 3, name: 综合窗口, services: [{service: biz}]}
+devices:
+  - {id: kiosk-1, kind: kiosk, area: front, kiosk: {printers: [p1, p2]}}
+  - {id: p1, kind: ticket_printer, area: front, simulate: true}
+  - {id: p2, kind: ticket_printer, area: front, simulate: true}
+`
+
+// holding takes nothing while hold is set: a printer holding flow control.
+type holding struct {
+	rw   io.ReadWriter
+	ctx  context.Context
+	hold *atomic.Bool
+}
+
+func (h holding) Read(b []byte) (int, error) {
+	for h.hold.Load() {
+		select {
+		case <-h.ctx.Done():
+			return 0, h.ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return h.rw.Read(b)
+}
+
+func (h holding) Write(b []byte) (int, error) { return h.rw.Write(b) }
+
+// realPrinter runs a ticketprinter over a pty to a simulated printer.
+func realPrinter(t *testing.T, id string, hold *atomic.Bool, wt time.Duration) (*ticketprinter.Printer, *escpossim.Simulator) {
+	t.Helper()
+	prof, _ := escpos.LookupProfile("generic-80mm")
+	sim := escpossim.New(prof)
+	vp, err := vport.New(filepath.Join(t.TempDir(), id), func(ctx context.Context, rw io.ReadWriter) error {
+		return sim.Serve(ctx, holding{rw, ctx, hold})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { vp.Close() })
+	p := ticketprinter.New(id, prof, ticketprinter.Options{PollInterval: 50 * time.Millisecond, ReplyTimeout: 20 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	port, err := serialport.Open(ctx, id, serialport.Spec{Path: vp.Path(), Baud: 115200, WriteTimeout: wt}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.Run(ctx, port, func(device.Report) {})
+		port.Close()
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	for deadline := time.Now().Add(3 * time.Second); !p.CanPrint(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never ready", id)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return p, sim
+}
+
+// A kiosk's first printer stops taking data: the ticket that finds it stuck
+// fails over to the second printer as soon as the write times out (not
+// after the 8 s job timeout), and the next tickets go straight to the
+// second printer.
+func TestStuckPrinterFailsOverAtOnce(t *testing.T) {
+	c, err := config.Parse("t.yaml", []byte(failoverYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const wt = 500 * time.Millisecond
+	var hold1, hold2 atomic.Bool
+	p1, sim1 := realPrinter(t, "p1", &hold1, wt)
+	p2, sim2 := realPrinter(t, "p2", &hold2, wt)
+	d := printing.New(c, []printing.Printer{p1, p2})
+	tk := ticket()
+	tk.Service = "biz"
+	if out := d.Print(context.Background(), "kiosk-1", tk); out.Printer != "p1" {
+		t.Fatalf("healthy p1 did not print: %+v", out)
+	}
+	hold1.Store(true)
+	failedOver := false
+	var worst time.Duration
+	for i := 0; i < 300 && !failedOver; i++ {
+		start := time.Now()
+		out := d.Print(context.Background(), "kiosk-1", tk)
+		took := time.Since(start)
+		worst = max(worst, took)
+		if took > wt+time.Second {
+			t.Fatalf("ticket %d took %v (write timeout %v): %+v", i, took, wt, out)
+		}
+		if out.Printer == "" {
+			t.Fatalf("ticket %d printed nowhere: %+v %+v", i, out, out.Err)
+		}
+		if out.Printer == "p2" {
+			failedOver = true
+			t.Logf("ticket %d: p1 stuck; failed over to p2 after %v (tried %v); write timeout %v", i, took, out.Tried, wt)
+			if strings.Join(out.Tried, ",") != "p1,p2" && strings.Join(out.Tried, ",") != "p2" {
+				t.Fatalf("tried %v", out.Tried)
+			}
+		}
+	}
+	if !failedOver {
+		t.Fatal("p1 never got stuck")
+	}
+	t.Logf("slowest ticket while p1 got stuck: %v", worst)
+	if p1.CanPrint() {
+		t.Fatal("stuck p1 still offers itself")
+	}
+	for i := range 5 {
+		start := time.Now()
+		out := d.Print(context.Background(), "kiosk-1", tk)
+		if out.Printer != "p2" || strings.Join(out.Tried, ",") != "p2" {
+			t.Fatalf("after the failover, ticket %d: %+v", i, out)
+		}
+		if took := time.Since(start); took > 300*time.Millisecond {
+			t.Fatalf("after the failover, ticket %d took %v", i, took)
+		}
+	}
+	if n := len(sim2.Tickets()); n < 6 {
+		t.Fatalf("p2 printed %d tickets", n)
+	}
+	_ = sim1
+}
