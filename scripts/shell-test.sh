@@ -2,8 +2,10 @@
 # scripts/shell-test.sh — end-to-end test of kiosk-ui/shell (hall-kiosk, the
 # webview shell) against a real halld, on a virtual X screen (Xvfb).
 #
+#   0. the blank-screenshot check fails on the empty screen;
 #   1. kiosk:     halld up -> the shell shows /kiosk/ (probe file has 政务服务/取号),
-#                 the Xvfb screenshot is not blank, SIGTERM -> exit 0;
+#                 an Xvfb screenshot within SHOT_WAIT s (default 30) is not blank,
+#                 SIGTERM -> exit 0;
 #   2. reconnect: halld down -> "系统连接中…"; halld started -> kiosk within 10 s;
 #                 halld stopped -> reconnect page again; SIGTERM -> exit 0.
 #
@@ -17,7 +19,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Runs inside xvfb-run (DISPLAY set); everything it starts is recorded in
 # $T/pids so the outer part can clean up whatever happens.
 if [ "${1:-}" = "--inner" ]; then
-  T=$HK_TMP PORT=$HK_PORT BASE="http://127.0.0.1:$HK_PORT"
+  T=$HK_TMP PORT=$HK_PORT BASE="http://127.0.0.1:$HK_PORT" SHOT_WAIT=${SHOT_WAIT:-30}
   fail() { echo "FAIL: $*" >&2; exit 1; }
   now() { date +%s.%N; }
   since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
@@ -59,15 +61,38 @@ if [ "${1:-}" = "--inner" ]; then
     echo "--- probe file:" >&2; cat "$1" >&2 2>/dev/null
     fail "probe file did not show page=$2 matching /$3/ within $4 s"
   }
-  check_shot() { # $1 png: not blank (stddev) and not a single colour
+  SHOT_WHY=""
+  shot_painted() { # $1 png: take a screenshot; true if it is not blank (stddev) and not a few colours
     import -window root "$1" || fail "import -window root failed"
     local sd colours
     sd=$(convert "$1" -colorspace Gray -format '%[fx:standard_deviation]' info:)
     colours=$(convert "$1" -format '%k' info:)
-    echo "   screenshot $(basename "$1"): stddev=$sd colours=$colours"
-    awk -v s="$sd" 'BEGIN{exit !(s > 0.02)}' || fail "$(basename "$1") looks blank (stddev $sd)"
-    [ "$colours" -gt 16 ] || fail "$(basename "$1") has only $colours colours"
+    SHOT_WHY="stddev=$sd colours=$colours"
+    awk -v s="$sd" 'BEGIN{exit !(s > 0.02)}' && [ "$colours" -gt 16 ]
   }
+  wait_painted() { # $1 png, $2 timeout s: screenshots until one shows a painted page
+    # The probe file says the DOM is ready; WebKit paints later, and on a
+    # fresh machine much later (fontconfig building its cache). A page that
+    # never paints still fails, after $2 s.
+    local t0 n=0 deadline
+    t0=$(now); deadline=$(awk -v a="$t0" -v b="$2" 'BEGIN{printf "%.3f", a+b}')
+    while :; do
+      n=$((n + 1))
+      shot_painted "$1" && { echo "   screenshot $(basename "$1"): $SHOT_WHY (painted after $(since "$t0") s, shot $n)"; return 0; }
+      awk -v d="$deadline" -v t="$(now)" 'BEGIN{exit !(t < d)}' || break
+      kill -0 "$SHELL_PID" 2>/dev/null || [ -z "$SHELL_PID" ] || fail "shell died while waiting for the first paint"
+      sleep 0.5
+    done
+    echo "   screenshot $(basename "$1"): $SHOT_WHY after $n shots in $(since "$t0") s"
+    return 1
+  }
+  check_shot() { # $1 png
+    wait_painted "$1" "$SHOT_WAIT" || fail "$(basename "$1") looks blank ($SHOT_WHY) $SHOT_WAIT s after the page was shown"
+  }
+
+  # 0. the blank detector: the empty screen (no shell yet) must not pass.
+  wait_painted "$T/shot-empty.png" 1 && fail "the empty screen passed as a painted page"
+  echo "ok 0 the empty screen is judged blank"
 
   # 1. kiosk page
   t0=$(now)
@@ -79,7 +104,6 @@ if [ "${1:-}" = "--inner" ]; then
   echo "   kiosk page shown after $(since "$t1") s: $(grep '^title=' "$T/probe-kiosk")"
   wait_probe "$T/probe-kiosk" kiosk '^tiles=[1-9]' 20 # the service tiles came over the API
   echo "   service tiles rendered after $(since "$t1") s: $(grep '^tiles=' "$T/probe-kiosk")"
-  sleep 0.5
   check_shot "$T/shot-kiosk.png"
   stop_shell
   echo "ok 1 kiosk page, screenshot, SIGTERM -> exit 0 ($(since "$t0") s)"
@@ -90,7 +114,6 @@ if [ "${1:-}" = "--inner" ]; then
   start_shell "$T/probe-reconnect" "$T/shell-reconnect.log"
   wait_probe "$T/probe-reconnect" reconnect '系统连接中' 10
   echo "   reconnect page shown after $(since "$t0") s"
-  sleep 1
   check_shot "$T/shot-reconnect.png"
   t1=$(now)
   start_halld
@@ -110,8 +133,15 @@ fi
 START=$(date +%s)
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
-apt_install libwebkit2gtk-4.0-dev libgtk-3-dev xvfb xauth imagemagick fonts-wqy-zenhei curl
+apt_install libwebkit2gtk-4.0-dev libgtk-3-dev xvfb xauth imagemagick fontconfig fonts-wqy-zenhei curl
 ensure_go
+
+# Build fontconfig's cache now: on a fresh machine WebKit would otherwise do it
+# at its first paint, seconds after the page is shown (wait_painted copes with
+# that too, up to SHOT_WAIT s).
+t=$(date +%s)
+fc-cache || echo "   fc-cache failed (rc $?); the first paint may be slow"
+echo "   font cache ready in $(($(date +%s) - t)) s"
 
 T=$(mktemp -d /tmp/hall-kiosk-test.XXXXXX)
 : >"$T/pids"
