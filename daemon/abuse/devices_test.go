@@ -96,12 +96,26 @@ func TestAbuseStuckPrinterWrite(t *testing.T) {
 	if !ok {
 		t.Errorf("the stuck printer is still shown %q (%s) after %v; want not ready", state, reason, notReady)
 	}
+	// The stall must have been met: halld opened the line and then found
+	// it would not drain (not merely failed to open it).
+	logb, _ := os.ReadFile(h.logPath)
+	var stuckLines []string
+	for _, l := range strings.Split(string(logb), "\n") {
+		if strings.Contains(l, "printer-stuck") && len(stuckLines) < 6 {
+			stuckLines = append(stuckLines, l)
+		}
+	}
+	if !strings.Contains(string(logb), `msg="port open" device=printer-stuck`) {
+		t.Errorf("halld never opened the stuck printer's line, so the stall was not tested; its log about it:\n%s", strings.Join(stuckLines, "\n"))
+	} else {
+		t.Logf("the stuck printer in halld's log:\n%s", strings.Join(stuckLines, "\n"))
+	}
 	took, stopped := h.stop(10 * time.Second)
 	if !stopped {
 		t.Errorf("SIGTERM did not end halld within 10 s")
 	}
 	reliability(t, "printer-write-stall", "tickets", tickets, "failed", failed, "worst_ticket", ms(worst), "by_stuck", byStuck,
-		"stuck_state", state, "sigterm_exit", ms(took))
+		"stuck_state", state, "stuck_reason", strings.ReplaceAll(reason, " ", "_"), "sigterm_exit", ms(took))
 }
 
 // traceCap is the bound on all trace files together: halld's default

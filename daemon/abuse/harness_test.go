@@ -182,11 +182,16 @@ func (h *halld) start(env []string) {
 		if resp, err := c.Get(h.url("/readyz")); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return
+				break
 			}
 		}
 	}
-	t.Fatalf("halld not ready within 20 s")
+	// Ready means the API answers; the simulated printer may still be
+	// opening. Attacks start once it prints.
+	if _, ok := waitFor(10*time.Second, func() bool { st, _ := h.deviceState("printer-1"); return st == "ready" }); !ok {
+		st, why := h.deviceState("printer-1")
+		t.Fatalf("halld not ready, or printer-1 not ready (%s %s), within 30 s", st, why)
+	}
 }
 
 func (h *halld) pid() int { return h.cmd.Process.Pid }
