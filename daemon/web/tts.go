@@ -132,6 +132,11 @@ func (c *ttsCache) speak(ctx context.Context, text string) ([]byte, error) {
 		return wav, nil
 	}
 	c.mu.Lock()
+	if el, ok := c.entries[text]; ok { // made while we looked
+		c.lru.MoveToFront(el)
+		c.mu.Unlock()
+		return el.Value.(*ttsEntry).wav, nil
+	}
 	if call, ok := c.inflight[text]; ok {
 		c.mu.Unlock()
 		select {
