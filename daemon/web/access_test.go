@@ -188,6 +188,7 @@ func TestOffLoopbackNeedsATokenWithTheRightScope(t *testing.T) {
 		{req{method: "GET", path: "/api/v1/followups", token: "window-token-0123456789"}, 403},
 		{req{method: "GET", path: "/api/v1/ratings/export"}, 401},
 		{req{method: "GET", path: "/metrics"}, 401},
+		{req{method: "GET", path: "/api/v1/tts?text=" + "%E8%AF%B7"}, 401},
 		{req{method: "GET", path: "/api/v1/devices", token: "board-token-0123456789"}, 403},
 		{req{method: "POST", path: "/api/v1/tickets", body: `{"service":"tax"}`, token: "board-token-0123456789"}, 403},
 		{req{method: "POST", path: "/api/v1/windows/w1/recall", body: `{}`}, 401},

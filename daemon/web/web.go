@@ -124,7 +124,8 @@ func New(d Deps) *Server {
 	m.HandleFunc("GET /api/v1/windows/{id}", s.allow(s.getWindow, window, super, it, central))
 	m.HandleFunc("POST /api/v1/windows/{id}/{action}", s.write(s.windowAction, window))
 	m.HandleFunc("GET /api/v1/staff", s.allow(s.listStaff, window, super, central))
-	m.HandleFunc("GET /api/v1/tts", s.tts) // the board's voice; bounded in tts.go
+	// The board's voice costs a synthesis: off loopback, a screen's token.
+	m.HandleFunc("GET /api/v1/tts", s.allow(s.tts, board, kiosk, window, super, it))
 	m.HandleFunc("POST /api/v1/ratings", s.write(s.rate, window))
 	m.HandleFunc("GET /api/v1/ratings/export", s.allow(s.exportRatings, super, central))
 	m.HandleFunc("GET /api/v1/followups", s.allow(s.listFollowUps, super, central))
@@ -144,7 +145,6 @@ func New(d Deps) *Server {
 	m.HandleFunc("POST /api/v1/devices/{id}/trace", s.write(s.trace, it))
 	m.HandleFunc("POST /api/v1/devices/{id}/send", s.write(s.sendLine, it))
 	m.HandleFunc("POST /api/v1/devices/{id}/command", s.write(s.deviceCommand, it))
-	_ = board // a board token reads what the public reads; it exists so a screen can be named and revoked
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "没有这个接口："+r.Method+" "+r.URL.Path)
 	})
