@@ -37,6 +37,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/google/uuid"
@@ -85,7 +86,10 @@ type Options struct {
 	// OnState is called on every change of a terminal's state or reason,
 	// in order, never concurrently.
 	OnState func(terminal, state, reason string, detail map[string]any)
-	// OnFault is called once per fault event id.
+	// OnFault is called once per fault event id (the code and message cut
+	// to MaxFaultCode and MaxFaultMessage bytes). A terminal may send the
+	// same code thousands of times: raise its alert per terminal and code
+	// (hall.RaiseAlert with Device and Cause), not per event id.
 	OnFault func(terminal, id, code, message string)
 	Logger  *slog.Logger
 }
@@ -139,6 +143,27 @@ type resultMsg struct {
 }
 
 const maxFaultIDs = 1024
+
+// Bounds on what a terminal's fault event may carry to OnFault: an id
+// longer than MaxFaultID is refused (the watcher remembers 1024 of them);
+// a longer code or message is cut on a character boundary.
+const (
+	MaxFaultID      = 128
+	MaxFaultCode    = 64
+	MaxFaultMessage = 512
+)
+
+// cut shortens s to at most max bytes on a character boundary.
+func cut(s string, max int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= max {
+		return s
+	}
+	for max > 0 && !utf8.RuneStart(s[max]) {
+		max--
+	}
+	return s[:max] + "…"
+}
 
 // Watcher watches the configured terminals.
 type Watcher struct {
@@ -356,10 +381,11 @@ func (w *Watcher) onMessage(_ paho.Client, m paho.Message) {
 		})
 	case len(seg) == 4 && seg[1] == "dev" && seg[3] == "event":
 		var e eventMsg
-		if err := json.Unmarshal(m.Payload(), &e); err != nil || e.ID == "" {
-			w.opts.Logger.Warn("bad terminal event", "terminal", node, "err", err)
+		if err := json.Unmarshal(m.Payload(), &e); err != nil || e.ID == "" || len(e.ID) > MaxFaultID {
+			w.opts.Logger.Warn("bad terminal event", "terminal", node, "err", err, "id_bytes", len(e.ID))
 			return
 		}
+		e.Data.Code, e.Data.Message = cut(e.Data.Code, MaxFaultCode), cut(e.Data.Message, MaxFaultMessage)
 		if e.Type == "fault" {
 			w.fault(node, e)
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
@@ -92,6 +93,34 @@ func TestFleet(t *testing.T) {
 	if f.terminal != ids[2] || f.code != "E-PRN-07" || f.message != "打印机卡纸" {
 		t.Fatalf("fault %+v", f)
 	}
+	// A fault's id, code and message are bounded: a huge id is refused, a
+	// long code or message cut on a character boundary.
+	if err := ts[2].FaultWithID(strings.Repeat("i", terminals.MaxFaultID+1), "E-BIG", "x"); err != nil {
+		t.Fatal(err)
+	}
+	id3, err := ts[2].Fault(strings.Repeat("C", 1000), strings.Repeat("卡", 1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.waitFor(t, "long fault", 15*time.Second, func() bool {
+		for _, f := range rec.faults {
+			if f.id == id3 {
+				return true
+			}
+		}
+		return false
+	})
+	rec.mu.Lock()
+	for _, f := range rec.faults {
+		if f.code == "E-BIG" {
+			t.Errorf("a fault with a %d-byte id reached OnFault", len(f.id))
+		}
+		if f.id == id3 && (len(f.code) > terminals.MaxFaultCode+3 || len(f.message) > terminals.MaxFaultMessage+3 ||
+			!utf8.ValidString(f.message) || !strings.HasPrefix(f.message, "卡卡")) {
+			t.Errorf("long fault passed as %d-byte code, %d-byte message", len(f.code), len(f.message))
+		}
+	}
+	rec.mu.Unlock()
 
 	// Door open: degraded; closed: ready.
 	ts[3].SetDoor(true)
