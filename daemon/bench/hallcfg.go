@@ -49,8 +49,15 @@ services:
 			fmt.Fprintf(&b, ", printer-%d", i%o.printers+1)
 		}
 		b.WriteString("]")
-		if i <= len(readers) {
-			fmt.Fprintf(&b, ", readers: [idreader-%d]", i)
+		// Every reader belongs to exactly one kiosk (halld check refuses a
+		// reader no kiosk lists): with more readers than kiosks, they are
+		// dealt round.
+		var mine []string
+		for r := i; r <= len(readers); r += o.printers {
+			mine = append(mine, fmt.Sprintf("idreader-%d", r))
+		}
+		if len(mine) > 0 {
+			fmt.Fprintf(&b, ", readers: [%s]", strings.Join(mine, ", "))
 		}
 		b.WriteString("}}\n")
 	}
