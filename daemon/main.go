@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"reflect"
+	"sync"
 	"syscall"
 
 	"halld/daemon/app"
@@ -45,7 +46,8 @@ Run flags:
   -listen ADDR      override http.listen, e.g. 127.0.0.1:8080
   -log-level LEVEL  debug, info, warn or error (default info)
 
-Signals: SIGTERM/SIGINT stop cleanly (a ticket being printed finishes first);
+Signals: SIGTERM/SIGINT stop cleanly (a ticket being printed finishes first;
+devices get 5 s); a second SIGTERM/SIGINT exits at once (code 128+signal);
 SIGHUP re-reads the config: per-port hex trace switches (serial.trace) take
 effect at once; an invalid file is refused and the running config kept; other
 changes are reported in the log and need a restart.
@@ -173,7 +175,7 @@ func runHall(args []string, stderr io.Writer) int {
 		}
 		go func() { log.Warn("pprof", "err", http.ListenAndServe(addr, nil)) }()
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	ctx, stop := stopOnSignal(context.Background(), log, os.Exit, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
 	var running *app.App
@@ -188,6 +190,45 @@ func runHall(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// stopOnSignal returns a context cancelled by the first of sigs: halld then
+// stops cleanly. A second one while it stops exits at once with 128+signal
+// (after logging it), whatever the stop is waiting for; before this, a
+// second Ctrl-C did nothing. exit is os.Exit outside tests. stop releases
+// the signals.
+func stopOnSignal(parent context.Context, log *slog.Logger, exit func(int), sigs ...os.Signal) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(parent)
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, sigs...)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-ch:
+			log.Info("signal received: stopping cleanly; send it again to exit at once", "signal", sig.String())
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case sig := <-ch:
+			code := 1
+			if n, ok := sig.(syscall.Signal); ok {
+				code = 128 + int(n)
+			}
+			log.Error("second signal: exiting at once, without finishing the stop", "signal", sig.String(), "exit_code", code)
+			exit(code)
+		case <-done:
+		}
+	}()
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			signal.Stop(ch)
+			close(done)
+			cancel()
+		})
+	}
 }
 
 // reloadOnHUP applies what can change safely while running and says plainly
