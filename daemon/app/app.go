@@ -248,8 +248,13 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	}
 	start := time.Now()
 	sddaemon.SdNotify(false, "STATUS=starting")
-	if err := serialport.LimitFDs(); err != nil {
-		log.Warn("cannot limit open files", "err", err)
+	if lim, err := serialport.RaiseFDs(); err != nil {
+		log.Warn("cannot raise the open-file limit", "err", err)
+	} else if need := fdBudget(cfg); lim < need {
+		// Every listener is bounded; with fewer descriptors than the bounds
+		// add up to, a flood could still take the ones the ports need.
+		log.Warn("open-file limit below what this hall's bounds add up to: raise LimitNOFILE",
+			"limit", lim, "needed", need)
 	}
 	a := &App{Config: cfg, Printers: map[string]*ticketprinter.Printer{}, Lines: map[string]*padbus.Bus{}}
 
@@ -343,7 +348,14 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 			}
 		}
 	}()
-	a.Trace = serialport.NewTrace(filepath.Join(dir, "trace"))
+	// A trace that stops by itself (its caps, a disk running low) says so
+	// where hall IT looks: an alert, and trace_stopped on the device.
+	a.Trace = serialport.NewTraceWithOptions(filepath.Join(dir, "trace"), serialport.TraceOptions{
+		OnStop: func(dev, why string) {
+			log.Warn("hex trace stopped", "device", dev, "why", why)
+			go submit(context.Background(), eng, log, hall.RaiseAlert{Alert: hall.Alert{AlertID: "trace-stopped-" + dev,
+				Kind: "trace_stopped", Severity: "warning", Message: "设备 " + dev + " 的十六进制跟踪已自动停止：" + why}})
+		}})
 	defer a.Trace.Close()
 	sup := supervisor.New(log, a.Trace, func(id, kind string, r device.Report) {
 		obsMu.Lock()
@@ -672,6 +684,22 @@ func readTokens(cfg *config.Config) ([]web.Token, error) {
 		out = append(out, wt)
 	}
 	return out, nil
+}
+
+// fdBudget is the descriptors this hall may need at most: four a serial
+// device, every listener's bounds, and a margin for the journal, logs and
+// outgoing connections.
+func fdBudget(cfg *config.Config) uint64 {
+	n := 256 + cfg.HTTP.MaxConnections + 512 // LAN, loopback's reserve (netlimit)
+	if cfg.MQTT.Broker.Embedded {
+		n += 2 * cfg.MQTT.Broker.MaxClients
+	}
+	for i := range cfg.Devices {
+		if cfg.Devices[i].Serial != nil || cfg.Devices[i].Simulate {
+			n += 4
+		}
+	}
+	return uint64(n)
 }
 
 // refusalLog logs refused connections, at most one line a minute per

@@ -277,7 +277,7 @@ func TestDeviceCounts(t *testing.T) {
 	for i := 0; i < MaxSerialDevices+1; i++ {
 		fmt.Fprintf(&b, "  - {id: p%d, kind: ticket_printer, simulate: true}\n", i)
 	}
-	wantErrs(t, b.String(), `t.yaml:263:5: devices[256]: one box drives at most 256 serial devices (each holds file descriptors and goroutines; halld.service allows 1024 descriptors); this is serial device 257`)
+	wantErrs(t, b.String(), `t.yaml:519:5: devices[512]: one box drives at most 512 serial devices (each holds up to four descriptors and a goroutine); this is serial device 513`)
 
 	// Pads on a bus are not serial devices of their own: 247 pads on one line are fine.
 	b.Reset()

@@ -26,12 +26,12 @@ const (
 	// unmeasured (every device is a row of the monitor page, metrics series and the state snapshot).
 	MaxDevices = 1000
 	// MaxSerialDevices bounds the devices that hold a serial port: ticket_printer, id_reader, scanner,
-	// line, bus, and an eval_pad on its own link. Each holds a file descriptor and a reader and writer
-	// goroutine, two descriptors when simulated (a pty pair) or traced (the trace file). halld.service
-	// sets LimitNOFILE=1024: 256 serial devices take at most 512, which leaves the other half to the
-	// embedded broker's clients (mqtt.broker.max_clients, 256 by default), HTTP and WebSocket clients and
-	// the journal. (Linux's cdc-acm driver numbers 256 ports, too.)
-	MaxSerialDevices = 256
+	// line, bus, and an eval_pad on its own link. Each holds up to four descriptors (the port,
+	// go.bug.st/serial's wake-up pipe, our eventfd; a pty pair when simulated, the trace file when traced)
+	// and a reader goroutine; 512 take at most ~2,600. halld.service sets LimitNOFILE=16384, which leaves
+	// far more than the listeners' bounds (HTTP 512 LAN + 512 loopback, the broker 2 × max_clients) to the
+	// rest. Ports do their I/O with poll(2), so their descriptor numbers have no ceiling of 1024.
+	MaxSerialDevices = 512
 	// MaxPadsPerBus is the HPAD-1 address space, 1–247: every pad on a bus needs its own address. At
 	// 9600 baud a full line is polled in about 5 s (20 ms a pad, BENCHMARKS.md); use 115200 on big lines.
 	MaxPadsPerBus = 247
@@ -393,7 +393,7 @@ func (d *decoder) validate(c *Config, profiles []string) {
 		if serialKinds[kind] || kind == KindEvalPad && dev.Serial != nil && dev.Bus == "" {
 			serialCount++
 			if serialCount == MaxSerialDevices+1 {
-				d.semantic(p, "one box drives at most %d serial devices (each holds file descriptors and goroutines; halld.service allows 1024 descriptors); this is serial device %d", MaxSerialDevices, serialCount)
+				d.semantic(p, "one box drives at most %d serial devices (each holds up to four descriptors and a goroutine); this is serial device %d", MaxSerialDevices, serialCount)
 			}
 		}
 		if !dev.Simulate && (kind == KindTerminal || kind == KindEvalPad && dev.Bus == "" && dev.Serial == nil) {
