@@ -173,12 +173,12 @@ type HTTP struct {
 	AllowedOrigins []string `yaml:"allowed_origins" cfg:"unique" format:"origin" doc:"Origins (scheme://host[:port]) allowed to open the WebSocket besides halld's own."`
 	// MaxConnections bounds connections from off loopback at once, MaxConnectionsPerIP those from one
 	// address; loopback has a reserve of its own, so a flood from the LAN never takes the kiosk's.
-	MaxConnections      int      `yaml:"max_connections" min:"8" max:"8192" default:"512" doc:"Most connections from off loopback at once (default 512); loopback has its own reserve."`
-	MaxConnectionsPerIP int      `yaml:"max_connections_per_ip" min:"2" max:"4096" default:"64" doc:"Most connections from one address off loopback (default 64)."`
+	MaxConnections      int `yaml:"max_connections" min:"8" max:"8192" default:"512" doc:"Most connections from off loopback at once (default 512); loopback has its own reserve."`
+	MaxConnectionsPerIP int `yaml:"max_connections_per_ip" min:"2" max:"4096" default:"64" doc:"Most connections from one address off loopback (default 64)."`
 	// AllowedHosts are the names (no port) by which browsers reach halld, besides loopback, the listen
 	// address and the box's own interface addresses: a request whose Host is none of these is refused,
 	// so a page elsewhere cannot reach halld by DNS rebinding.
-	AllowedHosts        []string `yaml:"allowed_hosts" cfg:"unique" pattern:"^[A-Za-z0-9.-]+$" hint:"a host name without scheme or port" doc:"Host names (no port) browsers use to reach halld, besides loopback, the listen address and the box's addresses; requests naming any other Host are refused (DNS rebinding)."`
+	AllowedHosts []string `yaml:"allowed_hosts" cfg:"unique" pattern:"^[A-Za-z0-9.-]+$" hint:"a host name without scheme or port" doc:"Host names (no port) browsers use to reach halld, besides loopback, the listen address and the box's addresses; requests naming any other Host are refused (DNS rebinding)."`
 }
 
 // Token is one API token, kept in a file so that devices.yaml holds no secret.
