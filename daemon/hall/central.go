@@ -36,6 +36,9 @@ func decideCentral(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emi
 		if err := tooLong("notice_too_long", "公告", c.Text, MaxNoticeText); err != nil {
 			return nil, err
 		}
+		if c.Until != nil && (time.Time(*c.Until).Sub(now) > MaxBookAhead || now.Sub(time.Time(*c.Until)) > MaxBookAhead) {
+			return nil, refuse(400, "bad_notice", "公告截止时间须在一年之内")
+		}
 		n := c.Notice
 		return []Emit{{TypeNoticePosted, &n}}, nil
 	case SetServiceOpen:

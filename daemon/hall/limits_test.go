@@ -202,6 +202,8 @@ func TestCommandBounds(t *testing.T) {
 	h.refused(hall.SignIn{Window: long}, "unknown_window")
 	h.refused(hall.PostNotice{Notice: hall.Notice{ID: "n1", Text: long}}, "notice_too_long")
 	h.refused(hall.PostNotice{Notice: hall.Notice{ID: long, Text: "通知"}}, "bad_notice")
+	far := hall.Stamp(h.now.AddDate(5, 0, 0))
+	h.refused(hall.PostNotice{Notice: hall.Notice{ID: "n1", Text: "通知", Until: &far}}, "bad_notice")
 	h.refused(hall.SetServiceOpen{Service: "tax", Reason: long}, "reason_too_long")
 	h.refused(hall.IssueTicket{Service: "tax", RequestID: long}, "bad_request_id")
 	slot := func(from, to time.Time) hall.Book {
