@@ -17,7 +17,10 @@ func TestBackupCommand(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	cfg := filepath.Join(dir, "devices.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("hall: {id: b, name: 备份测试, opening_hours: [{days: [mon], open: \"09:00\", close: \"17:00\"}]}\nstorage: {dir: %s}\n", data)), 0o644)
+	// The token file does not exist: run and check refuse that, but a backup
+	// needs only the storage dir and must not be stopped by it.
+	os.WriteFile(cfg, []byte(fmt.Sprintf("hall: {id: b, name: 备份测试, opening_hours: [{days: [mon], open: \"09:00\", close: \"17:00\"}]}\nstorage: {dir: %s}\n"+
+		"http: {tokens: [{name: ops, file: missing.token, scopes: [it]}]}\n", data)), 0o644)
 	j, err := journal.Open(filepath.Join(data, "journal.db"), journal.Options{})
 	if err != nil {
 		t.Fatal(err)
