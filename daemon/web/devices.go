@@ -24,6 +24,9 @@ type deviceView struct {
 	Port      string         `json:"port"`
 	Trace     bool           `json:"trace"`
 	TraceFile string         `json:"trace_file,omitempty"`
+	// TraceStopped says why a trace switched itself off (its caps, a disk
+	// running low); "" when it did not.
+	TraceStopped string `json:"trace_stopped,omitempty"`
 }
 
 func (s *Server) devices(w http.ResponseWriter, r *http.Request) {
@@ -31,7 +34,7 @@ func (s *Server) devices(w http.ResponseWriter, r *http.Request) {
 	for _, i := range s.d.Supervisor.Infos() {
 		v := deviceView{ID: i.ID, Kind: i.Kind, Area: i.Area, AreaName: hall.AreaName(s.d.Config, i.Area), State: i.State, Reason: i.Reason, Since: i.Since,
 			LastSeen: i.LastSeen, Detail: i.Detail, Counters: i.Counters, LastError: i.LastError,
-			Simulated: i.Simulated, Port: i.Port, Trace: i.Trace}
+			Simulated: i.Simulated, Port: i.Port, Trace: i.Trace, TraceStopped: i.TraceStopped}
 		if i.Trace {
 			v.TraceFile = s.traceFile(i.ID)
 		}
