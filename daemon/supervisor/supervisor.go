@@ -48,6 +48,7 @@ type Info struct {
 
 	port   *serialport.Port // while connected, for live byte counters
 	driver device.Driver
+	seenRx uint64 // the connection's rx count when contact was last noted
 }
 
 // withLive adds the open connection's byte counts.
@@ -228,6 +229,48 @@ func (s *Supervisor) WaitFor(d time.Duration) []string {
 	return ids
 }
 
+// seenEvery is how often a connection's received bytes are looked at for
+// contact: a device whose rx counter moved was heard from (a poll answered,
+// a pad's reply on its bus, a scan), whatever its driver reports.
+const seenEvery = time.Second
+
+// heard notes contact from i's open connection when its rx counter moved.
+// Caller holds s.mu.
+func heard(i *Info, now time.Time) {
+	if i.port == nil {
+		return
+	}
+	rx, _ := i.port.Counters()
+	if rx != i.seenRx {
+		i.seenRx = rx
+		i.LastSeen = &now
+	}
+}
+
+// watchRx notes contact while a connection runs (see seenEvery).
+func (s *Supervisor) watchRx(id string, runDone <-chan struct{}) {
+	t := time.NewTicker(seenEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-runDone:
+			return
+		case <-t.C:
+			s.update(id, func(i *Info) { heard(i, time.Now()) })
+		}
+	}
+}
+
+// Seen records contact with a device now (a heartbeat or message from a
+// device that has no serial port of its own: MQTT terminals and pads).
+func (s *Supervisor) Seen(id string, at time.Time) {
+	s.update(id, func(i *Info) {
+		if i.LastSeen == nil || at.After(*i.LastSeen) {
+			i.LastSeen = &at
+		}
+	})
+}
+
 func (s *Supervisor) run(ctx context.Context, d Device) {
 	log := s.log.With("device", d.ID, "kind", d.Kind)
 	delay := s.backoff.Min
@@ -261,11 +304,13 @@ func (s *Supervisor) run(ctx context.Context, d Device) {
 			i.Connected = true
 			i.Port = port.Path()
 			i.port = port
+			i.seenRx = 0
 		})
 		log.Info("port open", "path", port.Path())
 		started := time.Now()
 		runDone := make(chan struct{})
 		go s.closeOnStop(ctx, log, port, runDone)
+		go s.watchRx(d.ID, runDone)
 		runErr := d.Driver.Run(ctx, port, func(r device.Report) { s.report(d, r) })
 		close(runDone)
 		port.Close()
@@ -275,6 +320,7 @@ func (s *Supervisor) run(ctx context.Context, d Device) {
 		writeTimeout := errors.Is(runErr, serialport.ErrWriteTimeout) || errors.Is(port.Err(), serialport.ErrWriteTimeout)
 		rx, tx := port.Counters()
 		s.update(d.ID, func(i *Info) {
+			heard(i, time.Now())
 			i.Connected = false
 			i.port = nil
 			i.Counters.RxBytes += rx
@@ -395,7 +441,9 @@ func (s *Supervisor) update(id string, fn func(*Info)) {
 func (s *Supervisor) Infos() []Info {
 	s.mu.Lock()
 	out := make([]Info, 0, len(s.infos))
+	now := time.Now()
 	for _, i := range s.infos {
+		heard(i, now)
 		c := i.withLive()
 		c.Trace = s.trace.On(i.ID)
 		c.TraceStopped = s.trace.Stopped(i.ID)
@@ -414,6 +462,7 @@ func (s *Supervisor) Info(id string) (Info, bool) {
 	if !ok {
 		return Info{}, false
 	}
+	heard(i, time.Now())
 	c := i.withLive()
 	c.Trace = s.trace.On(id)
 	c.TraceStopped = s.trace.Stopped(id)

@@ -150,3 +150,77 @@ func TestStopIsBounded(t *testing.T) {
 		t.Fatalf("flood-1 must have stopped (Close wakes its write):\n%s", logs.String())
 	}
 }
+
+// echo answers every byte it gets, as a polled device answers its polls.
+func echo(ctx context.Context, rw io.ReadWriter) error {
+	b := make([]byte, 64)
+	for ctx.Err() == nil {
+		n, err := rw.Read(b)
+		if err != nil {
+			return err
+		}
+		if _, err := rw.Write(b[:n]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// poller polls its device and reports only once, at the start, as a bus
+// master does while nothing changes on its line.
+type poller struct{}
+
+func (poller) Run(ctx context.Context, port *serialport.Port, report func(device.Report)) error {
+	report(device.Report{State: device.StateReady, Seen: true})
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-port.Dead():
+			return port.Err()
+		case <-t.C:
+			if _, err := port.Write([]byte{0x05}); err != nil {
+				return err
+			}
+			port.Read(50 * time.Millisecond)
+		}
+	}
+}
+
+// A device's last contact comes from its traffic, not from its driver's
+// state reports: a polled device that answers stays fresh while its state
+// never changes; one that stops answering goes stale.
+func TestLastSeenFollowsTraffic(t *testing.T) {
+	s := supervisor.New(slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil, supervisor.Backoff{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel(); s.WaitFor(2 * time.Second) }()
+	s.Start(ctx, supervisor.Device{ID: "bus-1", Kind: "bus", Spec: serialport.Spec{Path: newVport(t, "echo", echo).Path()}, Driver: poller{}})
+	first := waitInfo(t, s, "bus-1", func(i supervisor.Info) bool { return i.LastSeen != nil }).LastSeen
+	time.Sleep(2500 * time.Millisecond)
+	i, _ := s.Info("bus-1")
+	if age := time.Since(*i.LastSeen); age > 1200*time.Millisecond || !i.LastSeen.After(*first) {
+		t.Fatalf("polled and answering for 2.5 s: last seen %v ago (first contact %v ago)", age.Round(time.Millisecond), time.Since(*first).Round(time.Millisecond))
+	}
+	if i.State != device.StateReady || i.Counters.RxBytes == 0 {
+		t.Fatalf("info %+v", i)
+	}
+
+	// A device that says nothing is not made fresh by being asked about.
+	s.Start(ctx, supervisor.Device{ID: "mute-1", Kind: "bus", Spec: serialport.Spec{Path: newVport(t, "mute", deaf).Path()}, Driver: poller{}})
+	first = waitInfo(t, s, "mute-1", func(i supervisor.Info) bool { return i.LastSeen != nil }).LastSeen
+	time.Sleep(1500 * time.Millisecond)
+	if i, _ := s.Info("mute-1"); !i.LastSeen.Equal(*first) {
+		t.Fatalf("a device that never answered was seen again at %v", i.LastSeen)
+	}
+
+	// Seen (MQTT devices' heartbeats) moves it forward only.
+	s.Register("term-1", "terminal", "self-24h", "mqtt", false)
+	now := time.Now()
+	s.Seen("term-1", now)
+	s.Seen("term-1", now.Add(-time.Minute))
+	if i, _ := s.Info("term-1"); i.LastSeen == nil || !i.LastSeen.Equal(now) {
+		t.Fatalf("term-1 last seen %v, want %v", i.LastSeen, now)
+	}
+}
