@@ -7,14 +7,23 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
+	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"halld/daemon/voice"
 )
 
 // tts speaks a board line ("请A001号到3号窗口办理") as WAV, made on the box with
-// espeak-ng's Mandarin voice. Browsers on Debian and the webview shell often
-// have no Chinese speechSynthesis voice; espeak-ng works offline.
+// espeak-ng. Browsers on Debian and the webview shell often have no Chinese
+// speechSynthesis voice; espeak-ng works offline.
+//
+// The line is first written as pinyin with tone numbers (daemon/voice:
+// A002 → ei1 ling2 ling2 er4, 12号窗口 → shi2 er4 hao4 chuang1 kou3) and read
+// by espeak-ng's cmn-latn-pinyin voice. Not its "cmn" voice: in espeak-ng
+// 1.51 (Debian 12) that one reads its own dictionary's pinyin as English,
+// every tone number aloud ("ni three hay-oh three", espeak-ng issue 1028).
 //
 // The endpoint needs no token (board pages on the hall's screens call it), so
 // everything it spends is bounded: the text's length, the WAV's size, the time
@@ -30,6 +39,7 @@ const (
 	ttsSynthesizers  = 2               // espeak-ng processes at once
 	ttsMaxPending    = 16              // distinct texts synthesizing or waiting for a slot; more get 503 at once
 	ttsEntryOverhead = 64              // map, list element and key header, per entry
+	ttsRate          = 150             // espeak-ng -s: syllables a minute, as each is a word to it
 )
 
 var (
@@ -184,6 +194,15 @@ func (c *ttsCache) synthesize(ctx context.Context, text string) ([]byte, error) 
 	return c.synth(ctx, text)
 }
 
+// espeakArgs is espeak-ng's command line for a board line: the voice, the
+// rate, the given output options (--stdout for WAV; -q -x for phonemes), and
+// the line as daemon/voice writes it. voice.Espeak never holds "[[" or markup,
+// and "--" ends the options, so no text can steer espeak-ng.
+func espeakArgs(text string, output ...string) []string {
+	args := append([]string{"-v", voice.Voice, "-s", strconv.Itoa(ttsRate)}, output...)
+	return append(args, "--", voice.Espeak(text))
+}
+
 // espeak runs espeak-ng for text, reading at most ttsMaxWAV bytes of WAV.
 func espeak(ctx context.Context, text string) ([]byte, error) {
 	bin, err := exec.LookPath("espeak-ng")
@@ -193,7 +212,7 @@ func espeak(ctx context.Context, text string) ([]byte, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// --stdout: no temporary files; the text is an argument, never a shell string.
-	cmd := exec.CommandContext(ctx, bin, "-v", "cmn", "-s", "150", "--stdout", "--", text)
+	cmd := exec.CommandContext(ctx, bin, espeakArgs(text, "--stdout")...)
 	cmd.WaitDelay = time.Second
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -228,6 +247,10 @@ func (s *Server) tts(w http.ResponseWriter, r *http.Request) {
 	text := r.URL.Query().Get("text")
 	if text == "" || !utf8.ValidString(text) || utf8.RuneCountInString(text) > ttsMaxRunes {
 		writeError(w, http.StatusBadRequest, "bad_text", "播报内容为空或过长（最多 60 字）")
+		return
+	}
+	if voice.Espeak(text) == "" {
+		writeError(w, http.StatusBadRequest, "bad_text", "播报内容没有可读的文字（汉字、字母或数字）")
 		return
 	}
 	wav, err := s.ttsCache.speak(r.Context(), text)

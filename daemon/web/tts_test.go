@@ -10,11 +10,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"halld/daemon/voice"
 )
 
 // text60 is the i-th distinct 60-character board-like line.
@@ -253,5 +257,143 @@ func TestTTSFloodWithEspeakStaysBounded(t *testing.T) {
 	}
 	if ms.HeapInuse > 3*ttsCacheBytes {
 		t.Fatalf("heap in use %d bytes after the flood", ms.HeapInuse)
+	}
+}
+
+func needEspeak(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("espeak-ng"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("espeak-ng missing on CI")
+		}
+		t.Skip("no espeak-ng")
+	}
+}
+
+// espeakPhonemes is what espeak-ng says for text with the command line halld
+// uses, as phoneme mnemonics (-x) or IPA (--ipa).
+func espeakPhonemes(t *testing.T, text, mode string) string {
+	t.Helper()
+	out, err := exec.Command("espeak-ng", espeakArgs(text, "-q", mode)...).Output()
+	if err != nil {
+		t.Fatalf("espeak-ng %s %q: %v", mode, text, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// toneMarks are espeak-ng's Mandarin tones in -x output: 55 (1st), 35 (2nd),
+// 214, or 21 before another tone and 35 before a 3rd (3rd), 51 or 53 (4th),
+// 11/22/33 (neutral). No other digit occurs in its Mandarin phonemes.
+var toneMarks = regexp.MustCompile(`[0-9]+`)
+
+var spokenTones = map[int][]string{1: {"55"}, 2: {"35"}, 3: {"214", "21", "35"}, 4: {"51", "53"}, 5: {"11", "22", "33"}}
+
+// The call line is spoken as Mandarin: espeak-ng switches to no other
+// language, speaks one syllable per syllable of the line, each with its tone
+// (ticket digits one by one, the prefix as ēi, window numbers as numbers).
+// With the "cmn" voice halld used before, the same check finds "(en)" and
+// English words where the tones should be.
+func TestTTSCallLineIsMandarin(t *testing.T) {
+	needEspeak(t)
+	for _, c := range []struct{ text, pinyin string }{
+		{"请A002号到1号窗口办理", "qing3 ei1 ling2 ling2 er4 hao4 dao4 yi1 hao4 chuang1 kou3 ban4 li3"},
+		{"请A015号到12号窗口办理", "qing3 ei1 ling2 yi1 wu3 hao4 dao4 shi2 er4 hao4 chuang1 kou3 ban4 li3"},
+		{"请B1000号到20号窗口办理", "qing3 bi4 yi1 ling2 ling2 ling2 hao4 dao4 er4 shi2 hao4 chuang1 kou3 ban4 li3"},
+		{"请ZX999号到105号窗口办理", "qing3 zei2 ai4 ke4 si1 jiu3 jiu3 jiu3 hao4 dao4 yi4 bai3 ling2 wu3 hao4 chuang1 kou3 ban4 li3"},
+		{"7号窗口暂停服务", "qi1 hao4 chuang1 kou3 zan4 ting2 fu2 wu4"},
+		{"语音播报已启用", "yu3 yin1 bo1 bao4 yi3 qi3 yong4"},
+	} {
+		if got := voice.Pinyin(c.text); got != c.pinyin {
+			t.Errorf("%s: pinyin %s, want %s", c.text, got, c.pinyin)
+			continue
+		}
+		x, ipa := espeakPhonemes(t, c.text, "-x"), espeakPhonemes(t, c.text, "--ipa")
+		t.Logf("%s\n  -x:    %s\n  --ipa: %s", c.text, x, ipa)
+		if strings.Contains(x, "(") || strings.Contains(ipa, "(") {
+			t.Errorf("%s: espeak-ng switches language: %s", c.text, ipa)
+		}
+		tones := toneMarks.FindAllString(x, -1)
+		parts := voice.Parse(c.text)
+		if len(tones) != len(parts) {
+			t.Errorf("%s: %d tones spoken for %d syllables: %s", c.text, len(tones), len(parts), x)
+			continue
+		}
+		for i, p := range parts {
+			if !slicesContain(spokenTones[p.Tone], tones[i]) {
+				t.Errorf("%s: syllable %d %s spoken with tone %s: %s", c.text, i+1, p, tones[i], x)
+			}
+		}
+	}
+}
+
+func slicesContain(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Every syllable daemon/voice can write, and Han it leaves to espeak-ng's
+// dictionary, is one Mandarin syllable with a tone to espeak-ng.
+func TestTTSEverySyllableHasATone(t *testing.T) {
+	needEspeak(t)
+	letters := "A B C D E F G H I J K L M N O P Q R S T U V W X Y Z"
+	for _, text := range []string{
+		letters, "0 1 2 3 4 5 6 7 8 9 10 100 1000 2000",
+		"请号到窗口办理暂停服务业务政务语音播报已启用大厅综合受理前往第区楼层银行不动产登记重新过号",
+		"请A001号到综合受理窗口办理", "湖南湘江新区政务服务大厅",
+	} {
+		want := 0
+		for _, p := range voice.Parse(text) {
+			switch {
+			case p.Han != "":
+				want += utf8.RuneCountInString(p.Han)
+			case !p.Pause:
+				want++
+			}
+		}
+		x := espeakPhonemes(t, text, "-x")
+		if strings.Contains(x, "(") {
+			t.Errorf("%s: language switch: %s", text, x)
+		}
+		if got := len(toneMarks.FindAllString(x, -1)); got != want {
+			t.Errorf("%s: %d tones for %d syllables (%s): %s", text, got, want, voice.Pinyin(text), x)
+		}
+	}
+}
+
+// A line with nothing to read is refused before espeak-ng runs.
+func TestTTSRefusesUnspeakableText(t *testing.T) {
+	s := &Server{ttsCache: newTTSCache()}
+	s.ttsCache.synth = func(ctx context.Context, text string) ([]byte, error) {
+		t.Errorf("synthesized %q", text)
+		return nil, errors.New("no")
+	}
+	for _, text := range []string{"[[]]", "😀 ~ #", "，。"} {
+		if rec := ttsGet(s, text); rec.Code != 400 || errorCode(t, rec) != "bad_text" {
+			t.Fatalf("%q: %d %s", text, rec.Code, rec.Body)
+		}
+	}
+}
+
+// The WAV of a call line lasts as a call should: 3–7 s at espeak-ng's rate.
+func TestTTSCallLineWAV(t *testing.T) {
+	needEspeak(t)
+	start := time.Now()
+	wav, err := espeak(context.Background(), "请A002号到1号窗口办理")
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(wav[:4]) != "RIFF" || string(wav[8:12]) != "WAVE" {
+		t.Fatal("not a WAV")
+	}
+	// espeak-ng writes 16-bit mono at 22050 Hz.
+	secs := float64(len(wav)-44) / (2 * 22050)
+	t.Logf("call line: %.2f s of speech made in %v", secs, took)
+	if secs < 3 || secs > 7 {
+		t.Fatalf("call line lasts %.2f s", secs)
 	}
 }
