@@ -419,10 +419,20 @@
     else speakServer(text, done);
   }
 
+  // forSynth writes a ticket number's digits as Chinese digits for a browser
+  // voice, which reads "A1000" as A一千 and "A015" as A十五: A零一五, as
+  // daemon/voice does for espeak-ng. Window numbers stay numbers (12号 → 十二号).
+  var ZH_DIGITS = "零一二三四五六七八九";
+  function forSynth(text) {
+    return text.replace(/([A-Za-z])([0-9]+)/g, function (m, letter, digits) {
+      return letter + digits.replace(/[0-9]/g, function (d) { return ZH_DIGITS.charAt(+d); });
+    });
+  }
+
   function speakSynth(text, v, done) {
     var u;
     try {
-      u = new window.SpeechSynthesisUtterance(text);
+      u = new window.SpeechSynthesisUtterance(forSynth(text));
     } catch (e) { speakServer(text, done); return; }
     u.lang = "zh-CN";
     u.voice = v;
