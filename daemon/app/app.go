@@ -81,6 +81,7 @@ type App struct {
 	Terminals  *Terminals
 
 	httpLimit *netlimit.Listener
+	pads      *pads.Service
 
 	upMu sync.Mutex // the supervisor's observer reads Uplink from device goroutines
 }
@@ -407,6 +408,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		}
 	}
 	padSvc := pads.New(cfg, eng, j, log)
+	a.pads = padSvc
 	// RS-485 lines with their pads, and pads on their own serial link (a line of one).
 	lineDevs := cfg.DevicesOfKind(config.KindBus)
 	for _, d := range cfg.DevicesOfKind(config.KindEvalPad) {

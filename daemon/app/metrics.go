@@ -15,6 +15,7 @@ type collector struct {
 	padCycle, padPolls, padRetries, padTimeouts, padBad  *prometheus.Desc
 	upConnected, upLag, upOldest, upPublished            *prometheus.Desc
 	oldest, pruned, held, checkpoint                     *prometheus.Desc
+	padCut                                               *prometheus.Desc
 }
 
 func newCollector(a *App) *collector {
@@ -39,6 +40,7 @@ func newCollector(a *App) *collector {
 		pruned:      prometheus.NewDesc("halld_journal_pruned_events_total", "Journal events pruned by storage.retention since start.", nil, nil),
 		held:        prometheus.NewDesc("halld_journal_retention_held_events", "Events older than storage.retention kept at the last pruning because a consumer still needs them.", []string{"held_by"}, nil),
 		checkpoint:  prometheus.NewDesc("halld_journal_checkpoint_seq", "Sequence number of the last checkpoint on disk, by consumer.", []string{"consumer"}, nil),
+		padCut:      prometheus.NewDesc("halld_pad_text_truncated_total", "Pad screens cut to fit HPAD-1's limits (a pause reason too long, say): the pad keeps being polled.", nil, nil),
 		padBad:      prometheus.NewDesc("halld_padbus_bad_frames_total", "Malformed frames dropped and resynced on an HPAD-1 line, by kind.", []string{"line", "kind"}, nil),
 	}
 }
@@ -46,12 +48,15 @@ func newCollector(a *App) *collector {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.up, c.state, c.reconnects, c.errors, c.lastSeen, c.head, c.bytes,
 		c.padCycle, c.padPolls, c.padRetries, c.padTimeouts, c.padBad, c.upConnected, c.upLag, c.upOldest, c.upPublished,
-		c.oldest, c.pruned, c.held, c.checkpoint} {
+		c.oldest, c.pruned, c.held, c.checkpoint, c.padCut} {
 		ch <- d
 	}
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	if p := c.a.pads; p != nil {
+		ch <- prometheus.MustNewConstMetric(c.padCut, prometheus.CounterValue, float64(p.Truncations()))
+	}
 	for _, i := range c.a.Supervisor.Infos() {
 		l := []string{i.ID, i.Kind, i.Area}
 		up := 0.0

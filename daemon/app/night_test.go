@@ -166,13 +166,13 @@ func TestTwentyFourHourAreaAlertsAtNight(t *testing.T) {
 	})
 
 	// A fault event from the terminal.
-	faultID, err := term.Fault("E101", "出纸口卡纸")
+	_, err = term.Fault("E101", "出纸口卡纸")
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "terminal fault alert on the snapshot at night", 10*time.Second, func() bool {
 		return alert(func(id, kind, _, msg string) bool {
-			return id == "terminal-fault-"+faultID && kind == "terminal_fault" && strings.Contains(msg, "出纸口卡纸")
+			return id == hall.CauseAlertID("terminal-1", "E101") && kind == "terminal_fault" && strings.Contains(msg, "出纸口卡纸")
 		})
 	})
 
@@ -187,7 +187,7 @@ func TestTwentyFourHourAreaAlertsAtNight(t *testing.T) {
 
 	// The central server hears of each, at night too.
 	waitFor(t, "the alerts at the central server", 15*time.Second, func() bool {
-		return centralAlert("device-terminal-1", "device_degraded") && centralAlert("terminal-fault-"+faultID, "terminal_fault") &&
+		return centralAlert("device-terminal-1", "device_degraded") && centralAlert(hall.CauseAlertID("terminal-1", "E101"), "terminal_fault") &&
 			centralAlert("device-terminal-1", "device_offline")
 	})
 

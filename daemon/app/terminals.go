@@ -131,7 +131,9 @@ func startTerminals(ctx context.Context, cfg *config.Config, eng *engine.Engine,
 			sup.Report(id, device.Report{State: state, Reason: reason, Detail: detail, Seen: state != device.StateOffline})
 		},
 		OnFault: func(id, faultID, code, message string) {
-			eng.Submit(context.Background(), hall.RaiseAlert{Alert: hall.Alert{AlertID: "terminal-fault-" + faultID,
+			// One alert per terminal and fault code, counted as it recurs:
+			// a terminal repeating a fault must not open an alert each time.
+			eng.Submit(context.Background(), hall.RaiseAlert{Alert: hall.Alert{Device: id, Cause: code,
 				Kind: "terminal_fault", Severity: "warning", Message: id + " 故障（" + code + "）：" + message}})
 		}})
 	if err != nil {

@@ -579,4 +579,5 @@ var reasonText = map[string]string{
 	"cutter_error": "切刀故障", "no_status_reply": "状态无应答", "not_attached": "未连接", "link_lost": "连接断开",
 	"no_reply": "无应答", "line_down": "总线断开", "heartbeat": "心跳超时", "lost": "连接丢失",
 	"sam_self_test_failed": "SAM 自检失败", "sam_unauthorised": "SAM 未授权", "read_failed": "读卡失败",
+	"write_timeout": "写入超时：设备不接收数据（流控或线缆）",
 }

@@ -386,3 +386,18 @@ func TestBadBodiesGetChineseErrorsWithoutGoText(t *testing.T) {
 		}
 	}
 }
+
+// A reprint names the kiosk whose printers print it: an unknown one is
+// refused before anything is printed.
+func TestReprintAtAnUnknownKioskIsRefused(t *testing.T) {
+	s, eng := accessServer(t)
+	res, err := eng.Submit(context.Background(), hall.IssueTicket{Service: "tax"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Ticket.ID
+	w := s.do(t, req{method: "POST", path: "/api/v1/tickets/" + id + "/reprint", body: `{"kiosk":"no-such-kiosk"}`})
+	if w.Code != http.StatusNotFound || errCode(t, w) != "unknown_kiosk" {
+		t.Fatalf("reprint at an unknown kiosk: %d %s", w.Code, w.Body)
+	}
+}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"halld/daemon/config"
 	"net/http"
 
 	"halld/daemon/hall"
@@ -110,6 +111,11 @@ func (s *Server) reprint(w http.ResponseWriter, r *http.Request) {
 	kiosk := req.Kiosk
 	if kiosk == "" {
 		kiosk = t.Kiosk
+	} else if d, ok := s.d.Config.Device(kiosk); !ok || d.Kind != config.KindKiosk {
+		// A reprint goes to the kiosk's own printers: an unknown kiosk must
+		// not print on whichever printer comes first.
+		writeError(w, http.StatusNotFound, "unknown_kiosk", "没有这台取号机："+clip(kiosk, 32))
+		return
 	}
 	t = s.d.Issuer.Print(ctx, kiosk, t, true)
 	s.respondTicket(w, http.StatusOK, t)
