@@ -141,9 +141,9 @@ type Hall struct {
 //
 //	grow (default): the count goes on and the number with it, A999 → A1000 → …, at most MaxDailyTickets
 //	                (99999) a day; numbers never repeat within a day.
-//	wrap:           the number starts again at 1, A999 → A001: the number shown is ((n−1) mod max_number)+1
-//	                (zero-padded to W); the count n goes on, so ticket ids stay unique; at most
-//	                MaxDailyTickets a day.
+//	wrap:           the number starts again at 1, A999 → A001, skipping numbers still in use that day (not
+//	                yet finished); the count n goes on, so ticket ids stay unique; at most MaxDailyTickets
+//	                a day; when every number is in use, no more tickets (over_cap).
 //	stop:           no more tickets for the service that day (over_cap), as before this option existed.
 //
 // daily_cap still bounds the count in every mode.
@@ -302,7 +302,7 @@ type Service struct {
 	// DailyCap is the most tickets issued per day; 0 = no cap. At most MaxNumber.
 	DailyCap int `yaml:"daily_cap" min:"0" doc:"Most tickets per day; 0 = no cap. Must not exceed max_number."`
 	// MaxNumber is the largest ticket number; counters refuse past it. Default 999.
-	MaxNumber int `yaml:"max_number" min:"1" max:"9999" default:"999" doc:"Largest ticket number of a day."`
+	MaxNumber int `yaml:"max_number" min:"1" max:"9999" default:"999" doc:"Largest ticket number before hall.numbering.overflow applies: grow (A999 → A1000), wrap (→ A001) or stop."`
 	// AvgServiceMinutes estimates the wait shown on kiosk and ticket. Default 10.
 	MaxWaitMinutes    int `yaml:"max_wait_minutes" min:"0" max:"1440" doc:"Alert when someone has waited longer than this for the service (0: no limit)."`
 	AvgServiceMinutes int `yaml:"avg_service_minutes" min:"1" max:"600" default:"10" doc:"Average minutes per ticket, for the estimated wait."`

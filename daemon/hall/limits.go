@@ -2,7 +2,6 @@ package hall
 
 import (
 	"fmt"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -100,18 +99,13 @@ const MaxDailyTickets = 99999
 // a config that does not have them yet (then: 3 digits, grow).
 func numbering(cfg *config.Config) (digits int, overflow string) {
 	digits, overflow = 3, OverflowGrow
-	n := reflect.ValueOf(cfg.Hall).FieldByName("Numbering")
-	if !n.IsValid() || n.Kind() != reflect.Struct {
-		return
+	n := cfg.Hall.Numbering
+	if n.Digits > 0 && n.Digits <= 9 {
+		digits = n.Digits
 	}
-	if d := n.FieldByName("Digits"); d.IsValid() && d.CanInt() && d.Int() > 0 && d.Int() <= 9 {
-		digits = int(d.Int())
-	}
-	if o := n.FieldByName("Overflow"); o.IsValid() && o.Kind() == reflect.String {
-		switch o.String() {
-		case OverflowWrap, OverflowStop:
-			overflow = o.String()
-		}
+	switch n.Overflow {
+	case OverflowWrap, OverflowStop:
+		overflow = n.Overflow
 	}
 	return
 }
