@@ -397,3 +397,15 @@ func TestTTSCallLineWAV(t *testing.T) {
 		t.Fatalf("call line lasts %.2f s", secs)
 	}
 }
+
+// go test ./daemon/web -run '^$' -bench EspeakCallLine: one call line's synthesis.
+func BenchmarkEspeakCallLine(b *testing.B) {
+	if _, err := exec.LookPath("espeak-ng"); err != nil {
+		b.Skip("no espeak-ng")
+	}
+	for b.Loop() {
+		if _, err := espeak(context.Background(), "请A002号到1号窗口办理"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
