@@ -30,6 +30,7 @@
   };
   var GENERIC_ERROR = "暂时无法取号，请稍后再试或咨询现场工作人员。";
   var NETWORK_ERROR = "网络连接异常，请稍后再试或咨询现场工作人员。";
+  var SCAN_NOT_BOOKING = "未识别到今日的预约码。扫码仅用于预约签到，请在屏幕上选择事项取号，或咨询现场工作人员。";
 
   // ---------------------------------------------------------------- state
   var state = {
@@ -175,6 +176,7 @@
       if (!seen[id]) { tileEls[id].remove(); delete tileEls[id]; }
     });
     applySearch();
+    updateScrollHints();
   }
 
   function norm(s) { return str(s).toLowerCase().replace(/\s+/g, ""); }
@@ -213,6 +215,7 @@
     ["home", "guide", "result"].forEach(function (n) { $("screen-" + n).hidden = n !== name; });
     touch();
     updateIdleNotes();
+    updateScrollHints();
   }
 
   // goHome resets the page. why is "user" (返回 / 完成) or "idle": then the
@@ -220,6 +223,9 @@
   // scan arrived) the session stays.
   function goHome(why) {
     if (why === "user" || why === "idle") endSession();
+    // 大字模式 is the citizen's choice: it ends with their visit (a ticket
+    // taken, or the kiosk left alone), never carried over to the next one.
+    if (why === "idle" || (why === "user" && state.screen === "result")) setLarge(false);
     state.current = null;
     state.result = null;
     state.resultKind = "";
@@ -813,13 +819,11 @@
           showCardMessage(errorText(msg.error));
           break;
         }
-        var text = str(msg.text).replace(/[\r\n\t]+/g, " ").trim().slice(0, 64);
-        if (!text) break;
-        if (state.screen !== "home") goHome();
-        hideCardMessage();
-        $("search").value = text;
-        applySearch();
-        $("home-scroll").scrollTop = 0;
+        // Not a booking code of today. What was scanned is not typed into
+        // the search box (it is rarely a service's name, and may be a
+        // citizen's data): the citizen is told what the scanner is for.
+        if (!str(msg.text).trim()) break;
+        showCardMessage(SCAN_NOT_BOOKING);
         break;
       case "card_removed":
         showNote("证件已取走");
@@ -854,8 +858,9 @@
     var idle = Date.now() - state.lastActivity;
     if (state.screen !== "home") {
       if (idle >= IDLE_MS) goHome("idle");
-    } else if (idle >= IDLE_MS && ($("search").value || state.person)) {
+    } else if (idle >= IDLE_MS && ($("search").value || state.person || document.body.classList.contains("large"))) {
       if (state.person) endSession(); // a card left on an idle kiosk: wipe it
+      setLarge(false);
       $("search").value = "";
       applySearch();
       $("home-scroll").scrollTop = 0;
@@ -864,15 +869,28 @@
     updateIdleNotes();
   }
 
+  // ---------------------------------------------------------------- scroll hints
+  // A screen whose content runs on below its visible part says so, so a
+  // citizen never misses a service or a line hidden under the action bar.
+  function updateScrollHints() {
+    var screens = document.querySelectorAll(".screen");
+    for (var i = 0; i < screens.length; i++) {
+      var sc = screens[i], box = sc.querySelector(".screen-scroll"), hint = sc.querySelector("[data-scroll-hint]");
+      if (!box || !hint) continue;
+      var more = !sc.hidden && box.scrollHeight - box.clientHeight - box.scrollTop > 70;
+      if (hint.hidden === more) hint.hidden = !more;
+      var bar = sc.querySelector(".action-bar");
+      var bottom = (bar ? bar.offsetHeight : 0) + 14 + "px";
+      if (hint.style.bottom !== bottom) hint.style.bottom = bottom;
+    }
+  }
+
   // ---------------------------------------------------------------- large text
   function setLarge(on) {
     document.body.classList.toggle("large", on);
     $("large-text-toggle").setAttribute("aria-pressed", on ? "true" : "false");
     $("large-text-toggle").textContent = on ? "大字模式：开" : "大字模式";
-    try { window.localStorage.setItem(LARGE_KEY, on ? "1" : "0"); } catch (e) { /* private mode */ }
-  }
-  function loadLarge() {
-    try { return window.localStorage.getItem(LARGE_KEY) === "1"; } catch (e) { return false; }
+    updateScrollHints();
   }
 
   // ---------------------------------------------------------------- wiring
@@ -892,11 +910,16 @@
   $("large-text-toggle").addEventListener("click", function () { setLarge(!document.body.classList.contains("large")); });
 
   $("kiosk-id").textContent = "终端 " + KIOSK_ID;
-  setLarge(loadLarge());
+  // Each visit starts in normal text (an earlier version kept 大字模式 in
+  // localStorage, so it outlived the citizen who chose it).
+  try { window.localStorage.removeItem(LARGE_KEY); } catch (e) { /* private mode */ }
+  setLarge(false);
   showScreen("home");
   applySearch();
   tickClock();
-  setInterval(function () { tickClock(); idleTick(); }, 1000);
+  setInterval(function () { tickClock(); idleTick(); updateScrollHints(); }, 1000);
+  document.addEventListener("scroll", updateScrollHints, { capture: true, passive: true });
+  window.addEventListener("resize", updateScrollHints);
 
   var stream = new window.HallStream();
   stream.onSnapshot(onSnapshot).onEvent(onEvent).onStatus(onStatus).connect();
