@@ -68,8 +68,8 @@ func (l *Listener) Accept() (net.Conn, error) {
 		if why == "" {
 			return &conn{Conn: c, l: l, ip: ip, loop: loop}, nil
 		}
+		l.refused.Add(1) // before the close, so whoever sees the close sees the count
 		c.Close()
-		l.refused.Add(1)
 		if l.o.OnRefuse != nil {
 			l.o.OnRefuse(c.RemoteAddr(), why)
 		}
