@@ -29,7 +29,7 @@ func TestAppointmentCheckIn(t *testing.T) {
 	h.must(hall.SignIn{Window: "w2", Staff: "s2"})
 	h.issue("tax", "")
 	e := h.must(hall.CheckIn{IDHash: "hash-a", Kiosk: "k1"})
-	tk := e[0].Data.(*hall.TicketIssued).Ticket
+	tk := *issued(e)
 	if tk.Priority != hall.PriorityAppointment || tk.MaskedID != "123X" || tk.SlotStart == nil || e[1].Type != hall.TypeAppointmentCheckedIn {
 		t.Fatalf("check-in ticket %+v", tk)
 	}

@@ -15,7 +15,14 @@ import (
 // device.state, Since kept while the state stays); Counters count the day's
 // tickets (TicketIssued.Serial), which differs from the last number once
 // numbers wrap.
-const StateVersion = 2
+//
+// 3: a transfer renames the ticket after its new service
+// (to_service_name); a finished ticket has Outcome served; a visit rated
+// during its service is not awaited after the finish; a late rating
+// replaces the visit's 未评价 (TimedOut cleared); ticket.closed and
+// day.closed (State.ClosedDay) record the day's end; tickets carry their
+// Estimate.
+const StateVersion = 3
 
 type checkpoint struct {
 	Version int    `json:"version"`

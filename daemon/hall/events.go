@@ -76,6 +76,46 @@ type Ticket struct {
 	Recalls      int              `json:"recalls,omitempty"`
 	Transfers    []TransferRecord `json:"transfers,omitempty"`
 	Rating       string           `json:"rating,omitempty"`
+
+	// Estimate is the wait the rules foresaw at issue (recorded in
+	// ticket.issued, so its accuracy can be measured against the real wait).
+	// Absent in journals from before.
+	Estimate *Estimate `json:"estimate,omitempty"`
+	// Outcome is how the ticket's day ended for it: OutcomeServed at its
+	// service.finished; OutcomeNoShow or OutcomeExpired at ticket.closed when
+	// the hall day ends. Empty while it may still be served.
+	Outcome string `json:"outcome,omitempty"`
+}
+
+// Ticket outcomes: every ticket ends its day with exactly one.
+const (
+	OutcomeServed  = "served"  // service.finished
+	OutcomeNoShow  = "no_show" // still a no-show (过号) when the day ended
+	OutcomeExpired = "expired" // waiting, held, called or serving when the day ended
+)
+
+// Estimate is a ticket's expected wait as the rules saw it at issue.
+//
+// Servable tells whether any staffed window (signed in: open or paused) can
+// call the ticket now: a window serving its service, or the AB backup of
+// one that is not open. When none can, there is no estimate (Minutes, Low
+// and High are null) and Reason is "no_window".
+//
+// Otherwise Minutes = ⌈ahead × per-ticket minutes ÷ staffed windows⌉, where
+// the per-ticket minutes are the mean service time of the service's visits
+// finished today once there are at least EstimateSamples of them (Basis
+// "today"), else the service's avg_service_minutes (Basis "config"); the
+// band [Low, High] is Minutes ± 25 % (today) or ± 50 % (config), and at
+// least ± 2 minutes, Low never below 0.
+type Estimate struct {
+	Servable bool   `json:"servable"`
+	Reason   string `json:"reason,omitempty"`
+	Minutes  *int   `json:"minutes"`
+	Low      *int   `json:"low"`
+	High     *int   `json:"high"`
+	Basis    string `json:"basis,omitempty"`
+	Windows  int    `json:"windows"` // staffed windows that can call it
+	Text     string `json:"text"`    // what the kiosk and the ticket say
 }
 
 // TicketIssued: a number was handed out.
@@ -178,6 +218,10 @@ func Decode(typ string, body []byte) (any, error) {
 		v = &RatingSubmitted{}
 	case TypeRatingTimeout:
 		v = &RatingTimeout{}
+	case TypeTicketClosed:
+		v = &TicketClosed{}
+	case TypeDayClosed:
+		v = &DayClosed{}
 	case TypeWindowPaused:
 		v = &WindowPause{}
 	case TypeWindowResumed, TypeWindowOverdue:

@@ -44,6 +44,8 @@ func TestFollowUpStagesAndDeadline(t *testing.T) {
 		t.Fatalf("after a rejected appeal: %+v", f)
 	}
 	// Overdue once, after the deadline.
+	h.now = at("2026-10-13 22:00")
+	h.must(hall.Tick{}) // the days before end (day.closed)
 	h.now = at("2026-10-13 23:00")
 	if e := h.must(hall.Tick{}); len(e) != 0 {
 		t.Fatalf("overdue before the deadline: %+v", e)

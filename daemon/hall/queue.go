@@ -68,8 +68,12 @@ type (
 		Comment, Channel string
 		Device           string
 	}
-	// RateTimeout: the pad gave up waiting (or halld did, at Tick).
-	RateTimeout struct{ Visit uint32 }
+	// RateTimeout: the pad gave up waiting (Reason empty: RatingEndPadTimeout),
+	// or halld did (at Tick: RatingEndTimeout).
+	RateTimeout struct {
+		Visit  uint32
+		Reason string
+	}
 	// Tick lets time-based rules run: overdue pauses, rating timeouts.
 	Tick struct{}
 )
@@ -121,6 +125,8 @@ func statusName(s string) string {
 		return "过号"
 	case StatusHeld:
 		return "挂起"
+	case StatusExpired:
+		return "已过期（日终）"
 	}
 	return s
 }
@@ -274,7 +280,9 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 		if len(q) == 0 {
 			return nil, refuse(409, "queue_empty", "当前没有等候的号码")
 		}
-		return []Emit{st.call(wc, w, q[0].Ticket, false, q[0].Covering)}, nil
+		// The call ends the 请评价 of the visit before (after the call: the
+		// call is what the command is answered with).
+		return append([]Emit{st.call(wc, w, q[0].Ticket, false, q[0].Covering)}, closeAwaiting(st, w.ID, RatingEndNextCall)...), nil
 	case CallTicket:
 		wc, w, err := st.readyToCall(cfg, c.Window)
 		if err != nil {
@@ -287,7 +295,7 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 		if t.Status != StatusWaiting && t.Status != StatusHeld && t.Status != StatusNoShow {
 			return nil, refuse(409, "bad_ticket_state", t.Number+" 号"+statusName(t.Status)+"，不能呼叫")
 		}
-		return []Emit{st.call(wc, w, t, true, "")}, nil
+		return append([]Emit{st.call(wc, w, t, true, "")}, closeAwaiting(st, w.ID, RatingEndNextCall)...), nil
 	case Recall:
 		wc, w, t, err := st.ticketAt(cfg, c.Window, StatusCalled)
 		if err != nil {
@@ -337,7 +345,8 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 		if to == "" {
 			to = t.Service
 		}
-		if _, ok := cfg.Service(to); !ok {
+		toSvc, ok := cfg.Service(to)
+		if !ok {
 			return nil, refuse(404, "unknown_service", "没有这项业务："+clip(to, 32))
 		}
 		if c.ToWindow != "" {
@@ -351,7 +360,8 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 			return nil, refuse(400, "bad_transfer", "请选择要转去的业务或窗口")
 		}
 		return []Emit{{TypeTicketTransferred, &TicketTransferred{TicketID: t.ID, Number: t.Number, FromService: t.Service,
-			ToService: to, FromWindow: w.ID, ToWindow: c.ToWindow, Visit: t.Visit}}}, nil
+			ToService: to, FromWindow: w.ID, ToWindow: c.ToWindow, Visit: t.Visit,
+			FromServiceName: t.ServiceName, ToServiceName: toSvc.Name}}}, nil
 	case Pause:
 		wc, err := windowCfg(cfg, c.Window)
 		if err != nil {
@@ -386,7 +396,7 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 			u := Stamp(now.Add(time.Duration(c.Minutes) * time.Minute).In(cfg.Location))
 			ev.Until = &u
 		}
-		return []Emit{{TypeWindowPaused, ev}}, nil
+		return append(closeAwaiting(st, w.ID, RatingEndPause), Emit{TypeWindowPaused, ev}), nil
 	case Resume:
 		if _, err := windowCfg(cfg, c.Window); err != nil {
 			return nil, err
@@ -427,6 +437,7 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 			if err := st.requireFree(w); err != nil {
 				return nil, err
 			}
+			out = append(out, closeAwaiting(st, w.ID, RatingEndSignOut)...)
 			out = append(out, Emit{TypeStaffSignedOut, &StaffEvent{Window: w.ID, Staff: w.Staff}})
 		}
 		// One person, one window: signing in here signs them out elsewhere.
@@ -435,6 +446,7 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 				if err := st.requireFree(other); err != nil {
 					return nil, err
 				}
+				out = append(out, closeAwaiting(st, other.ID, RatingEndSignOut)...)
 				out = append(out, Emit{TypeStaffSignedOut, &StaffEvent{Window: other.ID, Staff: c.Staff}})
 			}
 		}
@@ -450,7 +462,7 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 		if err := st.requireFree(w); err != nil {
 			return nil, err
 		}
-		return []Emit{{TypeStaffSignedOut, &StaffEvent{Window: w.ID, Staff: w.Staff}}}, nil
+		return append(closeAwaiting(st, w.ID, RatingEndSignOut), Emit{TypeStaffSignedOut, &StaffEvent{Window: w.ID, Staff: w.Staff}}), nil
 	case Rate:
 		if !ValidLevel(c.Level) {
 			return nil, refuse(400, "bad_level", "评价等级不正确（非常满意、满意、基本满意、不满意、非常不满意）")
@@ -462,7 +474,22 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 		if st.Rated[c.Visit] {
 			return nil, &Duplicate{TicketID: t.ID} // 一次一评: the first rating stands
 		}
-		if !st.Finished[c.Visit] {
+		if st.ClosedDay == st.Day {
+			return nil, refuse(409, "rating_closed", "当日评价已截止")
+		}
+		v := st.VisitInfo[c.Visit]
+		// Prompted: the visit's 请评价 is showing at its window. Unprompted
+		// (主动评价): during the service, before the finish (the visit is
+		// the window's current one), or after its 请评价 ended (未评价
+		// recorded: this replaces it).
+		unprompted, late := true, st.TimedOut[c.Visit]
+		switch {
+		case st.Finished[c.Visit]:
+			if w, ok := st.Windows[v.Window]; ok && w.Awaiting == c.Visit {
+				unprompted = false
+			}
+		case st.window(v.Window).Current == t.ID && t.Visit == c.Visit && (t.Status == StatusCalled || t.Status == StatusServing):
+		default:
 			return nil, refuse(409, "not_finished", "办结后才能评价")
 		}
 		if IsBad(c.Level) && len(c.Reasons) == 0 && c.Comment == "" {
@@ -471,10 +498,9 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 		if err := rateBounds(c); err != nil {
 			return nil, err
 		}
-		v := st.VisitInfo[c.Visit]
 		ev := &RatingSubmitted{TicketID: t.ID, Number: t.Number, Visit: c.Visit, Window: v.Window, Staff: v.Staff,
 			Service: v.Service, Level: c.Level, Reasons: c.Reasons, Comment: c.Comment, Channel: c.Channel,
-			Device: c.Device, Bad: IsBad(c.Level)}
+			Device: c.Device, Bad: IsBad(c.Level), Unprompted: unprompted, Late: late}
 		out := []Emit{{TypeRatingSubmitted, ev}}
 		if ev.Bad {
 			wn := v.Window
@@ -488,14 +514,17 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 		}
 		return out, nil
 	case RateTimeout:
-		t, ok := st.Tickets[st.Visits[c.Visit]]
-		if !ok || st.Rated[c.Visit] || st.TimedOut[c.Visit] || !st.Finished[c.Visit] {
-			return nil, nil
+		reason := c.Reason
+		if reason == "" {
+			reason = RatingEndPadTimeout
 		}
-		v := st.VisitInfo[c.Visit]
-		return []Emit{{TypeRatingTimeout, &RatingTimeout{TicketID: t.ID, Number: t.Number, Visit: c.Visit, Window: v.Window, Staff: v.Staff}}}, nil
+		return unrated(st, c.Visit, reason), nil
 	case Tick:
-		out := overdueFollowUps(cfg, st, now)
+		var out []Emit
+		if dayToClose(cfg, st, now) {
+			out = closeDay(st)
+		}
+		out = append(out, overdueFollowUps(cfg, st, now)...)
 		out = append(out, waitAlerts(cfg, st, now)...)
 		for _, w := range st.sortedWindows() {
 			if w.Status == WindowPaused && !w.Overdue && now.Sub(w.PausedAt) >= cfg.PauseLimitDuration() {
@@ -510,8 +539,8 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 					Window: w.ID, Message: fmt.Sprintf("%s 暂停已超过 %d 分钟（%s）", name, mins, w.PauseReason)}})
 			}
 			if w.Awaiting != 0 && now.Sub(w.FinishedAt) >= cfg.RatingTimeoutDuration() {
-				if e, _ := decideWindow(cfg, st, RateTimeout{Visit: w.Awaiting}, now); len(e) > 0 {
-					out = append(out, e...)
+				if !dayToClose(cfg, st, now) { // else closed as day_end above
+					out = append(out, unrated(st, w.Awaiting, RatingEndTimeout)...)
 				}
 			}
 		}
@@ -616,6 +645,9 @@ func applyQueue(st *State, ts time.Time, data any) {
 		if s := e.ToService; s != "" && s != t.Service {
 			t.Service = s
 		}
+		if e.ToServiceName != "" {
+			t.ServiceName = e.ToServiceName
+		}
 		t.PinnedWindow, t.Status, t.Window = e.ToWindow, StatusWaiting, ""
 		st.windowW(e.FromWindow).Current = ""
 	case *ServiceEvent:
@@ -623,6 +655,7 @@ func applyQueue(st *State, ts time.Time, data any) {
 	case *RatingSubmitted:
 		if t, ok := st.ticketW(e.TicketID); ok {
 			st.Rated[e.Visit] = true
+			delete(st.TimedOut, e.Visit) // a late rating replaces the 未评价: one outcome
 			t.Rating = e.Level
 		}
 		for _, w := range st.Windows {
@@ -672,11 +705,14 @@ func applyTyped(st *State, typ string, ts time.Time, data any) {
 	case TypeServiceFinished:
 		e := data.(*ServiceEvent)
 		if t, ok := st.ticketW(e.TicketID); ok {
-			t.Status, t.FinishedAt = StatusDone, &stamp
+			t.Status, t.FinishedAt, t.Outcome = StatusDone, &stamp, OutcomeServed
 			st.Finished[e.Visit] = true
 		}
 		w := st.windowW(e.Window)
 		w.Current, w.Awaiting, w.FinishedAt = "", e.Visit, ts
+		if st.Rated[e.Visit] { // rated during the service (主动评价): nothing to ask
+			w.Awaiting = 0
+		}
 	case TypeWindowResumed:
 		w := st.windowW(data.(*WindowEvent).Window)
 		w.Status, w.PauseReason, w.PausedUntil, w.Overdue = WindowOpen, "", nil, false

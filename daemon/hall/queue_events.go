@@ -18,6 +18,8 @@ const (
 	TypeStaffSignedOut    = "staff.signed_out"
 	TypeAlertRaised       = "alert.raised"
 	TypeAlertCleared      = "alert.cleared"
+	TypeTicketClosed      = "ticket.closed"
+	TypeDayClosed         = "day.closed"
 )
 
 // TicketCalled: a window called a ticket (also the payload of a recall). The
@@ -58,6 +60,11 @@ type TicketTransferred struct {
 	FromWindow  string `json:"from_window"`
 	ToWindow    string `json:"to_window,omitempty"`
 	Visit       uint32 `json:"visit,omitempty"`
+	// The services' names: the ticket is named after ToService from here
+	// on (API, calls, voice, pages, statistics). Absent in journals from
+	// before, where the ticket kept its first service's name.
+	FromServiceName string `json:"from_service_name,omitempty"`
+	ToServiceName   string `json:"to_service_name,omitempty"`
 }
 
 // ServiceEvent: a service (one visit of a ticket at a window) started or finished.
@@ -85,15 +92,67 @@ type RatingSubmitted struct {
 	Channel  string   `json:"channel"` // pad, mqtt, api, qr
 	Device   string   `json:"device,omitempty"`
 	Bad      bool     `json:"bad"` // 差评: 不满意 or 非常不满意
+	// Unprompted (主动评价): the citizen rated without being asked — no
+	// 请评价 screen showed the visit at that moment: pressed during the
+	// service, before the finish, or given after the visit's prompt ended
+	// (a QR rating later). Absent: prompted (the visit's 请评价 was showing).
+	Unprompted bool `json:"unprompted,omitempty"`
+	// Late: the visit had been recorded 未评价 (rating.timeout); this rating,
+	// the same hall day, replaces that outcome.
+	Late bool `json:"late,omitempty"`
 }
 
-// RatingTimeout: no rating came for a visit.
+// RatingTimeout: the visit's chance to be rated ended with no rating: it is
+// 未评价. Reason says what ended it (RatingEnd*); absent in journals from
+// before, where it was always a timeout.
 type RatingTimeout struct {
 	TicketID string `json:"ticket_id"`
 	Number   string `json:"number"`
 	Visit    uint32 `json:"visit"`
 	Window   string `json:"window"`
 	Staff    string `json:"staff,omitempty"`
+	Service  string `json:"service,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// Why a visit's 请评价 ended without a rating (RatingTimeout.Reason).
+const (
+	RatingEndTimeout    = "timeout"     // hall.rating_timeout passed (halld's clock)
+	RatingEndPadTimeout = "pad_timeout" // the pad gave up waiting
+	RatingEndNextCall   = "next_call"   // the window called the next ticket
+	RatingEndPause      = "pause"       // the window paused
+	RatingEndSignOut    = "sign_out"    // the window's staff signed out (or another signed in)
+	RatingEndDayEnd     = "day_end"     // the hall day ended
+)
+
+// RatingEndReasons lists them in a fixed order (statistics count by it).
+var RatingEndReasons = []string{RatingEndTimeout, RatingEndPadTimeout, RatingEndNextCall, RatingEndPause, RatingEndSignOut, RatingEndDayEnd}
+
+// TicketClosed: the hall day ended with the ticket not served; Outcome is
+// OutcomeNoShow (it was a no-show) or OutcomeExpired, Status what it was.
+type TicketClosed struct {
+	TicketID    string `json:"ticket_id"`
+	Number      string `json:"number"`
+	Service     string `json:"service"`
+	ServiceName string `json:"service_name"`
+	Day         string `json:"day"`
+	Status      string `json:"status"`
+	Outcome     string `json:"outcome"`
+	Window      string `json:"window,omitempty"` // where it was called or served, when it was
+	Reason      string `json:"reason"`           // day_end
+}
+
+// DayClosed: every ticket and every finished visit of Day has its outcome
+// (the events before it); recorded once, when the next day begins.
+type DayClosed struct {
+	Day     string `json:"day"`
+	Tickets int    `json:"tickets"`
+	Served  int    `json:"served"`
+	NoShow  int    `json:"no_show"`
+	Expired int    `json:"expired"`
+	Visits  int    `json:"visits_finished"`
+	Rated   int    `json:"rated"`
+	Unrated int    `json:"unrated"`
 }
 
 // WindowPause: a window paused, with the reason the rules require.
@@ -177,7 +236,11 @@ func (e *TicketAtWindow) TicketRef() string    { return e.TicketID }
 func (e *TicketTransferred) TicketRef() string { return e.TicketID }
 func (e *ServiceEvent) TicketRef() string      { return e.TicketID }
 func (e *RatingSubmitted) TicketRef() string   { return e.TicketID }
-func (e *RatingTimeout) TicketRef() string     { return e.TicketID }
+
+// RatingTimeout and TicketClosed are about a ticket too, but not the one a
+// command is answered with: a call, pause or sign-out may end the previous
+// visit's 请评价, and a new day's first ticket follows the last day's
+// outcomes.
 
 // TypeDeviceEvent records that a device's event (a pad's key or rating) was
 // handled, with its device sequence number, so a redelivery — the pad did not

@@ -82,7 +82,17 @@ func (h *hallT) issue(svc, prio string) string {
 	h.t.Helper()
 	e := h.must(hall.IssueTicket{Service: svc, Priority: prio})
 	h.now = h.now.Add(time.Second) // tickets come one after another
-	return e[0].Data.(*hall.TicketIssued).Ticket.Number
+	return issued(e).Number
+}
+
+// issued is the ticket an issue made (on a new day, after the last day's outcomes).
+func issued(e []hall.Emit) *hall.Ticket {
+	for _, x := range e {
+		if ti, ok := x.Data.(*hall.TicketIssued); ok {
+			return &ti.Ticket
+		}
+	}
+	return nil
 }
 
 func (h *hallT) callNext(w string) string {
@@ -259,8 +269,10 @@ func TestWindowActionsRefusedOutOfTurn(t *testing.T) {
 	}
 	// Signing in elsewhere signs out here first (one person, one window).
 	h.must(hall.Finish{Window: "w1"})
+	// The visit's 请评价 ends with it: 未评价 (sign_out).
 	e = h.must(hall.SignIn{Window: "w2", Staff: "s1"})
-	if len(e) != 2 || e[0].Type != hall.TypeStaffSignedOut || h.st.Windows["w1"].Status != hall.WindowClosed {
+	if len(e) != 3 || e[0].Type != hall.TypeRatingTimeout || e[0].Data.(*hall.RatingTimeout).Reason != hall.RatingEndSignOut ||
+		e[1].Type != hall.TypeStaffSignedOut || h.st.Windows["w1"].Status != hall.WindowClosed {
 		t.Fatalf("move between windows: %+v", e)
 	}
 }
@@ -271,7 +283,10 @@ func TestRatingsOnePerVisit(t *testing.T) {
 	h.issue("tax", "")
 	e := h.must(hall.CallNext{Window: "w2"})
 	visit := e[0].Data.(*hall.TicketCalled).Visit
+	h.must(hall.NoShow{Window: "w2"}) // a visit that ended unserved takes no rating
 	h.refused(hall.Rate{Visit: visit, Level: "满意", Channel: "pad"}, "not_finished")
+	e = h.must(hall.CallTicket{Window: "w2", Ticket: "T20261125-B001"})
+	visit = e[0].Data.(*hall.TicketCalled).Visit
 	fin := h.must(hall.Finish{Window: "w2"})
 	if len(fin) != 2 || fin[0].Type != hall.TypeServiceStarted || !fin[0].Data.(*hall.ServiceEvent).Implicit {
 		t.Fatalf("finish of a called ticket starts it implicitly: %+v", fin)

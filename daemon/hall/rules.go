@@ -114,6 +114,7 @@ type State struct {
 	Appointments   map[string]*Appointment // by booking code, across days; copied on write
 	Notices        map[string]*Notice      // board notices by id; replaced, never mutated
 	ClosedServices map[string]string       // services closed by the central server → reason
+	ClosedDay      string                  // the last hall day whose outcomes are recorded (day.closed)
 }
 
 // DeviceRecord is a device's last recorded state and when it began.
@@ -355,7 +356,12 @@ func decideIssue(cfg *config.Config, st *State, c IssueTicket, now time.Time) ([
 	if st.Day == day {
 		t.Ahead = st.aheadOf(svc.ID, prio)
 	}
-	return []Emit{{TypeTicketIssued, &TicketIssued{Ticket: t, RequestID: c.RequestID, Serial: n}}}, nil
+	t.Estimate = EstimateFor(cfg, st, svc.ID, t.Ahead, now)
+	var out []Emit
+	if dayToClose(cfg, st, now) {
+		out = closeDay(st) // the day before ends first: its outcomes, then this day's first ticket
+	}
+	return append(out, Emit{TypeTicketIssued, &TicketIssued{Ticket: t, RequestID: c.RequestID, Serial: n}}), nil
 }
 
 func ticketID(day, serial string) string {
@@ -485,6 +491,7 @@ func Apply(st *State, seq uint64, typ string, ts time.Time, data any) {
 	applyFollowUp(st, typ, ts, data)
 	applyAppointment(st, typ, data)
 	applyCentral(st, typ, data)
+	applyOutcome(st, typ, data)
 }
 
 func digitsIn(s string) int {

@@ -54,7 +54,7 @@ func issue(t *testing.T, cfg *config.Config, st *hall.State, svc, prio string, n
 	if err != nil {
 		t.Fatalf("issue %s at %v: %v", svc, now, err)
 	}
-	return &emits[0].Data.(*hall.TicketIssued).Ticket
+	return issued(emits)
 }
 
 func at(s string) time.Time {

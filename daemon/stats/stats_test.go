@@ -99,7 +99,13 @@ func (s *script) has(emits []hall.Emit, typ string) {
 
 func (s *script) issue(svc string) string {
 	s.t.Helper()
-	return s.do(hall.IssueTicket{Service: svc})[0].Data.(*hall.TicketIssued).Ticket.Number
+	for _, e := range s.do(hall.IssueTicket{Service: svc}) { // on a new day, after the last day's outcomes
+		if ti, ok := e.Data.(*hall.TicketIssued); ok {
+			return ti.Ticket.Number
+		}
+	}
+	s.t.Fatal("no ticket issued")
+	return ""
 }
 
 func (s *script) call(w, want string) uint32 {
