@@ -271,7 +271,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	}
 	a.Addr = inner.Addr().String()
 	ln := netlimit.Wrap(inner, netlimit.Options{MaxLAN: cfg.HTTP.MaxConnections, MaxPerIP: cfg.HTTP.MaxConnectionsPerIP,
-		OnRefuse: refusalLog(log, "http")})
+		FreeFDs: serialport.FreeFDs, OnRefuse: refusalLog(log, "http")})
 	a.httpLimit = ln
 	var phase atomic.Value
 	phase.Store("opening journal")

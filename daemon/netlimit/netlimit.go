@@ -18,8 +18,14 @@ type Options struct {
 	MaxLAN      int // connections from off loopback at once; default 512
 	MaxPerIP    int // from one off-loopback address; default 64
 	MaxLoopback int // from loopback; default 512
+	// FreeFDs, if set, says how many descriptors the process may still
+	// open; LAN connections are refused while fewer than Reserve (default
+	// 128) are left, so that a flood never takes the ports', the journal's
+	// and loopback's. Loopback is held to MaxLoopback alone.
+	FreeFDs func() int
+	Reserve int
 	// OnRefuse, if set, is told of each refused connection (not while
-	// holding any lock); why is "lan", "per_ip" or "loopback".
+	// holding any lock); why is "lan", "per_ip", "descriptors" or "loopback".
 	OnRefuse func(remote net.Addr, why string)
 }
 
@@ -32,6 +38,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxLoopback <= 0 {
 		o.MaxLoopback = 512
+	}
+	if o.Reserve <= 0 {
+		o.Reserve = 128
 	}
 }
 
@@ -88,6 +97,11 @@ func (l *Listener) take(ip string, loop bool) string {
 	}
 	if l.lan >= l.o.MaxLAN {
 		return "lan"
+	}
+	if l.o.FreeFDs != nil {
+		if free := l.o.FreeFDs(); free >= 0 && free < l.o.Reserve {
+			return "descriptors"
+		}
 	}
 	if l.perIP[ip] >= l.o.MaxPerIP {
 		return "per_ip"

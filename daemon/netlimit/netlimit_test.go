@@ -114,3 +114,18 @@ func TestPerIPAndLANBoundsUseTheSource(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+func TestLANWaitsWhileDescriptorsRunShort(t *testing.T) {
+	free := 500
+	l := Wrap(nil, Options{FreeFDs: func() int { return free }, Reserve: 100})
+	if why := l.take("10.0.0.1", false); why != "" {
+		t.Fatalf("with descriptors to spare: %q", why)
+	}
+	free = 99
+	if why := l.take("10.0.0.2", false); why != "descriptors" {
+		t.Fatalf("under the reserve: %q, want descriptors", why)
+	}
+	if why := l.take("127.0.0.1", true); why != "" {
+		t.Fatalf("loopback under the reserve: %q (the kiosk must still get in)", why)
+	}
+}

@@ -1,6 +1,11 @@
 package serialport
 
-import "syscall"
+import (
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
 
 // MaxFDs is the most open files RaiseFDs asks for. Ports are polled with
 // poll(2), which has no descriptor ceiling (go.bug.st/serial's own Read,
@@ -39,4 +44,58 @@ func RaiseFDs() (uint64, error) {
 func LimitFDs() error {
 	_, err := RaiseFDs()
 	return err
+}
+
+// PortReserve is how many descriptors Open leaves free: the API's loopback
+// connections, the journal's files and the logs must never be starved by a
+// hall with more ports than its limit allows. A port that would eat into it
+// fails with EMFILE (and is retried) instead, so /readyz can say why.
+const PortReserve = 48
+
+var freeCache struct {
+	mu   sync.Mutex
+	at   time.Time
+	free int
+}
+
+// FreeFDs is how many more descriptors the process may open (its soft
+// RLIMIT_NOFILE less those open now), or -1 when that cannot be told.
+// Counting /proc/self/fd costs about a millisecond at a few thousand open,
+// so the answer is reused for 100 ms.
+func FreeFDs() int {
+	freeCache.mu.Lock()
+	defer freeCache.mu.Unlock()
+	if time.Since(freeCache.at) < 100*time.Millisecond {
+		return freeCache.free
+	}
+	freeCache.free, freeCache.at = countFree(), time.Now()
+	return freeCache.free
+}
+
+func countFree() int {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return -1
+	}
+	d, err := os.Open("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	defer d.Close()
+	open := 0
+	for {
+		names, err := d.Readdirnames(1024)
+		open += len(names)
+		if err != nil {
+			break
+		}
+	}
+	return int(lim.Cur) - open
+}
+
+// forgetFree makes the next FreeFDs count again (after opening a port).
+func forgetFree() {
+	freeCache.mu.Lock()
+	freeCache.at = time.Time{}
+	freeCache.mu.Unlock()
 }

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"go.bug.st/serial"
@@ -189,6 +190,11 @@ func Open(ctx context.Context, name string, spec Spec, trace *Trace) (*Port, err
 	if wt <= 0 {
 		wt = DefaultWriteTimeout
 	}
+	if free := FreeFDs(); free >= 0 && free < PortReserve {
+		return nil, fmt.Errorf("%s: open %s: %w (only %d descriptors left; %d are kept for the API and the journal)",
+			name, path, syscall.EMFILE, free, PortReserve)
+	}
+	defer forgetFree()
 	sp, err := serial.Open(path, &serial.Mode{BaudRate: baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
 	if err != nil {
 		return nil, fmt.Errorf("%s: open %s: %w", name, path, err)
