@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"halld/drivers/serialport"
 	"log/slog"
 	"os"
 	"sync"
@@ -90,7 +91,7 @@ func startTerminals(ctx context.Context, cfg *config.Config, eng *engine.Engine,
 		}
 		b, err := broker.New(broker.Options{Listen: listen, Hall: cfg.Hall.ID, Users: users, Logger: log,
 			TLS: tlsCfg, MaxClients: cfg.MQTT.Broker.MaxClients, MaxPerIP: cfg.MQTT.Broker.MaxPerIP,
-			ConnectTimeout: cfg.MQTT.Broker.ConnectTimeoutDuration()})
+			ConnectTimeout: cfg.MQTT.Broker.ConnectTimeoutDuration(), FreeFDs: serialport.FreeFDs})
 		if err != nil {
 			return nil, fmt.Errorf("hall broker: %w", err)
 		}

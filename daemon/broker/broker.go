@@ -86,6 +86,9 @@ type Options struct {
 	// files.
 	MaxClients int
 	MaxPacket  uint32
+	// FreeFDs, if set, says how many descriptors halld may still open; the
+	// device listener refuses LAN connections while fewer than 128 are left.
+	FreeFDs func() int
 	// MaxPerIP bounds connections at once on Listen from one remote address
 	// (default 32; negative: no such bound), so that one LAN host cannot
 	// take every place under MaxClients. Connections from the box itself
@@ -179,6 +182,7 @@ func New(opts Options) (*Broker, error) {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
 	b.tcp = newListener("hall", opts.Listen, opts.TLS, opts.MaxClients, opts.MaxPerIP, isSelf, opts.ConnectTimeout, opts.Logger)
+	b.tcp.freeFDs = opts.FreeFDs
 	if err := b.srv.AddListener(b.tcp); err != nil {
 		return nil, fmt.Errorf("broker: listen %s: %w", opts.Listen, err)
 	}

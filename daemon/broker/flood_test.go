@@ -553,3 +553,29 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// While halld is short of descriptors, LAN connections are refused at accept
+// (the ports and the journal need what is left); the box itself still gets in.
+func TestRefusedWhileDescriptorsRunShort(t *testing.T) {
+	var free atomic.Int64
+	free.Store(1000)
+	b, _ := startOpts(t, Options{MaxClients: 40, ConnectTimeout: time.Minute, FreeFDs: func() int { return int(free.Load()) }})
+	ok := dialFrom(t, "127.0.0.2", b.Addr())
+	if rc, err := rawConnect(ok, "term-1", "term-1", "pw1", 30); err != nil || rc != 0 {
+		t.Fatalf("with descriptors to spare: rc %d, %v", rc, err)
+	}
+	free.Store(fdReserve - 1)
+	short := []net.Conn{dialFlood(t, "127.0.0.3", b.Addr())}
+	if n := countClosed(short, 500*time.Millisecond); n != 1 {
+		t.Fatal("a LAN connection was admitted under the descriptor reserve")
+	}
+	self := []net.Conn{dialFrom(t, "127.0.0.1", b.Addr())}
+	if n := countClosed(self, 300*time.Millisecond); n != 0 {
+		t.Fatal("the box itself was refused under the descriptor reserve")
+	}
+	free.Store(1000)
+	again := dialFrom(t, "127.0.0.3", b.Addr())
+	if rc, err := rawConnect(again, "term-2", "term-2", "pw2", 30); err != nil || rc != 0 {
+		t.Fatalf("once descriptors are back: rc %d, %v", rc, err)
+	}
+}

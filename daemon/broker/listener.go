@@ -38,6 +38,10 @@ type listener struct {
 	exempt         func(netip.Addr) bool // addresses perIP does not apply to
 	connectTimeout time.Duration
 	log            *slog.Logger
+	// freeFDs, if set, says how many descriptors halld may still open: a
+	// LAN connection is refused under fdReserve, so a flood never takes
+	// the ports', the journal's and loopback's (Options.FreeFDs).
+	freeFDs func() int
 
 	ln        net.Listener
 	done      chan struct{}
@@ -55,6 +59,12 @@ type listener struct {
 }
 
 var _ listeners.Listener = (*listener)(nil)
+
+// fdReserve is the descriptors left to the rest of halld before the device
+// listener stops admitting LAN connections.
+const fdReserve = 128
+
+func fdsShort(free int) bool { return free >= 0 && free < fdReserve }
 
 // Accept backoff, as net/http's Server.
 const (
@@ -163,6 +173,9 @@ func (l *listener) admit(raw net.Conn) *conn {
 	case l.perIP > 0 && l.byIP[ip] >= l.perIP && !l.exempt(ip):
 		reason, limit, lg = "max_per_ip", l.perIP, &l.refusePerIPLog
 		l.refusedPerIP.Add(1)
+	case l.freeFDs != nil && !l.exempt(ip) && fdsShort(l.freeFDs()):
+		reason, limit, lg = "descriptors", fdReserve, &l.refuseMaxLog
+		l.refusedMax.Add(1)
 	}
 	if reason != "" {
 		l.mu.Unlock()
