@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
-	"halld/drivers/serialport"
 	"log/slog"
 	"os"
 	"sync"
@@ -22,6 +21,7 @@ import (
 	"halld/daemon/supervisor"
 	"halld/daemon/terminals"
 	"halld/drivers/device"
+	"halld/drivers/serialport"
 	"halld/drivers/terminal/termsim"
 )
 

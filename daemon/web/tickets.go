@@ -2,9 +2,9 @@ package web
 
 import (
 	"context"
-	"halld/daemon/config"
 	"net/http"
 
+	"halld/daemon/config"
 	"halld/daemon/hall"
 )
 
