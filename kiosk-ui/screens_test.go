@@ -319,11 +319,18 @@ func TestScreensFit(t *testing.T) {
 		checkScreen(t, p, fmt.Sprintf("board-%dx%d", sz[0], sz[1]), none)
 	}
 
-	// ---- window
+	// ---- window: window-2 paused, so window-1 (its AB backup) also
+	// calls window-2's queue and says so.
+	h.post("/api/v1/windows/window-2/finish", "", 200)
+	h.post("/api/v1/windows/window-2/pause", `{"reason":"会议","minutes":15}`, 200)
 	p.viewport(1280, 800)
 	p.navigate(h.base + "/window/window-1/")
 	p.waitJS("the window signed in", `document.getElementById("staff-name").textContent.indexOf("张敏")>=0`, `document.getElementById("staff-name").textContent`)
-	checkScreen(t, p, "window-1280x800", none)
+	p.waitContains("#covering-note", "2号窗口")
+	p.waitContains("#queue .q-cover", "代2号窗口")
+	// The queue and held lists are the staff's own, with their count in
+	// the panel head: they scroll.
+	checkScreen(t, p, "window-1280x800", none, "#queue", "#held")
 
 	// ---- monitor
 	p.viewport(1920, 1080)

@@ -300,7 +300,7 @@
     }
     if (item.covering) {
       // from the queue of a window this one stands in for (AB角)
-      main.appendChild(el("span", "q-cover", "代" + (windowLabel(windowById(item.covering)) || item.covering)));
+      main.appendChild(el("span", "q-cover", "代" + (windowLabel(windowById(item.covering)) || "其他窗口")));
     }
     li.appendChild(main);
     var sub = el("div", "q-sub");
@@ -318,7 +318,8 @@
   function renderLists() {
     [["queue", state.queue, "queue-count", "queue-empty"], ["held", state.held, "held-count", "held-empty"]].forEach(function (x) {
       var list = $(x[0]);
-      var key = JSON.stringify(x[1]);
+      // the window names (代2号窗口) come from the snapshot: redraw once known
+      var key = JSON.stringify(x[1]) + "|" + state.windows.length;
       if (list.getAttribute("data-key") === key) return;
       list.setAttribute("data-key", key);
       var frag = document.createDocumentFragment();
@@ -332,7 +333,7 @@
     var cov = w && signedIn() && status() !== "closed" && Array.isArray(w.covering) ? w.covering : [];
     var note = $("covering-note");
     note.hidden = !cov.length;
-    setText(note, cov.length ? "正在兼办 " + cov.map(function (id) { return windowLabel(windowById(id)) || id; }).join("、") + " 的业务，其排队已并入本窗口队列。" : "");
+    setText(note, cov.length ? "正在兼办 " + cov.map(function (id) { return windowLabel(windowById(id)) || "其他窗口"; }).join("、") + " 的业务，其排队已并入本窗口队列。" : "");
   }
 
   function renderAll() {
