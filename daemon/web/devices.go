@@ -29,9 +29,21 @@ type deviceView struct {
 	TraceStopped string `json:"trace_stopped,omitempty"`
 }
 
+// contactSource is implemented by what knows when a device without a port
+// of its own was last heard from (the app: MQTT terminals' heartbeats).
+type contactSource interface {
+	LastContact(id string) (time.Time, bool)
+}
+
 func (s *Server) devices(w http.ResponseWriter, r *http.Request) {
 	out := []deviceView{}
+	cs, _ := s.d.Commander.(contactSource)
 	for _, i := range s.d.Supervisor.Infos() {
+		if cs != nil {
+			if t, ok := cs.LastContact(i.ID); ok && !t.IsZero() && (i.LastSeen == nil || t.After(*i.LastSeen)) {
+				i.LastSeen = &t
+			}
+		}
 		v := deviceView{ID: i.ID, Kind: i.Kind, Area: i.Area, AreaName: hall.AreaName(s.d.Config, i.Area), State: i.State, Reason: i.Reason, Since: i.Since,
 			LastSeen: i.LastSeen, Detail: i.Detail, Counters: i.Counters, LastError: i.LastError,
 			Simulated: i.Simulated, Port: i.Port, Trace: i.Trace, TraceStopped: i.TraceStopped}
