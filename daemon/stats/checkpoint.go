@@ -12,15 +12,21 @@ import (
 // checkpointVersion names the shape of the encoded Aggregator. Bump it when
 // the fold would count the same events differently: an older checkpoint is
 // then dropped and the numbers rebuilt from what the journal still holds.
-const checkpointVersion = 1
+//
+// 2: estimates (kEstimate, the tickets' estimates), ticket outcomes
+// (kClosed), unprompted ratings, 未评价 by reason and replaced by late
+// ratings (unrated).
+const checkpointVersion = 2
 
 // factSize is a fact packed little-endian: day, val, svc, win, staff, kind,
 // hour, level, flags.
 const factSize = 4 + 4 + 2 + 2 + 2 + 4
 
 type ckTicket struct {
-	WaitFrom time.Time
-	Svc      uint16
+	WaitFrom             time.Time
+	Svc                  uint16
+	Est                  bool
+	EstMin, EstLo, EstHi float32
 }
 
 type ckVisit struct {
@@ -58,6 +64,7 @@ type ckAggregator struct {
 	Sessions   map[uint16]ckSession
 	FollowUps  map[string]ckFollowUp
 	BadRatings map[uint32]int
+	Unrated    map[uint32]int
 }
 
 // MarshalBinary encodes everything the fold has built, so statistics outlive
@@ -66,7 +73,7 @@ func (a *Aggregator) MarshalBinary() ([]byte, error) {
 	c := ckAggregator{Version: checkpointVersion, Names: a.names, Label: a.label, Seq: a.seq, Last: a.last, Day: a.day,
 		Tickets: make(map[string]ckTicket, len(a.tickets)), Visits: make(map[uint32]ckVisit, len(a.visits)),
 		Windows: make(map[string]ckWindow, len(a.windows)), Sessions: make(map[uint16]ckSession, len(a.sessions)),
-		FollowUps: make(map[string]ckFollowUp, len(a.followUps)), BadRatings: a.badRatings}
+		FollowUps: make(map[string]ckFollowUp, len(a.followUps)), BadRatings: a.badRatings, Unrated: a.unrated}
 	c.Facts = make([]byte, len(a.facts)*factSize)
 	for i, f := range a.facts {
 		b := c.Facts[i*factSize:]
@@ -78,7 +85,7 @@ func (a *Aggregator) MarshalBinary() ([]byte, error) {
 		b[14], b[15], b[16], b[17] = byte(f.kind), f.hour, f.level, f.flags
 	}
 	for k, v := range a.tickets {
-		c.Tickets[k] = ckTicket{v.waitFrom, v.svc}
+		c.Tickets[k] = ckTicket{v.waitFrom, v.svc, v.est, v.estMin, v.estLo, v.estHi}
 	}
 	for k, v := range a.visits {
 		c.Visits[k] = ckVisit{v.svc, v.win, v.staff, v.called, v.started}
@@ -137,7 +144,7 @@ func (a *Aggregator) UnmarshalBinary(b []byte) error {
 	}
 	a.seq, a.last, a.day = c.Seq, in(c.Last), c.Day
 	for k, v := range c.Tickets {
-		a.tickets[k] = &ticketState{waitFrom: in(v.WaitFrom), svc: v.Svc}
+		a.tickets[k] = &ticketState{waitFrom: in(v.WaitFrom), svc: v.Svc, est: v.Est, estMin: v.EstMin, estLo: v.EstLo, estHi: v.EstHi}
 	}
 	for k, v := range c.Visits {
 		a.visits[k] = &visitState{svc: v.Svc, win: v.Win, staff: v.Staff, called: in(v.Called), started: in(v.Started)}
@@ -153,6 +160,9 @@ func (a *Aggregator) UnmarshalBinary(b []byte) error {
 	}
 	if c.BadRatings != nil {
 		a.badRatings = c.BadRatings
+	}
+	if c.Unrated != nil {
+		a.unrated = c.Unrated
 	}
 	return nil
 }

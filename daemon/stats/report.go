@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"halld/daemon/hall"
 )
 
 // Groupings for Query.By.
@@ -64,6 +66,29 @@ type Report struct {
 	Totals     Row             `json:"totals"`
 	Attendance []AttendanceDay `json:"attendance,omitempty"`
 	Error      string          `json:"error,omitempty"`
+	// Definitions says what the rates and counts mean, by their JSON path
+	// in a row (the same for every row and the totals).
+	Definitions map[string]string `json:"definitions"`
+}
+
+// Definitions of the report's rates and outcome counts (GB/T 39734 / 39735
+// 好评率, 主动评价好评率, 未评价率; the estimate's accuracy).
+var Definitions = map[string]string{
+	"ratings.good":                 "好评数：非常满意、满意、基本满意的评价（差评为不满意、非常不满意）；申诉成立剔除的不计",
+	"ratings.good_rate":            "好评率 = 好评数 ÷ 有效评价数（rated）",
+	"ratings.prompted":             "提示评价数：评价器显示“请评价”该次办件时给出的评价",
+	"ratings.unprompted":           "主动评价数：未经提示、群众主动给出的评价（办理中、办结提示前按下评价器，或提示结束后扫码评价）",
+	"ratings.unprompted_good":      "主动评价中的好评数",
+	"ratings.unprompted_good_rate": "主动评价好评率 = 主动评价中的好评数 ÷ 主动评价数",
+	"ratings.unrated":              "未评价数：办结后评价机会结束仍未评价的办件（超时、评价器超时、叫下一号、暂停、签退、日终），当日之后补评的不计",
+	"ratings.unrated_rate":         "未评价率 = 未评价数 ÷（有效评价数 + 申诉剔除数 + 未评价数），即有评价结果的办结办件中未评价的比例",
+	"ratings.unrated_by":           "未评价数按评价机会结束的原因：timeout 超时、pad_timeout 评价器超时、next_call 叫下一号、pause 暂停、sign_out 签退、day_end 日终、unknown 旧记录",
+	"ratings.timeouts":             "同 unrated（旧字段名）",
+	"outcomes":                     "号票结果，每张号票一个：served 办结、no_show 日终时仍为过号、expired 日终时仍在等候、挂起、已叫或办理中（日终计在当天 23 时）",
+	"estimate.samples":             "有预计等候时间、未经转移即被首次叫号的号票数（在叫号时计入其业务、窗口、人员）",
+	"estimate.within_band_rate":    "预计准确率 = 实际等候（取号到首次叫号）落在预计区间 [low, high] 内的号票 ÷ samples",
+	"estimate.p80_error_minutes":   "80% 的号票实际等候与预计（minutes）之差不超过该分钟数",
+	"estimate.unservable":          "取号时没有任何已签到窗口（含 AB 岗）可办理的号票数（不作预计）",
 }
 
 // Row is one group's numbers.
@@ -83,6 +108,26 @@ type Row struct {
 	Ratings        RatingStats     `json:"ratings"`
 	FollowUps      FollowUpStats   `json:"followups"`
 	Attendance     AttendanceStats `json:"attendance"`
+	Outcomes       OutcomeStats    `json:"outcomes"`
+	Estimate       EstimateStats   `json:"estimate"`
+}
+
+// OutcomeStats count the tickets' one outcome each (Definitions "outcomes").
+type OutcomeStats struct {
+	Served  int `json:"served"`
+	NoShow  int `json:"no_show"`
+	Expired int `json:"expired"`
+}
+
+// EstimateStats measure the wait estimates given at issue (Definitions).
+type EstimateStats struct {
+	Samples        int      `json:"samples"`
+	WithinBand     int      `json:"within_band"`
+	WithinBandRate *float64 `json:"within_band_rate"` // null with no samples
+	// P80ErrorMinutes: 80 % of the estimates were off by at most this many
+	// minutes (rounded up to the minute); null with no samples.
+	P80ErrorMinutes *float64 `json:"p80_error_minutes"`
+	Unservable      int      `json:"unservable"`
 }
 
 // Dist summarises durations in seconds (rounded to the millisecond). Median
@@ -116,9 +161,20 @@ type RatingStats struct {
 	Rated              int `json:"rated"`
 	// SatisfactionRate is (非常满意+满意+基本满意)/Rated, 0–1; null when nothing was rated.
 	SatisfactionRate *float64 `json:"satisfaction_rate"`
-	Bad              int      `json:"bad"` // 差评: 不满意 + 非常不满意
-	Timeouts         int      `json:"timeouts"`
+	Bad              int      `json:"bad"`      // 差评: 不满意 + 非常不满意
+	Timeouts         int      `json:"timeouts"` // = Unrated
 	Excluded         int      `json:"excluded"`
+	// 好评率, 主动评价好评率, 未评价率 (Report.Definitions); rates are 0–1,
+	// null when their denominator is 0.
+	Good               int            `json:"good"`
+	GoodRate           *float64       `json:"good_rate"`
+	Prompted           int            `json:"prompted"`
+	Unprompted         int            `json:"unprompted"`
+	UnpromptedGood     int            `json:"unprompted_good"`
+	UnpromptedGoodRate *float64       `json:"unprompted_good_rate"`
+	Unrated            int            `json:"unrated"`
+	UnratedRate        *float64       `json:"unrated_rate"`
+	UnratedBy          map[string]int `json:"unrated_by"`
 }
 
 // FollowUpStats are the 差评 follow-ups (回访 → 整改 → 反馈, 申诉复核).
@@ -158,7 +214,12 @@ type acc struct {
 	pauses, pausesOverdue                                       int
 	pauseTotal, pauseMax                                        float64
 	levels                                                      [5]int
+	unpromptedLevels                                            [5]int
 	excluded, timeouts                                          int
+	unratedBy                                                   [8]int
+	endNoShow, expired                                          int
+	estSamples, estWithin, unservable                           int
+	estErrors                                                   []float32
 	fuOpened, fuClosed, fuOverdue, fuExcluded                   int
 	presence                                                    float64
 	signIns                                                     int
@@ -170,6 +231,21 @@ func (c *acc) add(f *fact, val float32) {
 	switch f.kind {
 	case kIssued:
 		c.issued++
+		if f.flags&fUnservable != 0 {
+			c.unservable++
+		}
+	case kClosed:
+		if f.level == 0 {
+			c.endNoShow++
+		} else {
+			c.expired++
+		}
+	case kEstimate:
+		c.estSamples++
+		if f.flags&fWithin != 0 {
+			c.estWithin++
+		}
+		c.estErrors = append(c.estErrors, val)
 	case kCall:
 		c.called++
 		if f.flags&fDur != 0 {
@@ -196,9 +272,15 @@ func (c *acc) add(f *fact, val float32) {
 			c.excluded++
 		} else {
 			c.levels[f.level]++
+			if f.flags&fUnprompted != 0 {
+				c.unpromptedLevels[f.level]++
+			}
 		}
 	case kTimeout:
-		c.timeouts++
+		if f.flags&fExcluded == 0 { // not replaced by a late rating
+			c.timeouts++
+			c.unratedBy[min(int(f.level), len(c.unratedBy)-1)]++
+		}
 	case kPause:
 		c.pauses++
 		c.pauseTotal += float64(val)
@@ -260,6 +342,33 @@ func (a *Aggregator) row(c *acc) Row {
 		rate := float64(l[0]+l[1]+l[2]) / float64(rated)
 		r.Ratings.SatisfactionRate = &rate
 	}
+	u := c.unpromptedLevels
+	unprompted := u[0] + u[1] + u[2] + u[3] + u[4]
+	r.Ratings.Good = l[0] + l[1] + l[2]
+	r.Ratings.GoodRate = ratio(r.Ratings.Good, rated)
+	r.Ratings.Unprompted, r.Ratings.Prompted = unprompted, rated-unprompted
+	r.Ratings.UnpromptedGood = u[0] + u[1] + u[2]
+	r.Ratings.UnpromptedGoodRate = ratio(r.Ratings.UnpromptedGood, unprompted)
+	r.Ratings.Unrated = c.timeouts
+	r.Ratings.UnratedRate = ratio(c.timeouts, rated+c.excluded+c.timeouts)
+	r.Ratings.UnratedBy = map[string]int{}
+	for i, n := range c.unratedBy {
+		if n == 0 {
+			continue
+		}
+		name := "unknown"
+		if i > 0 && i <= len(hall.RatingEndReasons) {
+			name = hall.RatingEndReasons[i-1]
+		}
+		r.Ratings.UnratedBy[name] += n
+	}
+	r.Outcomes = OutcomeStats{Served: c.served, NoShow: c.endNoShow, Expired: c.expired}
+	r.Estimate = EstimateStats{Samples: c.estSamples, WithinBand: c.estWithin, WithinBandRate: ratio(c.estWithin, c.estSamples),
+		Unservable: c.unservable}
+	if len(c.estErrors) > 0 {
+		p := math.Ceil(quantile(slices.Clone(c.estErrors), 0.8)*10) / 10
+		r.Estimate.P80ErrorMinutes = &p
+	}
 	r.FollowUps = FollowUpStats{Opened: c.fuOpened, Open: c.fuOpened - c.fuClosed, Closed: c.fuClosed,
 		Overdue: c.fuOverdue, Excluded: c.fuExcluded}
 	r.Attendance = AttendanceStats{SignedInMinutes: math.Round(c.presence/60*100) / 100, SignIns: c.signIns,
@@ -268,6 +377,15 @@ func (a *Aggregator) row(c *acc) Row {
 }
 
 func ms(s float64) float64 { return math.Round(s*1000) / 1000 }
+
+// ratio is n/d, nil when d is 0.
+func ratio(n, d int) *float64 {
+	if d == 0 {
+		return nil
+	}
+	r := float64(n) / float64(d)
+	return &r
+}
 
 func dist(xs []float32) Dist {
 	if len(xs) == 0 {
@@ -393,7 +511,7 @@ func (a *Aggregator) scan(lo, hi int32, svc, win, staff int, fn func(f *fact, va
 // Report answers q. An invalid q gives a Report with Error set and no rows.
 func (a *Aggregator) Report(q Query) Report {
 	lo, hi := a.span(q.From, q.To)
-	rep := Report{By: q.By, Service: q.Service, Window: q.Window, Staff: q.Staff, Seq: a.seq, Rows: []Row{}}
+	rep := Report{By: q.By, Service: q.Service, Window: q.Window, Staff: q.Staff, Seq: a.seq, Rows: []Row{}, Definitions: Definitions}
 	if !q.From.IsZero() {
 		rep.From = dayString(lo)
 	}
@@ -508,7 +626,9 @@ func (r Report) CSV(w io.Writer) error {
 		"暂停次数", "暂停总时长(分钟)", "最长暂停(分钟)", "超时暂停次数",
 		"非常满意", "满意", "基本满意", "不满意", "非常不满意", "有效评价数", "满意率(%)", "差评数", "未评价(超时)", "申诉排除",
 		"差评整改数", "整改未办结", "整改已办结", "整改超期",
-		"签到时长(分钟)", "签到次数", "出勤人天", "首次签到", "最后签退"}
+		"签到时长(分钟)", "签到次数", "出勤人天", "首次签到", "最后签退",
+		"好评数", "好评率(%)", "主动评价数", "主动评价好评率(%)", "未评价数", "未评价率(%)",
+		"日终过号", "日终过期", "预计样本数", "预计准确率(%)", "80%预计误差(分钟)", "无窗口可办"}
 	if err := cw.Write(header); err != nil {
 		return err
 	}
@@ -537,7 +657,10 @@ func (r Report) CSV(w io.Writer) error {
 			itoa(x.Ratings.Bad), itoa(x.Ratings.Timeouts), itoa(x.Ratings.Excluded),
 			itoa(x.FollowUps.Opened), itoa(x.FollowUps.Open), itoa(x.FollowUps.Closed), itoa(x.FollowUps.Overdue),
 			strconv.FormatFloat(x.Attendance.SignedInMinutes, 'f', 1, 64), itoa(x.Attendance.SignIns), itoa(x.Attendance.StaffDays),
-			clock(x.Attendance.FirstSignIn), clock(x.Attendance.LastSignOut))
+			clock(x.Attendance.FirstSignIn), clock(x.Attendance.LastSignOut),
+			itoa(x.Ratings.Good), pct(x.Ratings.GoodRate), itoa(x.Ratings.Unprompted), pct(x.Ratings.UnpromptedGoodRate),
+			itoa(x.Ratings.Unrated), pct(x.Ratings.UnratedRate), itoa(x.Outcomes.NoShow), itoa(x.Outcomes.Expired),
+			itoa(x.Estimate.Samples), pct(x.Estimate.WithinBandRate), num(x.Estimate.P80ErrorMinutes), itoa(x.Estimate.Unservable))
 		if err := cw.Write(rec); err != nil {
 			return err
 		}
@@ -566,6 +689,21 @@ func (r Report) AttendanceCSV(w io.Writer) error {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// pct renders a 0–1 rate in percent with one decimal, "" when there is none.
+func pct(r *float64) string {
+	if r == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*r*100, 'f', 1, 64)
+}
+
+func num(x *float64) string {
+	if x == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*x, 'f', 1, 64)
+}
 
 func minutes(sec float64) string { return strconv.FormatFloat(sec/60, 'f', 1, 64) }
 

@@ -34,6 +34,18 @@
 //     (非常满意+满意+基本满意) / rated; 差评 = 不满意+非常不满意; a rating whose
 //     follow-up appeal was upheld (申诉成立) is excluded from all of these and
 //     counted as excluded only. rating.timeout counts as a timeout.
+//   - 好差评 outcomes, one per finished visit (see Definitions for the rates):
+//     a rating is prompted, or unprompted (主动评价, rating.submitted with
+//     unprompted); a rating.timeout is 未评价, counted by its reason at its
+//     time (day_end ones on the day that ended, at 23:00); a late rating of
+//     the same day replaces the 未评价, which then no longer counts.
+//   - ticket outcomes: served (service.finished), and at the day's end
+//     (ticket.closed, counted on the day that ended, at 23:00, to the
+//     ticket's service and the window it was at) no_show or expired.
+//   - estimates: a ticket's estimate (ticket.issued) against its wait to
+//     its first call, when no transfer came between, at the call (its
+//     service, window and staff); a ticket issued with no window to serve it
+//     counts as unservable, at its issue.
 //   - follow-ups (差评整改): opened at their opening time; open / closed (反馈 or
 //     upheld appeal) / overdue (followup.overdue seen) / excluded, as of the
 //     last record.
@@ -78,6 +90,8 @@ const (
 	kPresence      // val: signed-in seconds within (day, hour)
 	kSignIn        // val: seconds after the hall's midnight
 	kSignOut       // val: seconds after the hall's midnight
+	kClosed        // ticket.closed; level: 0 no-show, 1 expired
+	kEstimate      // val: |actual − estimated| wait, minutes; fWithin when in the band
 )
 
 const (
@@ -86,6 +100,9 @@ const (
 	fOverdue
 	fOpen
 	fClosed
+	fWithin     // kEstimate: the wait fell within the estimate's band
+	fUnprompted // kRating: 主动评价
+	fUnservable // kIssued: no staffed window could serve it at issue
 )
 
 // fact is one counted thing, 20 bytes: a busy hall's year (~2M facts) fits
@@ -105,6 +122,10 @@ type fact struct {
 type ticketState struct {
 	waitFrom time.Time // zero: not waiting for a (first, or post-transfer) call
 	svc      uint16
+	// The estimate made at issue, while it still stands (no call, no
+	// transfer yet): its point and band in minutes.
+	est                  bool
+	estMin, estLo, estHi float32
 }
 
 type visitState struct {
@@ -150,6 +171,7 @@ type Aggregator struct {
 	sessions   map[uint16]*session // by staff
 	followUps  map[string]fuRef
 	badRatings map[uint32]int // visit → rating fact, for upheld appeals
+	unrated    map[uint32]int // visit → its 未评价 fact (the day's), for a late rating
 }
 
 // New returns an empty Aggregator for the hall cfg describes.
@@ -166,7 +188,7 @@ func New(cfg *config.Config) *Aggregator {
 		ids: map[string]uint16{"": 0}, names: []string{""}, label: map[uint16]string{},
 		tickets: map[string]*ticketState{}, visits: map[uint32]*visitState{},
 		windows: map[string]*windowState{}, sessions: map[uint16]*session{},
-		followUps: map[string]fuRef{}, badRatings: map[uint32]int{},
+		followUps: map[string]fuRef{}, badRatings: map[uint32]int{}, unrated: map[uint32]int{},
 	}
 }
 
@@ -220,6 +242,7 @@ var folded = map[string]bool{
 	hall.TypeWindowPaused: true, hall.TypeWindowResumed: true, hall.TypeWindowOverdue: true,
 	hall.TypeStaffSignedIn: true, hall.TypeStaffSignedOut: true,
 	hall.TypeFollowUpOpened: true, hall.TypeFollowUpUpdated: true, hall.TypeFollowUpOverdue: true,
+	hall.TypeTicketClosed: true,
 }
 
 func (a *Aggregator) fold(typ string, ts time.Time, data any) error {
@@ -231,13 +254,23 @@ func (a *Aggregator) fold(typ string, ts time.Time, data any) error {
 			a.day = t.Day
 			a.tickets = map[string]*ticketState{}
 			a.visits = map[uint32]*visitState{}
+			a.unrated = map[uint32]int{}
 		}
 		svc, err := a.intern(t.Service, t.ServiceName)
 		if err != nil {
 			return err
 		}
-		a.tickets[t.ID] = &ticketState{waitFrom: ts, svc: svc}
-		a.add(ts, fact{kind: kIssued, svc: svc})
+		tk := &ticketState{waitFrom: ts, svc: svc}
+		f := fact{kind: kIssued, svc: svc}
+		if est := t.Estimate; est != nil {
+			if est.Servable && est.Minutes != nil && est.Low != nil && est.High != nil {
+				tk.est, tk.estMin, tk.estLo, tk.estHi = true, float32(*est.Minutes), float32(*est.Low), float32(*est.High)
+			} else if !est.Servable {
+				f.flags |= fUnservable
+			}
+		}
+		a.tickets[t.ID] = tk
+		a.add(ts, f)
 
 	case hall.TypeTicketCalled, hall.TypeTicketRecalled:
 		e := data.(*hall.TicketCalled)
@@ -256,6 +289,15 @@ func (a *Aggregator) fold(typ string, ts time.Time, data any) error {
 		a.visits[e.Visit] = &visitState{svc: svc, win: win, staff: staff, called: ts}
 		if tk := a.tickets[e.TicketID]; tk != nil {
 			tk.svc = svc
+			if tk.est && !tk.waitFrom.IsZero() {
+				waited := float32(ts.Sub(tk.waitFrom).Minutes())
+				ef := fact{kind: kEstimate, svc: svc, win: win, staff: staff, val: abs32(waited - tk.estMin)}
+				if waited >= tk.estLo && waited <= tk.estHi {
+					ef.flags |= fWithin
+				}
+				a.add(ts, ef)
+			}
+			tk.est = false
 			if !tk.waitFrom.IsZero() {
 				f.val, f.flags = seconds(ts.Sub(tk.waitFrom)), fDur
 				tk.waitFrom = time.Time{}
@@ -302,7 +344,7 @@ func (a *Aggregator) fold(typ string, ts time.Time, data any) error {
 		}
 		delete(a.visits, e.Visit)
 		if tk := a.tickets[e.TicketID]; tk != nil {
-			tk.waitFrom, tk.svc = ts, to // waits again, in the new line
+			tk.waitFrom, tk.svc, tk.est = ts, to, false // waits again, in the new line; the estimate no longer holds
 		}
 		a.add(ts, f)
 
@@ -341,9 +383,17 @@ func (a *Aggregator) fold(typ string, ts time.Time, data any) error {
 		if lvl < 0 {
 			return nil // not a level the rules accept: nothing to count
 		}
-		idx := a.add(ts, fact{kind: kRating, svc: svc, win: win, staff: staff, level: uint8(lvl)})
+		rf := fact{kind: kRating, svc: svc, win: win, staff: staff, level: uint8(lvl)}
+		if e.Unprompted {
+			rf.flags |= fUnprompted
+		}
+		idx := a.add(ts, rf)
 		if e.Bad || hall.IsBad(e.Level) {
 			a.badRatings[e.Visit] = idx
+		}
+		if u, ok := a.unrated[e.Visit]; ok { // a late rating: the 未评价 no longer counts
+			a.facts[u].flags |= fExcluded
+			delete(a.unrated, e.Visit)
 		}
 		delete(a.visits, e.Visit)
 
@@ -354,12 +404,36 @@ func (a *Aggregator) fold(typ string, ts time.Time, data any) error {
 		if err := errors.Join(err1, err2); err != nil {
 			return err
 		}
-		f := fact{kind: kTimeout, win: win, staff: staff}
+		f := fact{kind: kTimeout, win: win, staff: staff, level: uint8(reasonIndex(e.Reason))}
 		if v := a.visits[e.Visit]; v != nil {
 			f.svc = v.svc
+		} else if e.Service != "" {
+			svc, err := a.intern(e.Service, "")
+			if err != nil {
+				return err
+			}
+			f.svc = svc
 		}
 		delete(a.visits, e.Visit)
-		a.add(ts, f)
+		if e.Reason == hall.RatingEndDayEnd {
+			a.unrated[e.Visit] = a.addAtDayEnd(ts, f)
+		} else {
+			a.unrated[e.Visit] = a.add(ts, f)
+		}
+
+	case hall.TypeTicketClosed:
+		e := data.(*hall.TicketClosed)
+		svc, err1 := a.intern(e.Service, e.ServiceName)
+		win, err2 := a.intern(e.Window, "")
+		if err := errors.Join(err1, err2); err != nil {
+			return err
+		}
+		f := fact{kind: kClosed, svc: svc, win: win}
+		if e.Outcome != hall.OutcomeNoShow {
+			f.level = 1
+		}
+		delete(a.tickets, e.TicketID)
+		a.addAtDayEnd(ts, f)
 
 	case hall.TypeWindowPaused:
 		e := data.(*hall.WindowPause)
@@ -501,6 +575,33 @@ func appendPresence(out []fact, loc *time.Location, staff, win uint16, start, en
 		cur = next
 	}
 	return out
+}
+
+// addAtDayEnd appends a fact of the day's end: on the hall day it ended
+// (recorded at the next day's start), at 23:00.
+func (a *Aggregator) addAtDayEnd(ts time.Time, f fact) int {
+	if d, err := time.ParseInLocation(time.DateOnly, a.day, a.loc); err == nil && d.Before(ts) {
+		ts = time.Date(d.Year(), d.Month(), d.Day(), 23, 0, 0, 0, a.loc)
+	}
+	return a.add(ts, f)
+}
+
+// reasonIndex is a 未评价 reason's place in hall.RatingEndReasons, plus one
+// (0: none recorded, journals from before: a timeout).
+func reasonIndex(r string) int {
+	for i, x := range hall.RatingEndReasons {
+		if x == r {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+func abs32(x float32) float32 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // add appends a fact at ts's hall day and hour and returns its index.

@@ -283,6 +283,9 @@ func countsOf(r Row) counts {
 func ratingsOf(r Row) RatingStats {
 	x := r.Ratings
 	x.SatisfactionRate = nil
+	// The GB/T rates are checked on their own (TestGoodAndUnratedRates).
+	x.Good, x.GoodRate, x.Prompted, x.Unprompted, x.UnpromptedGood, x.UnpromptedGoodRate = 0, nil, 0, 0, 0, nil
+	x.Unrated, x.UnratedRate, x.UnratedBy = 0, nil, nil
 	return x
 }
 
@@ -311,6 +314,16 @@ func TestScriptedDay(t *testing.T) {
 		eq(t, "ratings", ratingsOf(tot), RatingStats{VerySatisfied: 2, Satisfied: 2, BasicallySatisfied: 1, Dissatisfied: 1,
 			Rated: 6, Bad: 1, Timeouts: 1, Excluded: 1})
 		rate(t, "totals", tot.Ratings.SatisfactionRate, 5.0/6)
+		// 好评 5 of 6 rated, all prompted; 未评价 v8 of 8 visits with an outcome (6 rated, 1 excluded).
+		eq(t, "good, prompted, unrated", []int{tot.Ratings.Good, tot.Ratings.Prompted, tot.Ratings.Unprompted, tot.Ratings.Unrated}, []int{5, 6, 0, 1})
+		rate(t, "good rate", tot.Ratings.GoodRate, 5.0/6)
+		rate(t, "unrated rate", tot.Ratings.UnratedRate, 1.0/8)
+		eq(t, "unrated by", tot.Ratings.UnratedBy, map[string]int{"timeout": 1})
+		if tot.Ratings.UnpromptedGoodRate != nil {
+			t.Error("主动评价好评率 with no 主动评价")
+		}
+		// The 25th ended (at the 26th's first ticket) with B001 a no-show.
+		eq(t, "outcomes", tot.Outcomes, OutcomeStats{Served: 8, NoShow: 1})
 		// fu-6 open (called back only) and overdue; fu-7 closed by the upheld appeal.
 		eq(t, "followups", tot.FollowUps, FollowUpStats{Opened: 2, Open: 1, Closed: 1, Overdue: 1, Excluded: 1})
 		// s1 520 + 120 + 60, s2 485 = 1185 min; three sign-ins; staff-days (s1, 25th), (s2, 25th).
