@@ -444,6 +444,7 @@ func TestHealthMetricsPages(t *testing.T) {
 		"/api/v1/snapshot":  `"seq":`,
 		"/api/v1/devices":   `"printer-2"`,
 		"/api/v1/nonsense":  `"not_found"`,
+		"/no-such-page/":    "页面不存在",
 		"/api/v1/tickets/x": `"unknown_ticket"`,
 	} {
 		code, body := getStatus(h.base + strings.Split(path, "#")[0])

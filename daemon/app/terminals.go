@@ -251,3 +251,13 @@ func brokerTLS(c config.BrokerTLS) (*tls.Config, error) {
 	}
 	return tc, nil
 }
+
+// LastContact is when a terminal was last heard from (any message, not only
+// a change of state), for the monitor's 最后通讯.
+func (a *App) LastContact(id string) (time.Time, bool) {
+	if a.Terminals == nil || a.Terminals.Watcher == nil {
+		return time.Time{}, false
+	}
+	s, ok := a.Terminals.Watcher.Status(id)
+	return s.LastSeen, ok && !s.LastSeen.IsZero()
+}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -150,7 +151,7 @@ func New(d Deps) *Server {
 	})
 	if d.Pages != nil {
 		files := http.FileServerFS(d.Pages)
-		m.Handle("/", files)
+		m.Handle("/", notFoundChinese(files, d.Pages))
 		m.HandleFunc("GET /window/{id}/{$}", s.windowPage)
 		// More specific than the page route, so the page's script is served as a
 		// file, not redirected to /window/window.js/.
@@ -339,3 +340,30 @@ func (s *Server) uplinkStatus(w http.ResponseWriter, r *http.Request) {
 	st, ok := s.d.Uplink()
 	writeJSON(w, http.StatusOK, map[string]any{"configured": ok, "status": st})
 }
+
+// notFoundChinese serves the pages, and a page in Chinese for any path that
+// has none (Go's file server would say "404 page not found").
+func notFoundChinese(files http.Handler, pages fs.FS) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
+		if p == "" || p == "." {
+			files.ServeHTTP(w, r)
+			return
+		}
+		if f, err := fs.Stat(pages, p); err == nil && (!f.IsDir() || fileExists(pages, p+"/index.html")) {
+			files.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, notFoundPage)
+	})
+}
+
+func fileExists(fsys fs.FS, p string) bool { _, err := fs.Stat(fsys, p); return err == nil }
+
+const notFoundPage = `<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>页面不存在</title>` +
+	`<link rel="icon" href="/common/favicon.png"><link rel="stylesheet" href="/common/style.css"></head>` +
+	`<body style="display:flex;align-items:center;justify-content:center;height:100vh;margin:0"><div style="text-align:center">` +
+	`<h1 style="color:#0a2f66">页面不存在</h1><p>请检查地址。可用页面：<a href="/kiosk/">自助取号</a> · <a href="/board/">叫号屏</a> · ` +
+	`<a href="/monitor/">设备监控</a> · <a href="/reports/">报表</a></p></div></body></html>`
