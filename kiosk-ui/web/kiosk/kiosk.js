@@ -423,7 +423,16 @@
       var n = Math.max(svcWins.length, 1);
       wait = Math.floor((ahead * svc.avg_service_minutes + n - 1) / n);
     }
-    $("ticket-wait").textContent = wait === null ? "—" : (wait <= 0 ? "即将叫号" : "约 " + wait + " 分钟");
+    // The ticket's own estimate (halld's rules) says when no window can
+    // serve it, and gives a band rather than a point when data are thin.
+    var est = t.estimate && typeof t.estimate === "object" ? t.estimate : null;
+    if (est && est.servable === false) {
+      $("ticket-wait").textContent = str(est.text) || "当前暂无窗口办理，请留意叫号";
+    } else if (est && str(est.text)) {
+      $("ticket-wait").textContent = str(est.text);
+    } else {
+      $("ticket-wait").textContent = wait === null ? "—" : (wait <= 0 ? "即将叫号" : "约 " + wait + " 分钟");
+    }
     var wins = (Array.isArray(t.windows) ? t.windows : svcWins).filter(Boolean).map(str);
     var wbox = $("ticket-windows");
     wbox.textContent = "";

@@ -156,6 +156,7 @@
     $("csv-attendance").href = window.HallAuth.url("/api/v1/reports?" + csv + "&format=attendance.csv");
     renderKPIs(rep.totals);
     renderTable(rep.rows, rep.totals, by);
+    renderRates(rep, by);
     renderCharts(rep.rows, by, hourly.rows);
     document.body.setAttribute("data-loaded", rep.from + "/" + rep.to + "/" + by);
   }
@@ -220,6 +221,61 @@
     var foot = $("report-totals");
     foot.textContent = "";
     foot.appendChild(tableRow("合计", cells(totals)));
+  }
+
+  // ---------------------------------------------------------------- 好评率, 主动评价好评率, 未评价率, 预计准确度
+  // A panel of its own under the table (built here: the table's columns
+  // stay as they are), with the report's own definitions beside the numbers.
+  function estimateText(e) {
+    if (!e || !e.samples || e.p80_error_minutes == null) return "—";
+    return "80% 的预计在 ±" + Math.ceil(e.p80_error_minutes) + " 分钟内（" + e.samples + " 张，区间内 " + pct(e.within_band_rate) + "）";
+  }
+  function renderRates(rep, by) {
+    var box = $("report-rates");
+    if (!box) {
+      var table = $("report-table");
+      var panel = table && table.closest ? table.closest("section") : null;
+      if (!panel || !panel.parentNode) return;
+      box = el("section", "panel r-rates");
+      box.id = "report-rates";
+      panel.parentNode.insertBefore(box, panel.nextSibling);
+    }
+    box.textContent = "";
+    var head = el("div", "panel-head");
+    head.appendChild(el("h2", null, "好评率 · 主动评价好评率 · 未评价率 · 等候预计"));
+    box.appendChild(head);
+    var wrap = el("div", "r-table-wrap");
+    var table = el("table", "r-table");
+    var thead = el("thead");
+    var hr = el("tr");
+    [BY_TEXT[by] || "范围", "好评率", "主动评价好评率", "未评价率", "未评价", "日终过号", "日终过期", "等候预计"].forEach(function (h) { hr.appendChild(el("th", null, h)); });
+    thead.appendChild(hr);
+    table.appendChild(thead);
+    var tbody = el("tbody");
+    function line(label, r, key) {
+      var rt = r.ratings || {}, o = r.outcomes || {};
+      var tr = el("tr");
+      if (key != null) tr.setAttribute("data-key", key);
+      var th = el("th", "r-group", label);
+      th.scope = "row";
+      tr.appendChild(th);
+      [pct(rt.good_rate), pct(rt.unprompted_good_rate) + (rt.unprompted ? "（" + rt.unprompted + " 条）" : ""), pct(rt.unrated_rate),
+        num(rt.unrated), num(o.no_show), num(o.expired)].forEach(function (v) { tr.appendChild(el("td", "num", v)); });
+      tr.appendChild(el("td", "r-estimate", estimateText(r.estimate)));
+      tbody.appendChild(tr);
+    }
+    (rep.rows || []).forEach(function (r) { line(groupLabel(r, by), r, r.key); });
+    line("合计", rep.totals || {}, null);
+    table.appendChild(tbody);
+    wrap.appendChild(table);
+    box.appendChild(wrap);
+    var defs = rep.definitions || {};
+    var dl = el("dl", "r-definitions");
+    Object.keys(defs).sort().forEach(function (k) {
+      dl.appendChild(el("dt", null, k));
+      dl.appendChild(el("dd", null, defs[k]));
+    });
+    box.appendChild(dl);
   }
 
   // ---------------------------------------------------------------- charts

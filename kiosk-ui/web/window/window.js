@@ -241,7 +241,7 @@
       return;
     }
     box.hidden = false;
-    var key = JSON.stringify([r.ticket_id, r.phase, r.level, r.reasons, r.bad]);
+    var key = JSON.stringify([r.ticket_id, r.phase, r.level, r.reasons, r.bad, r.reason, r.unprompted]);
     if (box.getAttribute("data-key") === key) return;
     box.setAttribute("data-key", key);
     box.textContent = "";
@@ -251,10 +251,11 @@
       box.appendChild(el("span", "r-label", (who ? who + "：" : "") + "等待评价…"));
     } else if (r.phase === "timeout") {
       box.setAttribute("data-result", "timeout");
-      box.appendChild(el("span", "r-label", (who ? who + "：" : "") + "未评价（超时）"));
+      var why = { next_call: "已叫下一号", pause: "窗口暂停", sign_out: "已签退", day_end: "日终", pad_timeout: "超时" }[r.reason] || "超时";
+      box.appendChild(el("span", "r-label", (who ? who + "：" : "") + "未评价（" + why + "）"));
     } else {
       box.setAttribute("data-result", r.bad ? "bad" : "good");
-      box.appendChild(el("span", "r-label", (who ? who + " " : "") + (r.bad ? "差评：" : "评价：")));
+      box.appendChild(el("span", "r-label", (who ? who + " " : "") + (r.unprompted ? "主动" : "") + (r.bad ? "差评：" : "评价：")));
       box.appendChild(el("strong", "r-level", r.level || "—"));
       if (r.reasons && r.reasons.length) box.appendChild(el("span", "r-reasons", "原因：" + r.reasons.join("、")));
     }
@@ -477,7 +478,15 @@
     });
   }
 
+  var ratedEarly = {}; // visit → its rating.submitted, given during the service (主动评价)
   function waitRating(ticketId, number, visit) {
+    var early = visit && ratedEarly[visit];
+    if (early) { // rated before the finish: nothing to wait for
+      state.rating = { ticket_id: ticketId, number: number, visit: visit, phase: "done", level: str(early.level),
+        reasons: Array.isArray(early.reasons) ? early.reasons : [], bad: early.bad === true, unprompted: true, until: now() + RATING_SHOW_MS };
+      renderRating();
+      return;
+    }
     var r = state.rating;
     if (r && r.ticket_id === ticketId && r.phase !== "waiting") return; // already rated
     if (r && r.ticket_id === ticketId) { if (visit && !r.visit) r.visit = visit; return; }
@@ -729,15 +738,18 @@
         if (w && ev.from_window === WINDOW_ID && cur && cur.ticket_id === ev.ticket_id) w.current = null;
         break;
       case "rating.submitted":
+        if (ev.unprompted === true && ev.visit && !ratingMatches(ev)) ratedEarly[ev.visit] = ev;
         if (ratingMatches(ev)) {
           var bad = ev.bad === true || BAD_LEVELS[ev.level] === true;
           state.rating = { ticket_id: ev.ticket_id, number: state.rating.number || ev.number, visit: ev.visit, phase: "done",
-            level: str(ev.level), reasons: Array.isArray(ev.reasons) ? ev.reasons : [], bad: bad, until: now() + RATING_SHOW_MS };
+            level: str(ev.level), reasons: Array.isArray(ev.reasons) ? ev.reasons : [], bad: bad, unprompted: ev.unprompted === true,
+            until: now() + RATING_SHOW_MS };
         }
         break;
       case "rating.timeout":
         if (ratingMatches(ev)) {
-          state.rating = { ticket_id: ev.ticket_id, number: state.rating.number, visit: ev.visit, phase: "timeout", until: now() + RATING_TIMEOUT_SHOW_MS };
+          state.rating = { ticket_id: ev.ticket_id, number: state.rating.number, visit: ev.visit, phase: "timeout", reason: str(ev.reason),
+            until: now() + RATING_TIMEOUT_SHOW_MS };
         }
         break;
       case "window.paused":
