@@ -447,15 +447,24 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 			return err
 		}
 		id := d.ID
-		handle := func(line string) error {
-			_, err := eng.Submit(context.Background(), hall.RecordLine{DeviceLine: hall.DeviceLine{Device: id, Text: line}})
-			return err
+		// Every line read together shares one group commit (SubmitAll).
+		handle := func(lines []string) []error {
+			cmds := make([]any, len(lines))
+			for i, l := range lines {
+				cmds[i] = hall.RecordLine{DeviceLine: hall.DeviceLine{Device: id, Text: l}}
+			}
+			return eng.SubmitAll(context.Background(), cmds)
 		}
 		if d.Kind == config.KindScanner {
 			// A scan may carry personal data: it goes to its kiosk, not the journal.
-			handle = func(line string) error { a.Kiosks.Scan(context.Background(), id, line); return nil }
+			handle = func(lines []string) []error {
+				for _, l := range lines {
+					a.Kiosks.Scan(context.Background(), id, l)
+				}
+				return nil
+			}
 		}
-		ld, err := lineport.New(id, opts, handle)
+		ld, err := lineport.NewBatch(id, opts, handle)
 		if err != nil {
 			stopDevices()
 			return fmt.Errorf("device %s: %w", id, err)

@@ -296,7 +296,7 @@ func (e *Engine) process(batch []request) {
 			p.err = err
 			continue
 		}
-		if len(emits) > 0 && !copied {
+		if !copied && !stateless(emits) {
 			scratch = cloneState(e.st)
 			copied = true
 		}
@@ -309,7 +309,9 @@ func (e *Engine) process(batch []request) {
 			}
 			p.recs = append(p.recs, journal.Record{Seq: seq, ID: env.ID, Type: em.Type, TS: now, Body: body})
 			p.data = append(p.data, em.Data)
-			hall.Apply(scratch, seq, em.Type, now, em.Data)
+			if copied {
+				hall.Apply(scratch, seq, em.Type, now, em.Data)
+			} // else stateless: only the seq moves, set once committed
 			if ref, ok := em.Data.(hall.TicketRef); ok && p.ticket == "" {
 				p.ticket = ref.TicketRef()
 			}
@@ -329,8 +331,13 @@ func (e *Engine) process(batch []request) {
 	}
 	if commitErr != nil {
 		e.log.Error("journal append failed; commands refused", "err", commitErr, "events", len(all))
-	} else if copied {
-		e.st = scratch
+	} else {
+		if copied {
+			e.st = scratch
+		}
+		if len(all) > 0 {
+			e.st.Seq = all[len(all)-1].Seq // the last events may be stateless ones
+		}
 	}
 
 	for _, p := range work {
@@ -352,6 +359,20 @@ func (e *Engine) process(batch []request) {
 			p.req.reply <- reply{res: res}
 		}
 	}
+}
+
+// stateless reports whether emits are all of types the state does not fold
+// (only its seq moves): a line device's lines. Deciding them needs no scratch
+// copy of the state, which costs O(tickets of the day) per batch: a port
+// sending hundreds of lines a second goes through the rules, not through
+// the whole hall state.
+func stateless(emits []hall.Emit) bool {
+	for _, em := range emits {
+		if em.Type != hall.TypeDeviceLine {
+			return false
+		}
+	}
+	return true
 }
 
 // cloneState deep-copies everything Apply mutates, so a batch whose commit

@@ -6,7 +6,12 @@
 // handler holds up reading (the port's queue, then the kernel's tty buffer
 // take up the slack) rather than lines overtaking each other. A handler
 // should therefore take milliseconds: a device without flow control loses
-// bytes once those buffers are full.
+// bytes once those buffers are full. Every line already read when the
+// handler is free again is handed over at once (NewBatch): a handler that
+// makes lines durable shares one commit among them, so a port's rate is not
+// bounded by one commit per line. Each time the handler was still busy
+// while more bytes waited, the device counts it (Backpressure, "held" in
+// its detail): the port is being held back, nothing is dropped.
 //
 // Lines carry personal data (booking codes, ID numbers in QR codes). This
 // package logs nothing and reports only counters; whoever logs a line uses
@@ -64,26 +69,51 @@ var _ device.Driver = (*Device)(nil)
 // Device is one line device. It outlives connections: the supervisor calls
 // Run once per connection.
 type Device struct {
-	id     string
-	opts   Options
-	onLine func(line string) error
+	id      string
+	opts    Options
+	onLines func(lines []string) []error
 
 	mu            sync.Mutex
 	fr            *linedev.Framer // fed by Run only; locked for Stats
 	port          *serialport.Port
 	handled       uint64 // lines the handler took
 	handlerErrors uint64 // lines the handler refused
+	held          uint64 // handler returns that found more bytes already waiting
 }
+
+// maxBatch bounds the lines handed over at once.
+const maxBatch = 512
 
 // New makes a line device. onLine takes each line, decoded to UTF-8 without
 // its terminator. Its error is counted and reported, and the line is gone:
 // a scanner cannot be asked to send it again.
 func New(id string, o Options, onLine func(line string) error) (*Device, error) {
+	if onLine == nil {
+		return nil, fmt.Errorf("%s: no line handler", id)
+	}
+	return NewBatch(id, o, func(lines []string) []error {
+		var errs []error
+		for i, l := range lines {
+			if err := onLine(l); err != nil {
+				if errs == nil {
+					errs = make([]error, len(lines))
+				}
+				errs[i] = err
+			}
+		}
+		return errs
+	})
+}
+
+// NewBatch is New with a handler that takes every line already read at once,
+// in order (at most 512); errs[i] is lines[i]'s outcome (nil errs: all
+// taken). A handler that commits lines durably shares one commit among them.
+func NewBatch(id string, o Options, onLines func(lines []string) []error) (*Device, error) {
 	fr, err := linedev.NewFramer(o.Options)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", id, err)
 	}
-	if onLine == nil {
+	if onLines == nil {
 		return nil, fmt.Errorf("%s: no line handler", id)
 	}
 	if o.PartialTimeout == 0 {
@@ -93,7 +123,7 @@ func New(id string, o Options, onLine func(line string) error) (*Device, error) 
 		o.ReportEvery = 10 * time.Second
 	}
 	o.Options = fr.Options()
-	return &Device{id: id, opts: o, onLine: onLine, fr: fr}, nil
+	return &Device{id: id, opts: o, onLines: onLines, fr: fr}, nil
 }
 
 // ID is the device id.
@@ -111,6 +141,15 @@ func (d *Device) HandlerErrors() uint64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.handlerErrors
+}
+
+// Backpressure counts the times the handler, once done, found more bytes
+// already waiting: the port was held back by the handler (the bytes wait
+// in the port's queue and the kernel's buffer; none is dropped).
+func (d *Device) Backpressure() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.held
 }
 
 // Jobs counts lines the handler took (the supervisor shows it as the
@@ -171,6 +210,7 @@ func (d *Device) Run(ctx context.Context, port *serialport.Port, report func(dev
 	r.send(d.tally(), device.StateReady, "", false)
 	next := time.Now().Add(d.opts.ReportEvery)
 	var lastByte time.Time
+	var carry []byte // a chunk found waiting after the handler returned
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -180,7 +220,13 @@ func (d *Device) Run(ctx context.Context, port *serialport.Port, report func(dev
 		if flushing {
 			wait = min(wait, time.Until(lastByte.Add(d.opts.PartialTimeout)))
 		}
-		chunk, err := port.Read(max(wait, settle))
+		var chunk []byte
+		var err error
+		if carry != nil {
+			chunk, carry = carry, nil
+		} else {
+			chunk, err = port.Read(max(wait, settle))
+		}
 		switch {
 		case errors.Is(err, serialport.ErrTimeout):
 			if flushing && time.Since(lastByte) >= d.opts.PartialTimeout {
@@ -188,7 +234,7 @@ func (d *Device) Run(ctx context.Context, port *serialport.Port, report func(dev
 				line, ok := d.fr.Flush()
 				d.mu.Unlock()
 				if ok {
-					d.deliver(line)
+					d.deliver([]string{line})
 				}
 			}
 		case err != nil:
@@ -198,8 +244,27 @@ func (d *Device) Run(ctx context.Context, port *serialport.Port, report func(dev
 			d.mu.Lock()
 			lines := d.fr.Feed(chunk)
 			d.mu.Unlock()
-			for _, l := range lines {
-				d.deliver(l)
+			// Take what else is queued already, so the handler gets every
+			// line read so far in one call.
+			for len(lines) > 0 && len(lines) < maxBatch {
+				more, ok := queued(port)
+				if !ok {
+					break
+				}
+				d.mu.Lock()
+				lines = append(lines, d.fr.Feed(more)...)
+				d.mu.Unlock()
+			}
+			for len(lines) > 0 {
+				n := min(len(lines), maxBatch)
+				d.deliver(lines[:n])
+				lines = lines[n:]
+			}
+			if more, ok := queued(port); ok {
+				carry = more // read next, without waiting
+				d.mu.Lock()
+				d.held++
+				d.mu.Unlock()
 			}
 		}
 		if now := time.Now(); !now.Before(next) {
@@ -209,34 +274,43 @@ func (d *Device) Run(ctx context.Context, port *serialport.Port, report func(dev
 	}
 }
 
+// queued returns a chunk the port has already received, without waiting.
+func queued(port *serialport.Port) ([]byte, bool) {
+	b, err := port.Read(0)
+	return b, err == nil && len(b) > 0
+}
+
 func (d *Device) pending() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.fr.Pending()
 }
 
-// deliver hands one line to the handler, on Run's goroutine.
-func (d *Device) deliver(line string) {
-	err := d.onLine(line)
+// deliver hands lines to the handler, on Run's goroutine.
+func (d *Device) deliver(lines []string) {
+	errs := d.onLines(lines)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err != nil {
-		d.handlerErrors++
-	} else {
-		d.handled++
+	bad := 0
+	for _, err := range errs {
+		if err != nil {
+			bad++
+		}
 	}
+	d.handlerErrors += uint64(bad)
+	d.handled += uint64(len(lines) - bad)
 }
 
 // tally is what the device detail shows.
 type tally struct {
-	lines, overlong, garbage, badEncoding, flushed, cut, handlerErrors uint64
+	lines, overlong, garbage, badEncoding, flushed, cut, handlerErrors, held uint64
 }
 
 func (d *Device) tally() tally {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s := d.fr.Stats()
-	return tally{s.Lines, s.Overlong, s.Garbage, s.BadEncoding, s.Flushed, s.Cut, d.handlerErrors}
+	return tally{s.Lines, s.Overlong, s.Garbage, s.BadEncoding, s.Flushed, s.Cut, d.handlerErrors, d.held}
 }
 
 func (t tally) dropped() uint64 { return t.overlong + t.garbage + t.badEncoding }
@@ -244,7 +318,7 @@ func (t tally) dropped() uint64 { return t.overlong + t.garbage + t.badEncoding 
 func (t tally) detail() map[string]any {
 	return map[string]any{
 		"lines": t.lines, "overlong": t.overlong, "garbage": t.garbage, "bad_encoding": t.badEncoding,
-		"flushed": t.flushed, "cut": t.cut, "handler_errors": t.handlerErrors,
+		"flushed": t.flushed, "cut": t.cut, "handler_errors": t.handlerErrors, "held": t.held,
 	}
 }
 
