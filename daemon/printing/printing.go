@@ -137,8 +137,15 @@ func Render(cfg *config.Config, prof escpos.Profile, t *hall.Ticket) ([]byte, er
 		b.Bold(true).Line("【预约】").Bold(false)
 	}
 	b.Line(fmt.Sprintf("您前面还有 %d 人等候", t.Ahead))
-	if wait := hall.EstimatedWait(cfg, t.Service, t.Ahead); wait > 0 {
-		b.Line("预计等候约 " + strconv.Itoa(wait) + " 分钟")
+	switch e := t.Estimate; {
+	case e != nil && !e.Servable:
+		b.Line(e.Text) // nobody can call it now: say so, promise nothing
+	case e != nil && e.Low != nil && e.High != nil && *e.High > 0:
+		b.Line(fmt.Sprintf("预计等候约 %d–%d 分钟", *e.Low, *e.High))
+	case e == nil:
+		if wait := hall.EstimatedWait(cfg, t.Service, t.Ahead); wait > 0 {
+			b.Line("预计等候约 " + strconv.Itoa(wait) + " 分钟")
+		}
 	}
 	if ws := hall.WindowsFor(cfg, t.Service); len(ws) > 0 {
 		b.Line("办理窗口：" + strings.Join(ws, "、"))

@@ -401,3 +401,29 @@ func TestReprintAtAnUnknownKioskIsRefused(t *testing.T) {
 		t.Fatalf("reprint at an unknown kiosk: %d %s", w.Code, w.Body)
 	}
 }
+
+// Nobody is signed in at the only window that serves tax: the API must not
+// promise a wait ("即将叫号", 0 minutes) for a ticket no one can call.
+func TestNoEstimateWhenNoWindowCanCall(t *testing.T) {
+	s, eng := accessServer(t)
+	res, err := eng.Submit(context.Background(), hall.IssueTicket{Service: "tax"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := s.do(t, req{method: "GET", path: "/api/v1/tickets/" + res.Ticket.ID})
+	var body struct {
+		Ticket struct {
+			EstWait  *int `json:"est_wait_minutes"`
+			Estimate struct {
+				Servable bool   `json:"servable"`
+				Text     string `json:"text"`
+			} `json:"estimate"`
+		} `json:"ticket"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != 200 {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	if body.Ticket.EstWait != nil || body.Ticket.Estimate.Servable || !strings.Contains(body.Ticket.Estimate.Text, "暂无窗口") {
+		t.Fatalf("a ticket no window can call: %s", w.Body)
+	}
+}

@@ -97,7 +97,7 @@ func projectObject(obj map[string]json.RawMessage, sh shape) (json.RawMessage, e
 var (
 	ticketPublic = shape{"number": nil, "service": nil, "service_name": nil, "day": nil, "priority": nil,
 		"status": nil, "print_status": nil, "issued_at": nil, "ahead": nil, "window": nil, "called_at": nil,
-		"started_at": nil, "finished_at": nil, "recalls": nil, "slot_start": nil}
+		"started_at": nil, "finished_at": nil, "recalls": nil, "slot_start": nil, "estimate": nil, "outcome": nil}
 	// A window or kiosk works with ticket ids (call, reprint), visits and what printed.
 	ticketDesk = ticketPublic.with(shape{"id": nil, "visit": nil, "pinned_window": nil, "printed_by": nil,
 		"print_error": nil, "channel": nil, "kiosk": nil, "transfers": nil, "rating": nil})
@@ -136,13 +136,18 @@ var eventShapes = func() map[level]map[string]shape {
 		"ticket.print_failed": {"number": nil, "code": nil, "message": nil},
 		"ticket.called": {"number": nil, "service": nil, "service_name": nil, "window": nil, "window_number": nil,
 			"window_name": nil, "priority": nil, "recall": nil, "recalls": nil, "voice": nil},
-		"ticket.no_show":       {"number": nil, "window": nil},
-		"ticket.held":          {"number": nil, "window": nil},
-		"ticket.transferred":   {"number": nil, "from_service": nil, "to_service": nil, "from_window": nil, "to_window": nil},
+		"ticket.no_show": {"number": nil, "window": nil},
+		"ticket.held":    {"number": nil, "window": nil},
+		"ticket.transferred": {"number": nil, "from_service": nil, "to_service": nil, "from_window": nil, "to_window": nil,
+			"from_service_name": nil, "to_service_name": nil},
+		"ticket.closed": {"number": nil, "service": nil, "service_name": nil, "day": nil, "status": nil, "outcome": nil,
+			"window": nil, "reason": nil},
+		"day.closed": {"day": nil, "tickets": nil, "served": nil, "no_show": nil, "expired": nil, "visits_finished": nil,
+			"rated": nil, "unrated": nil},
 		"service.started":      {"number": nil, "service": nil, "window": nil},
 		"service.finished":     {"number": nil, "service": nil, "window": nil},
-		"rating.submitted":     {"number": nil, "window": nil},
-		"rating.timeout":       {"number": nil, "window": nil},
+		"rating.submitted":     {"number": nil, "window": nil, "unprompted": nil, "late": nil},
+		"rating.timeout":       {"number": nil, "window": nil, "reason": nil},
 		"window.paused":        {"window": nil, "window_number": nil, "reason": nil, "until": nil, "voice": nil},
 		"window.resumed":       {"window": nil, "since": nil, "minutes": nil},
 		"window.pause_overdue": {"window": nil, "since": nil, "minutes": nil},
@@ -163,6 +168,7 @@ var eventShapes = func() map[level]map[string]shape {
 	desk["ticket.print_failed"] = desk["ticket.print_failed"].with(shape{"tried": nil})
 	desk["rating.submitted"] = desk["rating.submitted"].with(shape{"level": nil, "reasons": nil, "service": nil, "device": nil})
 	desk["device.state"] = desk["device.state"].with(shape{"reason": nil, "detail": nil})
+	desk["rating.timeout"] = desk["rating.timeout"].with(shape{"service": nil})
 	out := map[level]map[string]shape{levelPublic: {}, levelDesk: {}}
 	for t, sh := range pub {
 		out[levelPublic][t] = envelope.with(sh)

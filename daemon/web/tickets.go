@@ -19,16 +19,22 @@ type ticketRequest struct {
 // ticketResponse is a ticket with what the citizen needs to know now.
 type ticketResponse struct {
 	*hall.Ticket
-	EstWaitMinutes int      `json:"est_wait_minutes"`
+	// EstWaitMinutes is the estimate's middle; null when no staffed window
+	// can call the ticket now (ticket.estimate says why, and the band).
+	EstWaitMinutes *int     `json:"est_wait_minutes"`
 	Windows        []string `json:"windows"`
 }
 
 func (s *Server) respondTicket(w http.ResponseWriter, status int, t *hall.Ticket) {
-	writeJSON(w, status, map[string]any{"ticket": ticketResponse{
-		Ticket:         t,
-		EstWaitMinutes: hall.EstimatedWait(s.d.Config, t.Service, t.Ahead),
-		Windows:        hall.WindowsFor(s.d.Config, t.Service),
-	}})
+	resp := ticketResponse{Ticket: t, Windows: hall.WindowsFor(s.d.Config, t.Service)}
+	switch {
+	case t.Estimate != nil:
+		resp.EstWaitMinutes = t.Estimate.Minutes
+	default: // a ticket from before estimates were recorded
+		m := hall.EstimatedWait(s.d.Config, t.Service, t.Ahead)
+		resp.EstWaitMinutes = &m
+	}
+	writeJSON(w, status, map[string]any{"ticket": resp})
 }
 
 // issueTicket takes a number for a service.
