@@ -2,16 +2,12 @@ package engine_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"halld/daemon/config"
 	"halld/daemon/engine"
 	"halld/daemon/hall"
-	"halld/daemon/journal"
+	"halld/daemon/internal/testhall"
 )
 
 const outcomeYAML = `
@@ -33,23 +29,10 @@ staff:
 // A command is answered with its own ticket even when the rules record the
 // last visit's 未评价 or the last day's outcomes with it.
 func TestAnswersNameTheCommandsTicket(t *testing.T) {
-	cfg, err := config.Parse("t.yaml", []byte(outcomeYAML))
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, err := journal.Open(filepath.Join(t.TempDir(), "j.db"), journal.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
+	cfg := testhall.Config(t, outcomeYAML)
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, cfg.Location)
-	e, err := engine.New(context.Background(), cfg, j, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return now })
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go e.Run(ctx)
-	defer func() { cancel(); <-e.Done() }()
+	e := testhall.StartAt(t, cfg, testhall.Journal(t), func() time.Time { return now }).Engine
+	ctx := context.Background()
 	must := func(cmd any) engine.Result {
 		t.Helper()
 		r, err := e.Submit(ctx, cmd)

@@ -3,17 +3,14 @@ package pads
 import (
 	"bytes"
 	"context"
-	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"halld/daemon/config"
-	"halld/daemon/engine"
 	"halld/daemon/hall"
-	"halld/daemon/journal"
+	"halld/daemon/internal/testhall"
 	"halld/drivers/hpad"
 )
 
@@ -99,23 +96,8 @@ func TestLongPauseReasonIsCutCountedAndLogged(t *testing.T) {
 // A pad's fault events are one alert per pad and fault code, counted, and
 // a redelivered event (same evt_seq) does not count twice.
 func TestPadFaultsAreOneAlertPerCode(t *testing.T) {
-	cfg, err := config.Parse("test.yaml", []byte(testHall))
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, err := journal.Open(filepath.Join(t.TempDir(), "j.db"), journal.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e, err := engine.New(context.Background(), cfg, j, log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go e.Run(ctx)
-	defer func() { cancel(); <-e.Done() }()
+	h := testhall.New(t, testHall)
+	cfg, e, j, log := h.Config, h.Engine, h.Journal, h.Log
 	s := New(cfg, e, j, log)
 	for i := range 200 {
 		ev := hpad.Event{Type: hpad.EventFault, EvtSeq: uint16(i/2 + 1), Value: byte(7 + i%4/2)} // each event twice
@@ -123,7 +105,7 @@ func TestPadFaultsAreOneAlertPerCode(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	v, _ := e.Query(ctx, func(st *hall.State) any {
+	v, _ := e.Query(context.Background(), func(st *hall.State) any {
 		out := map[string]int{}
 		for id, a := range st.Alerts {
 			out[id] = a.Count

@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,10 +15,9 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"halld/daemon/config"
 	"halld/daemon/engine"
 	"halld/daemon/hall"
-	"halld/daemon/journal"
+	"halld/daemon/internal/testhall"
 )
 
 const accessYAML = `
@@ -53,24 +50,8 @@ staff:
 // network namespace).
 func accessServer(t *testing.T) (*Server, *engine.Engine) {
 	t.Helper()
-	dir := t.TempDir()
-	cfg, err := config.Parse("devices.yaml", []byte(fmt.Sprintf(accessYAML, dir)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, err := journal.Open(filepath.Join(dir, "journal.db"), journal.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { j.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	eng, err := engine.New(context.Background(), cfg, j, log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go eng.Run(ctx)
-	t.Cleanup(func() { cancel(); <-eng.Done() })
+	h := testhall.New(t, fmt.Sprintf(accessYAML, t.TempDir()))
+	cfg, eng, j, log := h.Config, h.Engine, h.Journal, h.Log
 	s := New(Deps{Config: cfg, Engine: eng, Journal: j, Log: log, Registry: prometheus.NewRegistry(),
 		Ready: func() []string { return nil },
 		Tokens: []Token{

