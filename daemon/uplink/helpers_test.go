@@ -301,23 +301,26 @@ type sub struct {
 	t *testing.T
 	c mqtt.Client
 
-	mu      sync.Mutex
-	seen    map[string]bool
-	last    uint64 // last seq of the contiguous, deduplicated stream
-	recvAt  map[uint64]time.Time
-	total   int // event messages, duplicates included
-	dups    int
-	bad     []string // order violations, unexpected ids
-	states  []string
-	info    []byte
-	status  map[string][]byte   // dev → last status
-	results map[string][][]byte // command topic → results
-	changed chan struct{}
+	mu                   sync.Mutex
+	seen                 map[string]bool
+	last                 uint64 // last seq of the contiguous, deduplicated stream
+	got                  map[uint64]bool
+	lastLive, lastReplay uint64 // last first copy of each lane
+	replays              int    // first copies marked "replay"
+	recvAt               map[uint64]time.Time
+	total                int // event messages, duplicates included
+	dups                 int
+	bad                  []string // order violations, unexpected ids
+	states               []string
+	info                 []byte
+	status               map[string][]byte   // dev → last status
+	results              map[string][][]byte // command topic → results
+	changed              chan struct{}
 }
 
 func newSub(t *testing.T, url, clientID string) *sub {
 	t.Helper()
-	s := &sub{t: t, seen: map[string]bool{}, recvAt: map[uint64]time.Time{},
+	s := &sub{t: t, seen: map[string]bool{}, got: map[uint64]bool{}, recvAt: map[uint64]time.Time{},
 		status: map[string][]byte{}, results: map[string][][]byte{}, changed: make(chan struct{}, 1)}
 	o := mqtt.NewClientOptions().AddBroker(url).SetClientID(clientID).
 		SetProtocolVersion(4).
@@ -351,8 +354,9 @@ func (s *sub) handle(_ mqtt.Client, m mqtt.Message) {
 	case rest == "events":
 		s.total++
 		var ev struct {
-			ID  string `json:"id"`
-			Seq uint64 `json:"seq"`
+			ID     string `json:"id"`
+			Seq    uint64 `json:"seq"`
+			Replay bool   `json:"replay"`
 		}
 		if err := json.Unmarshal(m.Payload(), &ev); err != nil {
 			s.bad = append(s.bad, fmt.Sprintf("bad event %q: %v", m.Payload(), err))
@@ -366,10 +370,21 @@ func (s *sub) handle(_ mqtt.Client, m mqtt.Message) {
 		if ev.ID != eventID(ev.Seq) {
 			s.bad = append(s.bad, fmt.Sprintf("event id %s with seq %d", ev.ID, ev.Seq))
 		}
-		if ev.Seq != s.last+1 {
-			s.bad = append(s.bad, fmt.Sprintf("seq %d after %d", ev.Seq, s.last))
+		// Live events overtake a backlog being replayed: each lane's first
+		// copies are in seq order, and together they leave no gap.
+		lane := &s.lastLive
+		if ev.Replay {
+			lane = &s.lastReplay
+			s.replays++
 		}
-		s.last = max(s.last, ev.Seq)
+		if ev.Seq <= *lane {
+			s.bad = append(s.bad, fmt.Sprintf("seq %d after %d (replay %v)", ev.Seq, *lane, ev.Replay))
+		}
+		*lane = ev.Seq
+		s.got[ev.Seq] = true
+		for s.got[s.last+1] {
+			s.last++
+		}
 		s.recvAt[ev.Seq] = now
 	case rest == "$state":
 		s.states = append(s.states, string(m.Payload()))
@@ -424,7 +439,7 @@ func (s *sub) check(want uint64) {
 	if len(s.bad) > 0 {
 		s.t.Errorf("%d order violations: %v", len(s.bad), firstN(s.bad, 10))
 	}
-	if s.last != want || uint64(len(s.seen)) != want {
+	if s.last != want || uint64(len(s.seen)) != want || uint64(len(s.got)) != want {
 		s.t.Errorf("subscriber has events 1..%d (%d distinct), want 1..%d", s.last, len(s.seen), want)
 	}
 }

@@ -61,10 +61,33 @@ type Options struct {
 	Hall, Node                string // topic root hall/{hall}/{node}
 	Username, Password        string // already read from files by the caller
 	CAFile, CertFile, KeyFile string // TLS: CA to verify the server (system roots when empty), client cert/key (optional)
-	MaxRate                   int    // events per second when catching up (default 500; negative: unlimited)
-	Batch                     int    // events in flight at once (default 100)
-	Info                      func() any
-	Log                       *slog.Logger
+	// MaxRate bounds the replay of a backlog (after an outage, a restart,
+	// a resync), in events per second (default 5,000; negative: unlimited).
+	// Live events are never held by it.
+	MaxRate int
+	// Batch is the in-flight window: events published and not yet
+	// acknowledged (default 32; a quarter of it is kept for live events).
+	Batch int
+	// LiveFirst: events appended since the connection opened go ahead of
+	// the backlog being replayed, which is marked "replay": true. Consumers
+	// then order by seq themselves (each lane is in seq order on the wire).
+	// Off by default: the wire carries one seq order, bodies exactly as
+	// recorded, and live events wait behind the backlog.
+	LiveFirst bool
+	// Heartbeat: every so often (default 30 s; negative: never) the outbox's
+	// depth and oldest event age go to …/heartbeat.
+	Heartbeat time.Duration
+	// ReconnectMin, ReconnectMax: a redial waits a random time in [0, d)
+	// (full jitter), d doubling from ReconnectMin (default 100 ms) up to
+	// ReconnectMax (default 1.5 s), so a broker that is back is reached
+	// within ~2 s.
+	ReconnectMin, ReconnectMax time.Duration
+	// MaxConnectsPerMinute: at most this many connections reach the broker
+	// in any minute (default 10): a cluster that bans flapping clients
+	// (EMQX: 15 connects a minute by default) never bans this one.
+	MaxConnectsPerMinute int
+	Info                 func() any
+	Log                  *slog.Logger
 }
 
 // Status is a snapshot for /metrics and the monitor page.
@@ -105,6 +128,7 @@ type Uplink struct {
 
 	// Tunables, fixed after New (tests shorten some).
 	minBackoff, maxBackoff time.Duration
+	connectWindow          time.Duration // MaxConnectsPerMinute counts over this
 	stableAfter            time.Duration // a connection that lasted this long resets the backoff
 	persistEvery           time.Duration
 	ackTimeout             time.Duration
@@ -131,6 +155,9 @@ type Uplink struct {
 	cmdFn     CommandFunc
 	recent    recentResults
 	rewind    *uint64 // pending Rewind
+
+	cmu      sync.Mutex
+	connects []time.Time // when TCP connections reached the broker, last connectWindow
 }
 
 var idRe = regexp.MustCompile(`^[a-z0-9-]+$`)
@@ -157,8 +184,9 @@ func New(j *journal.Journal, opts Options) (*Uplink, error) {
 	u := &Uplink{
 		j: j, o: opts, log: opts.Log,
 		root:           "hall/" + opts.Hall + "/" + opts.Node,
-		minBackoff:     250 * time.Millisecond,
-		maxBackoff:     30 * time.Second,
+		minBackoff:     100 * time.Millisecond,
+		maxBackoff:     1500 * time.Millisecond,
+		connectWindow:  time.Minute,
 		stableAfter:    10 * time.Second,
 		persistEvery:   100 * time.Millisecond,
 		ackTimeout:     60 * time.Second,
@@ -178,10 +206,23 @@ func New(j *journal.Journal, opts Options) (*Uplink, error) {
 	}
 	u.log = u.log.With("component", "uplink")
 	if u.o.MaxRate == 0 {
-		u.o.MaxRate = 500
+		u.o.MaxRate = 5000
 	}
 	if u.o.Batch <= 0 {
-		u.o.Batch = 100
+		u.o.Batch = 32
+	}
+	if u.o.Heartbeat == 0 {
+		u.o.Heartbeat = 30 * time.Second
+	}
+	if u.o.ReconnectMin > 0 {
+		u.minBackoff = u.o.ReconnectMin
+	}
+	if u.o.ReconnectMax > 0 {
+		u.maxBackoff = u.o.ReconnectMax
+	}
+	u.maxBackoff = max(u.maxBackoff, u.minBackoff)
+	if u.o.MaxConnectsPerMinute <= 0 {
+		u.o.MaxConnectsPerMinute = 10
 	}
 	u.o.Batch = min(u.o.Batch, 10000) // MQTT packet ids are 16 bits
 
@@ -368,8 +409,9 @@ func (u *Uplink) applyRewind(ob *outbox) {
 		return
 	}
 	// Whatever is in flight may still be acked: those acks no longer move
-	// the cursor; what was read is read again.
-	ob.last, ob.buf, ob.inflight = ob.cursor, nil, nil
+	// the cursor; what was read is read again, as replay, up to what was
+	// handed out; live events continue after it.
+	ob.reset(max(ob.split, ob.live.last, ob.replay.last))
 	select {
 	case u.cursorMoved <- struct{}{}:
 	default:
@@ -417,6 +459,9 @@ func (u *Uplink) Run(ctx context.Context) error {
 
 	backoff := u.minBackoff
 	for {
+		if !u.connectBudget(ctx) {
+			return nil
+		}
 		start := time.Now()
 		connected, err := u.session(ctx, ob)
 		u.saveCursor()
@@ -430,8 +475,9 @@ func (u *Uplink) Run(ctx context.Context) error {
 		if connected && time.Since(start) >= u.stableAfter {
 			backoff = u.minBackoff
 		}
-		// Full jitter over [backoff/2, backoff).
-		d := backoff/2 + rand.N(backoff/2+1)
+		// Full jitter over [0, backoff): halls cut off together do not
+		// come back together.
+		d := rand.N(backoff + 1)
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
@@ -441,6 +487,44 @@ func (u *Uplink) Run(ctx context.Context) error {
 		}
 		backoff = min(2*backoff, u.maxBackoff)
 	}
+}
+
+// connectBudget waits while MaxConnectsPerMinute connections reached the
+// broker in the last minute; false when ctx ended meanwhile.
+func (u *Uplink) connectBudget(ctx context.Context) bool {
+	for {
+		u.cmu.Lock()
+		now := time.Now()
+		keep := u.connects[:0]
+		for _, t := range u.connects {
+			if now.Sub(t) < u.connectWindow {
+				keep = append(keep, t)
+			}
+		}
+		u.connects = keep
+		var wait time.Duration
+		if len(keep) >= u.o.MaxConnectsPerMinute {
+			wait = keep[0].Add(u.connectWindow).Sub(now) + time.Duration(rand.N(int64(time.Second)))
+		}
+		u.cmu.Unlock()
+		if wait <= 0 {
+			return true
+		}
+		u.log.Warn("uplink holds off reconnecting: connection budget spent", "connects", len(keep), "window", u.connectWindow, "wait", wait.Round(time.Millisecond))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+	}
+}
+
+func (u *Uplink) noteConnect() {
+	u.cmu.Lock()
+	u.connects = append(u.connects, time.Now())
+	u.cmu.Unlock()
 }
 
 func (u *Uplink) loadCursor() (*outbox, error) {
@@ -465,7 +549,9 @@ func (u *Uplink) loadCursor() (*outbox, error) {
 	u.pmu.Lock()
 	u.saved = c
 	u.pmu.Unlock()
-	return &outbox{cursor: c, last: c}, nil
+	ob := &outbox{cursor: c}
+	ob.reset(c)
+	return ob, nil
 }
 
 // persister writes the cursor when it moved, at most every persistEvery:
@@ -580,6 +666,7 @@ func (u *Uplink) session(ctx context.Context, ob *outbox) (connected bool, err e
 		SetCustomOpenConnectionFn(func(*url.URL, mqtt.ClientOptions) (net.Conn, error) {
 			nc, err := u.dial(ctx)
 			if err == nil {
+				u.noteConnect() // the broker sees this one: it counts for flapping
 				c.nmu.Lock()
 				c.nc = nc
 				c.nmu.Unlock()
@@ -779,15 +866,23 @@ func (u *Uplink) stop(c *conn, ob *outbox) {
 	deadline := time.NewTimer(u.drainTimeout)
 	defer deadline.Stop()
 drain:
-	for len(ob.inflight) > 0 {
+	for ob.inflight() > 0 {
 		if _, err := u.collect(ob); err != nil {
 			break
 		}
-		if len(ob.inflight) == 0 {
+		var r, l <-chan struct{}
+		if len(ob.replay.inflight) > 0 {
+			r = ob.replay.inflight[0].tok.Done()
+		}
+		if len(ob.live.inflight) > 0 {
+			l = ob.live.inflight[0].tok.Done()
+		}
+		if r == nil && l == nil {
 			break
 		}
 		select {
-		case <-ob.inflight[0].tok.Done():
+		case <-r:
+		case <-l:
 		case <-c.lost:
 			break drain
 		case <-deadline.C:

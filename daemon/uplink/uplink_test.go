@@ -1,6 +1,7 @@
 package uplink
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -42,12 +43,14 @@ func TestCursorAdvancesOverContiguousAcksOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ob := &outbox{cursor: 8, last: 11}
+	ob := &outbox{cursor: 8}
+	ob.reset(11) // 9..11 are the replay lane
 	toks := map[uint64]*fakeToken{}
 	for seq := uint64(9); seq <= 11; seq++ {
 		toks[seq] = newFakeToken()
-		ob.inflight = append(ob.inflight, flight{seq: seq, tok: toks[seq], sent: time.Now()})
+		ob.replay.inflight = append(ob.replay.inflight, flight{seq: seq, tok: toks[seq], sent: time.Now()})
 	}
+	ob.replay.last = 11
 	step := func(complete uint64, want uint64) {
 		t.Helper()
 		toks[complete].complete(nil)
@@ -66,6 +69,65 @@ func TestCursorAdvancesOverContiguousAcksOnly(t *testing.T) {
 	toks[11].complete(errors.New("connection lost before Publish completed"))
 	if _, err := u.collect(ob); err == nil || ob.cursor != 10 {
 		t.Fatalf("failed publish: err %v, cursor %d; want an error and cursor 10", err, ob.cursor)
+	}
+}
+
+// Live events overtake the backlog on the wire, but the cursor moves only
+// over what is acknowledged contiguously: a live ack past a replay still in
+// flight does not move it.
+func TestCursorWaitsForReplayLane(t *testing.T) {
+	u, err := New(openJournal(t), Options{URL: "tcp://127.0.0.1:1", ClientID: "x", Hall: "h", Node: "n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob := &outbox{cursor: 4}
+	ob.reset(6) // replay 5..6, live 7..
+	toks := map[uint64]*fakeToken{}
+	for seq := uint64(5); seq <= 8; seq++ {
+		toks[seq] = newFakeToken()
+		l := &ob.replay
+		if seq > 6 {
+			l = &ob.live
+		}
+		l.inflight = append(l.inflight, flight{seq: seq, tok: toks[seq], sent: time.Now()})
+		l.last = seq
+	}
+	for _, step := range []struct{ ack, want uint64 }{{7, 4}, {8, 4}, {5, 5}, {6, 8}} {
+		toks[step.ack].complete(nil)
+		if _, err := u.collect(ob); err != nil {
+			t.Fatal(err)
+		}
+		if ob.cursor != step.want {
+			t.Fatalf("after ack %d: cursor %d, want %d", step.ack, ob.cursor, step.want)
+		}
+	}
+	if got := string(replayBody([]byte(`{"id":"a","seq":5}`))); got != `{"replay":true,"id":"a","seq":5}` {
+		t.Fatalf("replay body %s", got)
+	}
+}
+
+// Full jitter with a connection budget: never more than
+// MaxConnectsPerMinute connections in a window.
+func TestConnectBudget(t *testing.T) {
+	u, err := New(openJournal(t), Options{URL: "tcp://127.0.0.1:1", ClientID: "x", Hall: "h", Node: "n", MaxConnectsPerMinute: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.connectWindow = 300 * time.Millisecond
+	start := time.Now()
+	for range 3 {
+		if !u.connectBudget(context.Background()) {
+			t.Fatal("budget refused")
+		}
+		u.noteConnect()
+	}
+	if el := time.Since(start); el > 100*time.Millisecond {
+		t.Fatalf("3 connects within the budget of 3 waited %v", el)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if u.connectBudget(ctx) {
+		t.Fatal("a 4th connect within the window was allowed")
 	}
 }
 
@@ -332,4 +394,33 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("1,500 events in %v: faster than MaxRate 1000/s allows (≥ 1.4 s)", el)
 	}
 	s.check(1500)
+}
+
+// With LiveFirst, events appended while a backlog is replayed at MaxRate go
+// out at once, ahead of it, and only the replayed ones say "replay": true.
+func TestLiveFirstDuringCatchUp(t *testing.T) {
+	b := startBroker(t, "")
+	s := newSub(t, b.url(), "central-livefirst")
+	j := openJournal(t)
+	appendN(t, j, 2000, 500)
+	o := testOptions(t, b.url(), "halld-livefirst")
+	o.MaxRate, o.LiveFirst = 1000, true // the backlog takes ~2 s
+	startUplink(t, j, o)
+	s.wait(10*time.Second, "the first replayed event", func(s *sub) bool { return s.replays > 0 })
+	appendN(t, j, 10, 1)
+	s.wait(10*time.Second, "the live events", func(s *sub) bool { return s.lastLive >= 2010 })
+	s.mu.Lock()
+	replayed := s.replays
+	s.mu.Unlock()
+	if replayed >= 2000 {
+		t.Errorf("the live events came after the whole backlog (%d replayed first)", replayed)
+	}
+	t.Logf("10 live events arrived with %d of 2,000 backlog events replayed", replayed)
+	s.waitEvents(2010, 30*time.Second)
+	s.check(2010)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.replays != 2000 {
+		t.Errorf("%d first copies marked replay, want the 2,000 of the backlog", s.replays)
+	}
 }
