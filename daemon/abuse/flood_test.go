@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -183,4 +184,69 @@ func TestAbuseHTTPIdleFlood(t *testing.T) {
 		"closed_by_halld", done.ClosedByPeer, "healthz_p99", ms(p99), "healthz_max", ms(max), "healthz_fail", len(fails),
 		"ticket", fmt.Sprintf("%d/%s", tk.status, tk.PrintStatus), "ticket_ms", ms(tk.took),
 		"fd_base", fdBase, "fd_peak", fdPeak, "answered_after", ms(answered), "fd_recovery", ms(fdRecovery))
+}
+
+// TestAbuseBrokerFloodFromManyHosts: 40 LAN hosts open 30 idle connections
+// each to the hall broker (1,200, never sending CONNECT), so the per-address
+// bound alone cannot refuse them: the total bound and the connect timeout
+// must. halld's descriptors stay within the bound, the API is untouched,
+// and once the flood ends a terminal logs in within 2 s.
+func TestAbuseBrokerFloodFromManyHosts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("floods a real halld")
+	}
+	ns := newNetns(t)
+	srcs := ns.sources(t, 40)
+	broker := ns.hostIP + ":" + freePort(t)
+	h := startHall(t, hallOpts{
+		mqtt:    fmt.Sprintf("mqtt: {broker: {embedded: true, listen: %q}}", broker),
+		devices: terminalYAML(t),
+	})
+	if took, err := connack(broker, 2*time.Second); err != nil {
+		t.Fatalf("before the flood: term-1 cannot log in: %v (%v)", err, took)
+	}
+	const conns = 1200
+	const hold = 8 * time.Second
+	fdBase := fdCount(h.pid())
+	flood := ns.helper(t, map[string]string{helperEnv: "idle", "HALLD_ABUSE_ADDR": broker,
+		"HALLD_ABUSE_N": strconv.Itoa(conns), "HALLD_ABUSE_HOLD": "60s", "HALLD_ABUSE_SRC": strings.Join(srcs, ",")})
+	var ready floodReady
+	flood.next(&ready, 60*time.Second)
+	t.Logf("flood from %d hosts: %d connections open in %d ms (%d failed: %s)", len(srcs), ready.Opened, ready.TookMS, ready.Failed, ready.FirstErr)
+	if ready.Opened < 300 {
+		t.Fatalf("the flood opened only %d of %d connections (%s): it did not fill the broker", ready.Opened, conns, ready.FirstErr)
+	}
+	heldFrom := time.Now()
+	s := sample(h.url("/healthz"), 100*time.Millisecond, time.Second)
+	time.Sleep(time.Second)
+	tk := h.ticket(5 * time.Second)
+	if !tk.okPrinted() {
+		t.Errorf("during the flood a ticket was not issued and printed: %v", tk.answer)
+	}
+	fdPeak := fdCount(h.pid())
+	time.Sleep(time.Until(heldFrom.Add(hold)))
+	p99, max, n, fails := s.stop()
+	var done floodDone
+	flood.release(&done)
+	if len(fails) > 0 || max > time.Second {
+		t.Errorf("during the flood /healthz failed %d of %d times (p99 %v, max %v); first: %v", len(fails), n, p99, max, first(fails))
+	}
+	if fdPeak > fdBase+600 {
+		t.Errorf("halld's descriptors went from %d to %d: the broker's bounds did not hold", fdBase, fdPeak)
+	}
+	var took time.Duration
+	var err error
+	attempts := 0
+	recovery, ok := waitFor(10*time.Second, func() bool {
+		attempts++
+		took, err = connack(broker, 2*time.Second)
+		return err == nil
+	})
+	if !ok || recovery > 2*time.Second {
+		t.Errorf("after the flood term-1 logged in after %v (%d attempts, ok %v): %v; want within 2 s", recovery, attempts, ok, err)
+	}
+	reliability(t, "broker-flood-many-hosts", "hosts", len(srcs), "conns", ready.Opened, "held", ms(hold),
+		"closed_by_halld", done.ClosedByPeer, "healthz_p99", ms(p99), "healthz_fail", len(fails),
+		"ticket", fmt.Sprintf("%d/%s", tk.status, tk.PrintStatus), "fd_base", fdBase, "fd_peak", fdPeak,
+		"connack", ms(took), "recovery", ms(recovery))
 }

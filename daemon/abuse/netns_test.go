@@ -130,6 +130,29 @@ func newNetns(t *testing.T) *netns {
 	return n
 }
 
+// sources gives the namespace k more addresses (10.232.x.0/26, routed to it
+// from the host), so a flood can come from many LAN hosts at once.
+func (n *netns) sources(t *testing.T, k int) []string {
+	t.Helper()
+	if k > 62 {
+		t.Fatalf("at most 62 sources, not %d", k)
+	}
+	base := fmt.Sprintf("10.232.%d.", os.Getpid()%256)
+	var out []string
+	for i := 1; i <= k; i++ {
+		ip := base + strconv.Itoa(i)
+		if err := ipCmd("-n", n.name, "addr", "add", ip+"/32", "dev", n.nsIf); err != nil {
+			t.Fatalf("netns source %s: %v", ip, err)
+		}
+		out = append(out, ip)
+	}
+	if err := ipCmd("route", "add", base+"0/26", "via", n.nsIP, "dev", n.hostIf); err != nil {
+		t.Fatalf("route to the sources: %v", err)
+	}
+	t.Cleanup(func() { exec.Command("ip", "route", "del", base+"0/26").Run() })
+	return out
+}
+
 // The helper is this test binary re-executed under `ip netns exec`, told by
 // environment variables what to do; it answers in JSON lines on stdout.
 const helperEnv = "HALLD_ABUSE_HELPER"
@@ -301,6 +324,11 @@ func helperIdle() int {
 	if err != nil {
 		hold = 60 * time.Second
 	}
+	var srcs []string // HALLD_ABUSE_SRC: source addresses, dealt round
+	if v := os.Getenv("HALLD_ABUSE_SRC"); v != "" {
+		srcs = strings.Split(v, ",")
+	}
+	var next atomic.Int64
 	start := time.Now()
 	var (
 		mu        sync.Mutex
@@ -318,7 +346,11 @@ func helperIdle() int {
 			go func() {
 				defer wg.Done()
 				for range jobs {
-					c, err := net.DialTimeout("tcp", addr, 3*time.Second)
+					d := net.Dialer{Timeout: 3 * time.Second}
+					if len(srcs) > 0 {
+						d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(srcs[int(next.Add(1))%len(srcs)])}
+					}
+					c, err := d.Dial("tcp", addr)
 					if err != nil {
 						mu.Lock()
 						failed++
