@@ -293,6 +293,8 @@ type Service struct {
 	Area string `yaml:"area" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"an area id" doc:"Id of the area where the service is handled."`
 	// Materials are the required materials (一次性告知), shown on the kiosk and printed.
 	Materials []string `yaml:"materials" doc:"Required materials (一次性告知), shown on the kiosk and printed on the ticket."`
+	// Keywords are everyday words citizens look the service up by on the kiosk (公司, 房子), besides its name.
+	Keywords []string `yaml:"keywords" doc:"Everyday words citizens search the kiosk for this service by (公司, 房子, 社保卡), besides its name; their pinyin and initials match too."`
 	// Conditions are who may apply / preconditions (办理条件).
 	Conditions string `yaml:"conditions" doc:"Conditions (办理条件)."`
 	// PromisedTime is the promised completion time (承诺办结时限), free text such as "3个工作日".

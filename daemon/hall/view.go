@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"halld/daemon/config"
+	"halld/daemon/search"
 )
 
 // View is the whole hall as pages and the snapshot API see it.
@@ -109,6 +110,8 @@ type ServiceView struct {
 	Waiting           int      `json:"waiting"`
 	Open              bool     `json:"open"`
 	CapLeft           *int     `json:"cap_left"`
+	// Search are the keys the kiosk finds the service by (pinyin, initials, everyday words).
+	Search *search.Keys `json:"search,omitempty"`
 }
 
 // DeviceView is a device's recorded state.
@@ -143,7 +146,7 @@ func MakeView(cfg *config.Config, st *State, now time.Time) View {
 		sv := ServiceView{ID: s.ID, Prefix: s.Prefix, Name: s.Name, NameEn: s.NameEn, Area: s.Area, AreaName: AreaName(cfg, s.Area),
 			Materials: s.Materials, Conditions: s.Conditions, PromisedTime: s.PromisedTime, Tolerance: s.Tolerance,
 			AvgServiceMinutes: s.AvgServiceMinutes, Windows: WindowsFor(cfg, s.ID), Waiting: waiting[s.ID],
-			Open: ServiceOpen(cfg, s, now) && !st.serviceClosed(s.ID)}
+			Open: ServiceOpen(cfg, s, now) && !st.serviceClosed(s.ID), Search: ServiceSearch(s)}
 		if sv.Materials == nil {
 			sv.Materials = []string{}
 		}
