@@ -29,6 +29,7 @@ import (
 	"halld/daemon/kiosks"
 	"halld/daemon/netlimit"
 	"halld/daemon/pads"
+	"halld/daemon/phonetoken"
 	"halld/daemon/pii"
 	"halld/daemon/printing"
 	"halld/daemon/retention"
@@ -500,6 +501,13 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		return err
 	}
 	a.PII = key
+	// The citizen's phone page: ticket links are tokens under this key.
+	phoneKey, err := phonetoken.LoadOrCreate(filepath.Join(dir, "phone.key"))
+	if err != nil {
+		stopDevices()
+		return err
+	}
+	defer phonetoken.Register(cfg, phoneKey)()
 	tokens, err := readTokens(cfg)
 	if err != nil {
 		stopDevices()

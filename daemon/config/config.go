@@ -114,6 +114,9 @@ type Hall struct {
 	// EvalURL is the base URL of the ticket's QR code (online evaluation); the ticket id is appended,
 	// e.g. https://…/eval?t=. Empty: no QR code.
 	EvalURL string `yaml:"eval_url" format:"url" doc:"Base URL for the ticket QR code (online evaluation); the ticket id is appended. Empty: no QR code." example:"https://hcp.example.org/eval?t="`
+	// PhoneURL is the base URL of the citizen's phone page (halld's /t/ on the hall's guest Wi-Fi);
+	// when set, the ticket's QR code is it followed by the ticket's opaque token instead of eval_url.
+	PhoneURL string `yaml:"phone_url" format:"url" doc:"Base URL of the citizen's phone page, as phones on the guest Wi-Fi reach halld; the ticket's opaque token is appended and the QR code opens it (instead of eval_url). Empty: eval_url as before." example:"http://192.168.10.2:8080/t/"`
 	// PauseLimit is how long a window may be paused before a window.pause_overdue
 	// alert (管理办法: 暂离工作岗位不超过30分钟). Default "30m".
 	PauseLimit string `yaml:"pause_limit" format:"duration" default:"30m" doc:"How long a window may stay paused before an overdue alert (default 30m)."`

@@ -14,6 +14,7 @@ import (
 
 	"halld/daemon/config"
 	"halld/daemon/hall"
+	"halld/daemon/phonetoken"
 	"halld/drivers/escpos"
 	"halld/drivers/ticketprinter"
 )
@@ -169,8 +170,8 @@ func Render(cfg *config.Config, prof escpos.Profile, t *hall.Ticket) ([]byte, er
 		b.Line(rule)
 	}
 	b.Align(escpos.AlignCenter)
-	if cfg.Hall.EvalURL != "" {
-		b.QR(cfg.Hall.EvalURL+t.ID, 6, 0x31)
+	if qr := phonetoken.QR(cfg, t); qr != "" {
+		b.QR(qr, 6, 0x31)
 		b.Line("扫码评价 · 查询办理进度")
 	}
 	if cfg.Hall.TicketFooter != "" {

@@ -146,6 +146,9 @@ func New(d Deps) *Server {
 	m.HandleFunc("POST /api/v1/devices/{id}/trace", s.write(s.trace, it))
 	m.HandleFunc("POST /api/v1/devices/{id}/send", s.write(s.sendLine, it))
 	m.HandleFunc("POST /api/v1/devices/{id}/command", s.write(s.deviceCommand, it))
+	// The citizen's phone (phone.go): no scope, the ticket's token guards them.
+	m.HandleFunc("GET /api/v1/phone/{token}", s.phoneStatus)
+	m.HandleFunc("POST /api/v1/phone/{token}/rating", s.write(s.phoneRate))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "没有这个接口："+r.Method+" "+r.URL.Path)
 	})
@@ -153,6 +156,7 @@ func New(d Deps) *Server {
 		files := http.FileServerFS(d.Pages)
 		m.Handle("/", notFoundChinese(files, d.Pages))
 		m.HandleFunc("GET /window/{id}/{$}", s.windowPage)
+		m.HandleFunc("GET /t/{token}", s.phonePage)
 		// More specific than the page route, so the page's script is served as a
 		// file, not redirected to /window/window.js/.
 		m.Handle("GET /window/window.js", files)
