@@ -5,18 +5,29 @@
 // There is one writer (the engine); readers follow the log by cursor, which
 // serves live delivery, resume after a disconnect and replay after a crash
 // with one mechanism.
+//
+// An append is durable once it is in the write-ahead file <db>.log: one
+// write and one fdatasync, nothing else (an SQLite commit was ~10 syscalls
+// and twice the CPU). A goroutine of the journal moves what the log holds
+// into SQLite in batches (one transaction and fsync per ~20 ms of events),
+// off the writer's path; recent records are served from memory meanwhile,
+// and Open moves whatever a crash left in the log into SQLite before
+// anything reads. The log is emptied once SQLite holds all of it.
 package journal
 
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
 	_ "modernc.org/sqlite" // pure Go: halld builds with CGO_ENABLED=0
 )
 
@@ -40,13 +51,40 @@ type Journal struct {
 	ins  *sql.Stmt // prepared once: parsing the INSERT on every append cost ~10% of halld's CPU
 	path string
 
-	mu      sync.Mutex
-	head    uint64
-	oldest  uint64 // first seq still held (after pruning); 0 when empty
-	changed chan struct{}
-	ring    []Record // recent records, for readers that keep up
-	ringCap int
+	amu    sync.Mutex // the writer: Append, and emptying the log
+	log    *os.File   // <path>.log: what is durable and maybe not yet in SQLite
+	logOff int64      // where the next frame goes
+	frame  []byte     // Append's encoding buffer
+
+	fmu       sync.Mutex // one flush at a time
+	kickFlush chan struct{}
+	stopFlush chan struct{}
+	flushDone chan struct{}
+	closeOnce sync.Once
+
+	mu       sync.Mutex
+	head     uint64
+	oldest   uint64   // first seq still held (after pruning); 0 when empty
+	flushed  uint64   // last seq SQLite holds
+	pending  []Record // in the log, not yet in SQLite (all of them are in ring too)
+	flushErr error    // the last flush's outcome
+	changed  chan struct{}
+	ring     []Record // recent records, for readers that keep up
+	ringCap  int
+	ringIDs  map[string]struct{} // the ids in ring: a duplicate id is refused at once
 }
+
+// FlushDelay is how long the journal gathers appended records before it
+// moves them into SQLite in one transaction.
+const FlushDelay = 20 * time.Millisecond
+
+// maxPending: past this many records not yet in SQLite, Append moves them
+// itself (back-pressure on the writer rather than unbounded memory).
+const maxPending = 50000
+
+// logLimit: the log is emptied once it is this large and SQLite holds all of
+// it (and at Close).
+const logLimit = 8 << 20
 
 // Options tune the journal; the zero value is fine.
 type Options struct {
@@ -113,7 +151,8 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 		db.Close()
 		return nil, fmt.Errorf("journal: prepare: %w", err)
 	}
-	j := &Journal{db: db, ins: ins, path: path, changed: make(chan struct{}), ringCap: opts.RingSize}
+	j := &Journal{db: db, ins: ins, path: path, changed: make(chan struct{}), ringCap: opts.RingSize, ringIDs: map[string]struct{}{},
+		kickFlush: make(chan struct{}, 1), stopFlush: make(chan struct{}), flushDone: make(chan struct{})}
 	var head, oldest sql.NullInt64
 	if err := db.QueryRow(`SELECT MAX(seq), MIN(seq) FROM events`).Scan(&head, &oldest); err != nil {
 		db.Close()
@@ -128,7 +167,228 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 			j.head = floor
 		}
 	}
+	// What a crash left in the log goes into SQLite before anyone reads.
+	if err := j.openLog(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	j.flushed = j.head
+	go j.flusher()
 	return j, nil
+}
+
+// openLog opens <path>.log (0600) and moves the records a crash left in it
+// into SQLite, then empties it. A torn last frame (a crash during its
+// write, so never acknowledged) ends the log.
+func (j *Journal) openLog() error {
+	lp := j.path + ".log"
+	_, statErr := os.Stat(lp)
+	f, err := os.OpenFile(lp, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if fi, err := f.Stat(); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		f.Chmod(0o600)
+	}
+	if errors.Is(statErr, os.ErrNotExist) {
+		syncDir(filepath.Dir(lp)) // the new log's name is durable too
+	}
+	j.log = f
+	data, err := os.ReadFile(lp)
+	if err != nil {
+		return err
+	}
+	var recs []Record
+	next := j.head + 1
+	for off := 0; ; {
+		r, n, ok := decodeFrame(data[off:])
+		if !ok {
+			break
+		}
+		off += n
+		if r.Seq < next {
+			continue // already in SQLite
+		}
+		if r.Seq != next {
+			return fmt.Errorf("log %s: seq %d where %d was due", lp, r.Seq, next)
+		}
+		recs = append(recs, r)
+		next++
+	}
+	if len(recs) > 0 {
+		if err := j.insert(context.Background(), recs); err != nil {
+			return fmt.Errorf("recover %d records from %s: %w", len(recs), lp, err)
+		}
+		j.head = recs[len(recs)-1].Seq
+		if j.oldest == 0 {
+			j.oldest = recs[0].Seq
+		}
+	}
+	if len(data) > 0 {
+		if err := f.Truncate(0); err != nil {
+			return err
+		}
+		if err := f.Sync(); err != nil {
+			return err
+		}
+	}
+	j.logOff = 0
+	return nil
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// A frame is len u32 | crc32c(payload) u32 | payload, and the payload
+// seq u64 | ts (Unix ms) i64 | len(id) u16 | id | len(type) u16 | type | body.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func appendFrame(b []byte, r Record) []byte {
+	n := 8 + 8 + 2 + len(r.ID) + 2 + len(r.Type) + len(r.Body)
+	start := len(b)
+	b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	b = binary.LittleEndian.AppendUint32(b, 0)
+	b = binary.LittleEndian.AppendUint64(b, r.Seq)
+	b = binary.LittleEndian.AppendUint64(b, uint64(r.TS.UnixMilli()))
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(r.ID)))
+	b = append(b, r.ID...)
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(r.Type)))
+	b = append(b, r.Type...)
+	b = append(b, r.Body...)
+	binary.LittleEndian.PutUint32(b[start+4:], crc32.Checksum(b[start+8:], castagnoli))
+	return b
+}
+
+func decodeFrame(b []byte) (r Record, size int, ok bool) {
+	if len(b) < 8 {
+		return r, 0, false
+	}
+	n := int(binary.LittleEndian.Uint32(b))
+	if n < 20 || len(b) < 8+n {
+		return r, 0, false
+	}
+	p := b[8 : 8+n]
+	if crc32.Checksum(p, castagnoli) != binary.LittleEndian.Uint32(b[4:]) {
+		return r, 0, false
+	}
+	r.Seq = binary.LittleEndian.Uint64(p)
+	r.TS = time.UnixMilli(int64(binary.LittleEndian.Uint64(p[8:])))
+	p = p[16:]
+	l := int(binary.LittleEndian.Uint16(p))
+	if len(p) < 2+l+2 {
+		return r, 0, false
+	}
+	r.ID = string(p[2 : 2+l])
+	p = p[2+l:]
+	l = int(binary.LittleEndian.Uint16(p))
+	if len(p) < 2+l {
+		return r, 0, false
+	}
+	r.Type = string(p[2 : 2+l])
+	r.Body = append([]byte(nil), p[2+l:]...)
+	return r, 8 + n, true
+}
+
+// insert writes recs into SQLite in one transaction.
+func (j *Journal) insert(ctx context.Context, recs []Record) error {
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("journal: begin: %w", err)
+	}
+	stmt := tx.StmtContext(ctx, j.ins)
+	for _, r := range recs {
+		if _, err := stmt.ExecContext(ctx, int64(r.Seq), r.ID, r.Type, r.TS.UnixMilli(), r.Body); err != nil {
+			stmt.Close()
+			tx.Rollback()
+			return fmt.Errorf("journal: insert seq %d: %w", r.Seq, err)
+		}
+	}
+	stmt.Close()
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("journal: commit: %w", err)
+	}
+	return nil
+}
+
+// flusher moves appended records into SQLite, FlushDelay after the first
+// of them; it sleeps while nothing is appended.
+func (j *Journal) flusher() {
+	defer close(j.flushDone)
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	for {
+		select {
+		case <-j.stopFlush:
+			return
+		case <-j.kickFlush:
+		}
+		t.Reset(FlushDelay)
+		select {
+		case <-j.stopFlush:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		if err := j.flush(); err != nil {
+			// Append sees it and retries itself; a failing disk
+			// refuses appends rather than growing the log forever.
+			continue
+		}
+		j.maybeEmptyLog()
+	}
+}
+
+// flush moves every pending record into SQLite.
+func (j *Journal) flush() error {
+	j.fmu.Lock()
+	defer j.fmu.Unlock()
+	j.mu.Lock()
+	recs := j.pending
+	j.mu.Unlock()
+	if len(recs) == 0 {
+		return nil
+	}
+	err := j.insert(context.Background(), recs)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.flushErr = err
+	if err != nil {
+		return err
+	}
+	j.flushed = recs[len(recs)-1].Seq
+	j.pending = append(j.pending[:0:0], j.pending[len(recs):]...)
+	return nil
+}
+
+// maybeEmptyLog truncates the log once it is large and SQLite holds all of it.
+func (j *Journal) maybeEmptyLog() {
+	j.amu.Lock()
+	defer j.amu.Unlock()
+	if j.logOff < logLimit {
+		return
+	}
+	j.emptyLog()
+}
+
+// emptyLog truncates the log if SQLite holds all of it; amu is held.
+func (j *Journal) emptyLog() {
+	j.mu.Lock()
+	all := len(j.pending) == 0
+	j.mu.Unlock()
+	if !all || j.logOff == 0 {
+		return
+	}
+	if err := j.log.Truncate(0); err != nil {
+		return
+	}
+	if err := j.log.Sync(); err != nil {
+		return
+	}
+	j.logOff = 0
 }
 
 // Path is the database file.
@@ -158,11 +418,23 @@ func (j *Journal) Changed() <-chan struct{} {
 	return j.changed
 }
 
-// Append writes recs in one transaction; they must continue the sequence.
-// When it returns nil every record is durable.
+// Append makes recs durable (one write and fdatasync of the log); they must
+// continue the sequence. When it returns nil every record is durable.
 func (j *Journal) Append(ctx context.Context, recs []Record) error {
 	if len(recs) == 0 {
 		return nil
+	}
+	j.amu.Lock()
+	defer j.amu.Unlock()
+	j.mu.Lock()
+	failing, backlog := j.flushErr, len(j.pending)
+	j.mu.Unlock()
+	if failing != nil || backlog > maxPending {
+		// SQLite is failing (a full disk) or far behind: move what is
+		// pending first, so nothing is acknowledged that cannot be stored.
+		if err := j.flush(); err != nil {
+			return err
+		}
 	}
 	head := j.Head()
 	for i, r := range recs {
@@ -170,39 +442,76 @@ func (j *Journal) Append(ctx context.Context, recs []Record) error {
 			return fmt.Errorf("%w: have head %d, record %d has seq %d", ErrGap, head, i, r.Seq)
 		}
 	}
-	tx, err := j.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("journal: begin: %w", err)
+	if err := j.checkIDs(recs); err != nil {
+		return err
 	}
-	stmt := tx.StmtContext(ctx, j.ins)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b := j.frame[:0]
 	for _, r := range recs {
-		if _, err := stmt.ExecContext(ctx, int64(r.Seq), r.ID, r.Type, r.TS.UnixMilli(), r.Body); err != nil {
-			stmt.Close()
-			tx.Rollback()
-			return fmt.Errorf("journal: insert seq %d: %w", r.Seq, err)
-		}
+		b = appendFrame(b, r)
 	}
-	stmt.Close()
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("journal: commit: %w", err)
+	if cap(b) <= 1<<20 {
+		j.frame = b
 	}
+	if _, err := j.log.WriteAt(b, j.logOff); err != nil {
+		return fmt.Errorf("journal: write log: %w", err)
+	}
+	if err := unix.Fdatasync(int(j.log.Fd())); err != nil {
+		return fmt.Errorf("journal: sync log: %w", err)
+	}
+	j.logOff += int64(len(b))
 
 	j.mu.Lock()
 	j.head = recs[len(recs)-1].Seq
 	if j.oldest == 0 {
 		j.oldest = recs[0].Seq
 	}
+	j.pending = append(j.pending, recs...)
 	j.ring = append(j.ring, recs...)
-	if len(j.ring) > 2*j.ringCap {
-		// Keep the newest ringCap; compacting only past twice that makes the
-		// copy amortised O(1) per record instead of O(ringCap) per append.
-		j.ring = append(make([]Record, 0, 2*j.ringCap+len(recs)), j.ring[len(j.ring)-j.ringCap:]...)
+	for _, r := range recs {
+		j.ringIDs[r.ID] = struct{}{}
+	}
+	if keep := max(j.ringCap, len(j.pending)); len(j.ring) > 2*keep {
+		// Keep the newest ringCap (and every record not yet in SQLite);
+		// compacting only past twice that makes the copy amortised O(1)
+		// per record instead of O(ringCap) per append.
+		for _, r := range j.ring[:len(j.ring)-keep] {
+			delete(j.ringIDs, r.ID)
+		}
+		j.ring = append(make([]Record, 0, 2*keep+len(recs)), j.ring[len(j.ring)-keep:]...)
 	}
 	close(j.changed)
 	j.changed = make(chan struct{})
 	j.mu.Unlock()
+	select {
+	case j.kickFlush <- struct{}{}:
+	default:
+	}
 	return nil
 }
+
+// checkIDs refuses a record whose id is already among the recent records
+// or the batch (the writer's bug: ids are UUIDv7). SQLite's unique index
+// still guards older ones when the records move there.
+func (j *Journal) checkIDs(recs []Record) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for i, r := range recs {
+		_, dup := j.ringIDs[r.ID]
+		for k := 0; k < i && !dup; k++ {
+			dup = recs[k].ID == r.ID
+		}
+		if dup {
+			return fmt.Errorf("journal: seq %d: duplicate event id %s", r.Seq, r.ID)
+		}
+	}
+	return nil
+}
+
+// Flush moves every record appended so far into SQLite (tests, backups).
+func (j *Journal) Flush() error { return j.flush() }
 
 // Read returns up to max records with seq > after, in order.
 func (j *Journal) Read(ctx context.Context, after uint64, max int) ([]Record, error) {
@@ -274,7 +583,13 @@ func (j *Journal) Meta(key string) (string, bool, error) {
 }
 
 // SetMeta writes a small durable value.
+//
+// The records appended so far go into SQLite first: a value that refers to
+// them (a cursor) is never ahead of what a copy of the database holds.
 func (j *Journal) SetMeta(key, value string) error {
+	if err := j.flush(); err != nil {
+		return err
+	}
 	_, err := j.db.Exec(`INSERT INTO meta(key,value) VALUES(?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value`, key, value)
 	if err != nil {
 		return fmt.Errorf("journal: set meta %s: %w", key, err)
@@ -286,6 +601,9 @@ func (j *Journal) SetMeta(key, value string) error {
 // (the hall state, the statistics). A checkpoint lets a restart fold only
 // what follows it, and is what allows Prune to drop what precedes it.
 func (j *Journal) SaveCheckpoint(name string, seq uint64, body []byte) error {
+	if err := j.flush(); err != nil { // a checkpoint never runs ahead of the events
+		return err
+	}
 	_, err := j.db.Exec(`INSERT INTO checkpoints(name,seq,body) VALUES(?,?,?) ON CONFLICT(name) DO UPDATE SET seq=excluded.seq, body=excluded.body`,
 		name, int64(seq), body)
 	if err != nil {
@@ -322,6 +640,9 @@ func (j *Journal) CheckpointSeq(name string) uint64 {
 // only the hour's records, and a record stamped in the past after a clock
 // step back cannot make newer records look old.
 func (j *Journal) OlderThan(ctx context.Context, cutoff time.Time) (uint64, error) {
+	if err := j.flush(); err != nil {
+		return 0, err
+	}
 	var last uint64
 	after := j.Oldest() - 1
 	for {
@@ -360,10 +681,16 @@ func (j *Journal) OlderThan(ctx context.Context, cutoff time.Time) (uint64, erro
 // meta first, so a journal pruned empty still continues its sequence.
 // Callers decide upTo; the journal only refuses to go past its head.
 func (j *Journal) Prune(ctx context.Context, upTo uint64) (int, error) {
+	if err := j.flush(); err != nil {
+		return 0, err
+	}
 	head := j.Head()
 	if upTo > head {
 		upTo = head
 	}
+	j.mu.Lock()
+	upTo = min(upTo, j.flushed) // never what SQLite does not hold yet
+	j.mu.Unlock()
 	if upTo < j.Oldest() {
 		return 0, nil
 	}
@@ -390,6 +717,7 @@ func (j *Journal) Prune(ctx context.Context, upTo uint64) (int, error) {
 		}
 		// Readers of the ring must not see what is gone from disk.
 		for len(j.ring) > 0 && j.ring[0].Seq <= to {
+			delete(j.ringIDs, j.ring[0].ID)
 			j.ring = j.ring[1:]
 		}
 		j.mu.Unlock()
@@ -405,7 +733,7 @@ type Stats struct {
 // Stats returns current sizes.
 func (j *Journal) Stats() Stats {
 	s := Stats{Head: j.Head(), Oldest: j.Oldest()}
-	for _, suffix := range []string{"", "-wal"} {
+	for _, suffix := range []string{"", "-wal", ".log"} {
 		if fi, err := os.Stat(j.path + suffix); err == nil {
 			s.FileBytes += fi.Size()
 		}
@@ -413,8 +741,19 @@ func (j *Journal) Stats() Stats {
 	return s
 }
 
-// Close checkpoints and closes the database.
+// Close moves what the log holds into SQLite, empties the log, checkpoints
+// and closes the database.
 func (j *Journal) Close() error {
+	j.closeOnce.Do(func() {
+		close(j.stopFlush)
+		<-j.flushDone
+	})
+	j.amu.Lock()
+	if err := j.flush(); err == nil {
+		j.emptyLog()
+	}
+	j.log.Close()
+	j.amu.Unlock()
 	j.ins.Close()
 	_, _ = j.db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
 	return j.db.Close()
@@ -437,6 +776,14 @@ func Backup(ctx context.Context, src, dest string) error {
 		}
 		return fmt.Errorf("journal: backup: %w", err)
 	}
+	// The log first, then the database: the log holds every record the
+	// database may not (it is emptied only once the database has them
+	// all), so the two together are a gap-free prefix of the journal.
+	logData, err := os.ReadFile(src + ".log")
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		os.Remove(dest)
+		return fmt.Errorf("journal: backup: %w", err)
+	}
 	db, err := sql.Open("sqlite", "file:"+src+"?mode=ro&_pragma=busy_timeout(5000)")
 	if err != nil {
 		os.Remove(dest)
@@ -447,6 +794,24 @@ func Backup(ctx context.Context, src, dest string) error {
 		os.Remove(dest)
 		return fmt.Errorf("journal: backup to %s: %w", dest, err)
 	}
+	if len(logData) == 0 {
+		return nil
+	}
+	// Opening the copy with the live log's records beside it moves them in.
+	if err := os.WriteFile(dest+".log", logData, 0o600); err != nil {
+		os.Remove(dest)
+		return fmt.Errorf("journal: backup: %w", err)
+	}
+	b, err := Open(dest, Options{})
+	if err != nil {
+		os.Remove(dest)
+		os.Remove(dest + ".log")
+		return fmt.Errorf("journal: backup: %w", err)
+	}
+	if err := b.Close(); err != nil {
+		return fmt.Errorf("journal: backup: %w", err)
+	}
+	os.Remove(dest + ".log")
 	return nil
 }
 
@@ -473,7 +838,7 @@ func createPrivate(path string, excl bool) error {
 // other may use them. A file halld may write but does not own (chmod
 // refused) is left as it is rather than refusing to start the hall.
 func tightenFiles(path string) error {
-	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + ".log"} {
 		fi, err := os.Stat(p)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
