@@ -1,0 +1,317 @@
+// The citizen's phone page (/t/{token}): one ticket's progress, a warning
+// when N are ahead, the call, then the rating of the visit. Plain ES5 and
+// XMLHttpRequest, so WeChat's built-in browser, Android Chrome and iOS Safari
+// all run it as it is; it polls GET /api/v1/phone/{token} (README "The
+// citizen's phone").
+(function () {
+  "use strict";
+  var m = /^\/t\/([A-Za-z0-9_-]+)$/.exec(location.pathname);
+  var token = m ? m[1] : "";
+  var api = "/api/v1/phone/" + token;
+  var $ = function (id) { return document.getElementById(id); };
+  var body = document.body;
+
+  var last = null;        // the last view received
+  var warnN = 3;          // warn when this many or fewer are ahead
+  var warned = false;     // the warning for warnN has been given
+  var calledKey = "";     // the call last announced (status, window, recalls)
+  var audio = null;       // AudioContext, made on the first tap (browsers want a gesture)
+  var failures = 0;
+  var timer = 0;
+  var stopped = false;
+  var level = "";
+  var tags = {};
+  var sending = false;
+
+  try {
+    var saved = parseInt(localStorage.getItem("halld-phone-warn"), 10);
+    if (saved > 0) { warnN = saved; }
+  } catch (e) { /* private mode */ }
+  $("warn-n").value = String(warnN);
+  if ($("warn-n").value !== String(warnN)) { warnN = 3; $("warn-n").value = "3"; }
+
+  function show(id, on) { $(id).className = $(id).className.replace(/\s*\bhide\b/g, "") + (on ? "" : " hide"); }
+  function text(id, s) { $(id).textContent = s; }
+
+  // ------------------------------------------------------------ alerts
+
+  function unlockAudio() {
+    var AC = window.AudioContext || window.webkitAudioContext;
+    if (!AC) { return; }
+    try {
+      if (!audio) { audio = new AC(); }
+      if (audio.resume) { audio.resume(); }
+    } catch (e) { audio = null; }
+  }
+
+  // beep plays n tones; loud: longer, higher ones for the call.
+  function beep(n, loud) {
+    if (!audio) { return; }
+    var t = audio.currentTime + 0.05;
+    for (var i = 0; i < n; i++) {
+      var o = audio.createOscillator(), g = audio.createGain();
+      o.type = "square";
+      o.frequency.value = loud ? (i % 2 ? 660 : 880) : 740;
+      g.gain.value = loud ? 0.6 : 0.3;
+      o.connect(g); g.connect(audio.destination);
+      var d = loud ? 0.45 : 0.25;
+      o.start(t); o.stop(t + d);
+      t += d + 0.15;
+    }
+  }
+
+  function vibrate(pattern) {
+    try { if (navigator.vibrate) { navigator.vibrate(pattern); } } catch (e) { /* not on iOS */ }
+  }
+
+  function alertCount(kind) {
+    var k = "data-" + kind + "-alerts";
+    body.setAttribute(k, String((parseInt(body.getAttribute(k), 10) || 0) + 1));
+  }
+
+  function warnText(v) {
+    text("warn", v.ahead === 0 ? "下一位就是您，请到窗口附近留意叫号" : "前面还有 " + v.ahead + " 人，请回到大厅留意叫号");
+    show("warn", true);
+  }
+
+  function warnNow(v) {
+    warnText(v);
+    vibrate([300, 150, 300]);
+    beep(2, false);
+    alertCount("warn");
+  }
+
+  function announceCall(v) {
+    var w = v.window;
+    var where = w ? w.number + "号窗口" : "窗口";
+    $("called").innerHTML = "";
+    $("called").appendChild(document.createTextNode("请 " + v.number + " 号到 " + where + " 办理"));
+    if (w && (w.name || w.area_name)) {
+      var s = document.createElement("small");
+      s.textContent = [w.area_name, w.name].filter(Boolean).join(" · ");
+      $("called").appendChild(s);
+    }
+    show("called", true);
+    vibrate([800, 200, 800, 200, 800]);
+    beep(6, true);
+    alertCount("call");
+    document.title = "【叫号】" + v.number + " 请到" + where;
+  }
+
+  // ------------------------------------------------------------ drawing
+
+  function draw(v) {
+    last = v;
+    body.setAttribute("data-state", "ok");
+    body.setAttribute("data-status", v.status);
+    body.setAttribute("data-ahead", v.ahead === null ? "" : String(v.ahead));
+    body.setAttribute("data-rating", v.rating.state);
+    show("gone", false);
+    show("ticket", true);
+    text("hall", v.hall.name);
+    text("number", v.number);
+    text("service", v.service_name + (v.priority === "green" ? "（绿色通道）" : v.priority === "appointment" ? "（预约）" : ""));
+    text("status", v.status_text);
+    var waiting = v.status === "waiting";
+    text("ahead", waiting ? v.ahead_text : "");
+    var est = "";
+    if (waiting && v.estimate) {
+      est = v.estimate.servable ? (v.ahead === 0 ? "即将叫号" : "预计等候" + v.estimate.text) : v.estimate.text;
+    }
+    text("estimate", est);
+    show("remind", waiting);
+    if (waiting) { document.title = v.number + " · " + v.ahead_text; }
+
+    // Warn at N, once, while it stays at or below N.
+    if (waiting && v.ahead !== null && v.ahead <= warnN) {
+      if (!warned) { warned = true; warnNow(v); } else { warnText(v); }
+    } else {
+      warned = false;
+      show("warn", false);
+    }
+    if (!waiting) { show("warn", false); }
+
+    // The call: announced again at a recall.
+    if (v.status === "called") {
+      var key = v.called_at + "|" + v.recalls + "|" + (v.window ? v.window.number : "");
+      if (key !== calledKey) { calledKey = key; announceCall(v); }
+    } else {
+      show("called", false);
+      if (v.status === "serving" && v.window) {
+        text("status", v.status_text + " · " + v.window.number + "号窗口");
+      }
+    }
+
+    var list = $("notice-list");
+    list.innerHTML = "";
+    for (var i = 0; i < v.notices.length; i++) {
+      var p = document.createElement("p");
+      p.textContent = v.notices[i];
+      list.appendChild(p);
+    }
+    show("notices", v.notices.length > 0);
+    drawRating(v.rating);
+    text("foot", v.hall.hotline ? "服务热线：" + v.hall.hotline : "");
+  }
+
+  function drawRating(r) {
+    show("rate", r.state === "open");
+    show("rated", r.state === "rated");
+    if (r.state === "rated") {
+      text("rated-text", r.level ? "您的评价：" + r.level : "本次办件已评价");
+    }
+    if (r.state !== "open") { return; }
+    text("rate-title", r.late ? "补充评价（窗口评价已超时，您仍可在当天评价）" : "请对本次服务进行评价");
+    var box = $("levels");
+    if (box.childNodes.length === 0) {
+      for (var i = 0; i < r.levels.length; i++) { box.appendChild(levelButton(r.levels[i])); }
+      var tb = $("tags");
+      for (var j = 0; j < r.reasons.length; j++) { tb.appendChild(tagButton(r.reasons[j])); }
+    }
+  }
+
+  function bad(l) { return l === "不满意" || l === "非常不满意"; }
+
+  function levelButton(l) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.textContent = l;
+    b.setAttribute("data-level", l);
+    b.onclick = function () {
+      level = l;
+      var bs = $("levels").getElementsByTagName("button");
+      for (var i = 0; i < bs.length; i++) { bs[i].className = bs[i].getAttribute("data-level") === l ? "on" : ""; }
+      show("tags-box", bad(l));
+      text("rate-msg", "");
+      $("rate-send").disabled = false;
+    };
+    return b;
+  }
+
+  function tagButton(t) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.textContent = t;
+    b.setAttribute("data-reason", t);
+    b.onclick = function () {
+      tags[t] = !tags[t];
+      b.className = tags[t] ? "on" : "";
+    };
+    return b;
+  }
+
+  function chosenTags() {
+    var out = [];
+    for (var t in tags) { if (tags.hasOwnProperty(t) && tags[t]) { out.push(t); } }
+    return out;
+  }
+
+  function sendRating() {
+    if (!level || sending) { return; }
+    var reasons = bad(level) ? chosenTags() : [];
+    var comment = $("comment").value.replace(/^\s+|\s+$/g, "");
+    if (bad(level) && reasons.length === 0 && !comment) {
+      text("rate-msg", "请选择不满意的原因，或填写意见");
+      return;
+    }
+    sending = true;
+    $("rate-send").disabled = true;
+    request("POST", api + "/rating", JSON.stringify({ level: level, reasons: reasons, comment: comment }), function (status, data) {
+      sending = false;
+      if ((status === 200 || status === 201) && data && data.ok) {
+        show("rate", false);
+        show("rated", true);
+        body.setAttribute("data-rating", "rated");
+        body.setAttribute("data-rated", data.duplicate ? "duplicate" : data.late ? "late" : "new");
+        if (data.duplicate) {
+          text("rated-text", "本次办件已评价过（每次办件只能评价一次），以第一次评价为准。");
+        } else {
+          text("rated-text", (data.late ? "已收到您的补充评价：" : "您的评价：") + level);
+        }
+        poll();
+        return;
+      }
+      $("rate-send").disabled = false;
+      text("rate-msg", data && data.error ? data.error.message : "提交失败，请检查网络后重试");
+    });
+  }
+
+  // ------------------------------------------------------------ network
+
+  function request(method, url, payload, done) {
+    var x = new XMLHttpRequest();
+    x.open(method, url, true);
+    x.timeout = 10000;
+    if (payload) { x.setRequestHeader("Content-Type", "application/json"); }
+    x.onreadystatechange = function () {
+      if (x.readyState !== 4) { return; }
+      var data = null;
+      try { data = JSON.parse(x.responseText); } catch (e) { /* not JSON */ }
+      done(x.status, data);
+    };
+    x.send(payload || null);
+  }
+
+  function schedule(seconds) {
+    clearTimeout(timer);
+    if (!stopped) { timer = setTimeout(poll, seconds * 1000); }
+  }
+
+  function poll() {
+    clearTimeout(timer);
+    request("GET", api, null, function (status, data) {
+      if (status === 200 && data && data.number) {
+        failures = 0;
+        show("conn", false);
+        draw(data);
+        // Nothing more will change once the visit is rated.
+        if (data.rating.state === "rated" || data.rating.state === "closed" || data.status === "expired") {
+          stopped = true;
+          return;
+        }
+        schedule(data.poll || 3);
+        return;
+      }
+      if (status === 404) {
+        stopped = true;
+        body.setAttribute("data-state", "gone");
+        show("gone", true);
+        show("ticket", false); show("remind", false); show("rate", false); show("called", false); show("warn", false);
+        return;
+      }
+      failures++;
+      if (last) { show("conn", true); }
+      schedule(status === 429 ? 10 : Math.min(3 * Math.pow(2, failures - 1), 30));
+    });
+  }
+
+  // ------------------------------------------------------------ wiring
+
+  $("warn-n").onchange = function () {
+    warnN = parseInt($("warn-n").value, 10) || 3;
+    try { localStorage.setItem("halld-phone-warn", String(warnN)); } catch (e) { /* private mode */ }
+    warned = false;
+    unlockAudio();
+    if (last) { draw(last); }
+  };
+  $("warn-on").onclick = function () {
+    unlockAudio();
+    vibrate(50);
+    text("warn-state", "提醒已开启：前面剩 " + warnN + " 人和叫号时振动并响铃。请勿关闭本页面。");
+    body.setAttribute("data-reminder", "on");
+  };
+  $("rate-send").onclick = sendRating;
+  // Any tap may unlock the sound (iOS allows it only in a gesture).
+  document.addEventListener("touchend", unlockAudio, false);
+  document.addEventListener("click", unlockAudio, false);
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && !stopped) { poll(); }
+  }, false);
+
+  if (!token) {
+    body.setAttribute("data-state", "gone");
+    show("gone", true);
+    return;
+  }
+  poll();
+})();
