@@ -363,7 +363,16 @@ func (s *Server) makePhoneView(pt *phoneTicket) phoneView {
 // phonePage serves the page for a ticket's token (a bad one gets a page
 // that says the link is not valid, and nothing else).
 func (s *Server) phonePage(w http.ResponseWriter, r *http.Request) {
-	if _, _, ok := s.resolve(w, r, true); !ok {
+	ps, id, ok := s.resolve(w, r, true)
+	if !ok {
+		return
+	}
+	if pt, err := s.phoneQuery(r, ps, id); err != nil || pt == nil {
+		// Yesterday's ticket (or halld stopping): the same page as a bad link.
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, phoneNotFoundPage)
 		return
 	}
 	f, err := s.d.Pages.Open("phone/index.html")

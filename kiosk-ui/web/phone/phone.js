@@ -22,6 +22,7 @@
   var level = "";
   var tags = {};
   var sending = false;
+  var ratedMsg = "";      // what this phone's own rating got ("duplicate", or the words shown)
 
   try {
     var saved = parseInt(localStorage.getItem("halld-phone-warn"), 10);
@@ -158,7 +159,13 @@
     show("rate", r.state === "open");
     show("rated", r.state === "rated");
     if (r.state === "rated") {
-      text("rated-text", r.level ? "您的评价：" + r.level : "本次办件已评价");
+      if (ratedMsg === "duplicate") {
+        text("rated-text", "本次办件已评价过（每次办件只能评价一次），以第一次评价为准" + (r.level ? "：" + r.level : "。"));
+      } else if (ratedMsg) {
+        text("rated-text", ratedMsg);
+      } else {
+        text("rated-text", r.level ? "您的评价：" + r.level : "本次办件已评价");
+      }
     }
     if (r.state !== "open") { return; }
     text("rate-title", r.late ? "补充评价（窗口评价已超时，您仍可在当天评价）" : "请对本次服务进行评价");
@@ -224,9 +231,11 @@
         body.setAttribute("data-rating", "rated");
         body.setAttribute("data-rated", data.duplicate ? "duplicate" : data.late ? "late" : "new");
         if (data.duplicate) {
+          ratedMsg = "duplicate";
           text("rated-text", "本次办件已评价过（每次办件只能评价一次），以第一次评价为准。");
         } else {
-          text("rated-text", (data.late ? "已收到您的补充评价：" : "您的评价：") + level);
+          ratedMsg = (data.late ? "已收到您的补充评价：" : "您的评价：") + level;
+          text("rated-text", ratedMsg);
         }
         poll();
         return;
