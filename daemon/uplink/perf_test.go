@@ -1,6 +1,8 @@
 package uplink
 
 import (
+	"log/slog"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -61,4 +63,27 @@ func TestLatencyAndCatchUp(t *testing.T) {
 	t.Logf("catch-up: %d events in %v after the reconnect = %.0f events/s (MaxRate unlimited, Batch 100; %d duplicates)",
 		backlog, el.Round(time.Millisecond), backlog/el.Seconds(), dups)
 	s.check(steady + backlog)
+}
+
+// BenchmarkPublish: events already durable → PUBACKed by a real mosquitto,
+// the uplink's own cost (QoS 1, window Batch, the journal read from its
+// ring); CPU is halld's side only (mosquitto is another process).
+func BenchmarkPublish(b *testing.B) {
+	br := startBroker(b, "")
+	j := openJournal(b)
+	appendN(b, j, b.N, 500)
+	o := testOptions(b, br.url(), "halld-bench")
+	o.Log = slog.New(slog.DiscardHandler)
+	var ru0, ru1 syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	b.ResetTimer()
+	r := startUplink(b, j, o)
+	for r.Status().Cursor < uint64(b.N) {
+		time.Sleep(time.Millisecond)
+	}
+	b.StopTimer()
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	cpu := (ru1.Utime.Nano() + ru1.Stime.Nano()) - (ru0.Utime.Nano() + ru0.Stime.Nano())
+	b.ReportMetric(float64(cpu)/float64(b.N)/1e3, "cpu-µs/event")
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
