@@ -65,19 +65,16 @@ type aheadCache struct {
 	pos map[string]int // waiting ticket id → tickets ahead
 }
 
-var phoneStates sync.Map // *Server → *phoneState
-
 // phone returns the server's phone state; nil when the hall has no phone key.
 func (s *Server) phone() *phoneState {
-	if v, ok := phoneStates.Load(s); ok {
-		return v.(*phoneState)
+	s.phoneMu.Lock()
+	defer s.phoneMu.Unlock()
+	if s.phoneSt == nil {
+		if key := phonetoken.For(s.d.Config); key != nil {
+			s.phoneSt = &phoneState{index: phonetoken.NewIndex(key)}
+		}
 	}
-	key := phonetoken.For(s.d.Config)
-	if key == nil {
-		return nil
-	}
-	v, _ := phoneStates.LoadOrStore(s, &phoneState{index: phonetoken.NewIndex(key)})
-	return v.(*phoneState)
+	return s.phoneSt
 }
 
 // resolve finds the ticket id of the request's token, after the rate limits.

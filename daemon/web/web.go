@@ -16,6 +16,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -91,6 +92,9 @@ type Server struct {
 	ttsCache *ttsCache
 	origins  *originPolicy
 	public   publicCache
+
+	phoneMu sync.Mutex
+	phoneSt *phoneState // phone.go; nil until the first phone request
 }
 
 // New builds the handler.
