@@ -179,17 +179,103 @@
     updateScrollHints();
   }
 
+  // ---------------------------------------------------------------- search
+  // Citizens type pinyin initials (bdc → 不动产登记), full pinyin
+  // (budongchan), a mix (bdchan), Chinese (不动产, 登记), or everyday words
+  // (公司 → 企业开办, 房子 → 不动产登记). Each service's keys come from
+  // halld (services[].search, daemon/search): every name, English name and
+  // word spelled per character with its readings, and the materials. A
+  // service is found when what was typed runs along one of its terms; names
+  // and words first: the materials only when no name or word matches.
+
   function norm(s) { return str(s).toLowerCase().replace(/\s+/g, ""); }
 
+  // searchQuery is what was typed, as matched: lower case, without spaces
+  // and the syllable marks people type (xi'an, ·).
+  function searchQuery(s) { return str(s).toLowerCase().replace(/[\s'\u2019\u00b7\u30fb]+/g, ""); }
+
+  // matchSpell tells whether q runs along consecutive entries of spell
+  // (["不","bu","fou"], ["动","dong"], …) from any of them: each entry takes
+  // its own character, or a non-empty beginning of one of its readings (so
+  // "b", "bu" and "bud…" all go through 不, and bdc, budongchan and bdchan
+  // all find 不动产).
+  function matchSpell(q, spell) {
+    if (!q) return true;
+    if (!Array.isArray(spell) || !spell.length) return false;
+    var memo = {};
+    function at(pos, i) {
+      if (pos === q.length) return true;
+      if (i >= spell.length) return false;
+      var key = pos * 512 + i;
+      if (memo[key] !== undefined) return memo[key];
+      var e = spell[i], ok = false;
+      if (Array.isArray(e) && e.length) {
+        var own = str(e[0]).toLowerCase();
+        if (own && q.substr(pos, own.length) === own && at(pos + own.length, i + 1)) ok = true;
+        for (var r = 1; !ok && r < e.length; r++) {
+          var rd = str(e[r]);
+          for (var k = Math.min(rd.length, q.length - pos); !ok && k >= 1; k--) {
+            if (q.substr(pos, k) === rd.substr(0, k) && at(pos + k, i + 1)) ok = true;
+          }
+        }
+      }
+      memo[key] = ok;
+      return ok;
+    }
+    for (var i = 0; i < spell.length; i++) if (at(0, i)) return true;
+    return false;
+  }
+
+  // serviceMatch says how svc matches q: 2 on a name or word (or its
+  // letter, area), 1 on a material only, 0 not at all.
+  function serviceMatch(svc, q) {
+    if (!q) return 2;
+    if (q === norm(svc.prefix) || norm(svc.name).indexOf(q) >= 0 || norm(svc.area_name).indexOf(q) >= 0) return 2;
+    var keys = svc.search && typeof svc.search === "object" ? svc.search : null;
+    if (!keys) {
+      // a daemon without search keys: names and materials as text
+      if (norm(svc.name_en).indexOf(q) >= 0) return 2;
+      var mats = Array.isArray(svc.materials) ? svc.materials : [];
+      for (var m = 0; m < mats.length; m++) if (norm(mats[m]).indexOf(q) >= 0) return 1;
+      return 0;
+    }
+    if (str(keys.initials).indexOf(q) >= 0) return 2;
+    var terms = Array.isArray(keys.terms) ? keys.terms : [], weak = false;
+    for (var i = 0; i < terms.length; i++) {
+      var t = terms[i] || {};
+      var material = t.kind === "material";
+      if (material && weak) continue;
+      if (norm(t.text).indexOf(q) >= 0 || matchSpell(q, t.spell)) {
+        if (!material) return 2;
+        weak = true;
+      }
+    }
+    return weak ? 1 : 0;
+  }
+
+  // findServices gives the ids of the services found for what was typed,
+  // in server order: those matching by name or word, else by material.
+  function findServices(text) {
+    var q = searchQuery(text), strong = [], weak = [];
+    state.services.forEach(function (svc) {
+      var m = serviceMatch(svc, q);
+      if (m === 2) strong.push(String(svc.id));
+      else if (m === 1) weak.push(String(svc.id));
+    });
+    return strong.length ? strong : weak;
+  }
+
   function applySearch() {
-    var q = norm($("search").value);
+    var text = $("search").value;
+    var q = searchQuery(text);
     $("search-clear").hidden = !q;
+    var found = {};
+    findServices(text).forEach(function (id) { found[id] = true; });
     var shown = 0;
     state.services.forEach(function (svc) {
       var b = tileEls[String(svc.id)];
       if (!b) return;
-      var hay = norm(svc.name) + "|" + norm(svc.prefix) + "|" + norm(svc.area) + "|" + norm(svc.area_name) + "|" + norm(svc.id);
-      var match = !q || hay.indexOf(q) >= 0;
+      var match = !q || !!found[String(svc.id)];
       b.hidden = !match;
       if (match) shown++;
     });
@@ -201,16 +287,111 @@
       empty.textContent = "暂无可办理的事项，请咨询现场工作人员。";
       empty.hidden = false;
     } else if (!shown) {
-      empty.textContent = "未找到“" + $("search").value.trim() + "”相关事项，请换个关键词或咨询现场工作人员。";
+      empty.textContent = "未找到“" + text.trim() + "”相关事项，请换个关键词或咨询现场工作人员。";
       empty.hidden = false;
     } else {
       empty.hidden = true;
     }
+    updateScrollHints();
+  }
+
+  // ---------------------------------------------------------------- keyboard
+  // The kiosk's webview has no system keyboard: tapping the search box
+  // brings up the page's own, with letters for pinyin. Its keys keep the
+  // focus in the search box (pointerdown does not take it away).
+
+  function keyboardShown() { return !$("osk").hidden; }
+
+  function showKeyboard() {
+    if (state.screen !== "home") return;
+    if (keyboardShown()) return;
+    $("osk").hidden = false;
+    $("search").setAttribute("aria-expanded", "true");
+    document.body.classList.add("osk-open");
+    updateScrollHints();
+  }
+
+  function hideKeyboard() {
+    if (!keyboardShown()) return;
+    $("osk").hidden = true;
+    $("search").setAttribute("aria-expanded", "false");
+    document.body.classList.remove("osk-open");
+    updateScrollHints();
+  }
+
+  // typeKey edits the search box as the key says: a letter at the caret,
+  // 删除 (backspace), 清空, or 完成 (the keyboard goes).
+  function typeKey(key) {
+    var input = $("search");
+    var v = input.value;
+    var focused = document.activeElement === input;
+    var a = focused && typeof input.selectionStart === "number" ? input.selectionStart : v.length;
+    var b = focused && typeof input.selectionEnd === "number" ? input.selectionEnd : v.length;
+    if (key === "done") {
+      hideKeyboard();
+      input.blur();
+      return;
+    }
+    if (key === "clear") {
+      v = ""; a = 0;
+    } else if (key === "back") {
+      if (a !== b) { v = v.slice(0, a) + v.slice(b); }
+      else if (a > 0) { v = v.slice(0, a - 1) + v.slice(a); a--; }
+    } else if (/^[a-z]$/.test(key)) {
+      v = v.slice(0, a) + key + v.slice(b);
+      a++;
+    } else {
+      return;
+    }
+    input.value = v;
+    if (focused) { try { input.setSelectionRange(a, a); } catch (e) { /* not a text input */ } }
+    applySearch();
+    $("home-scroll").scrollTop = 0;
+  }
+
+  function buildKeyboard() {
+    var rows = [
+      ["q", "w", "e", "r", "t", "y", "u", "i", "o", "p", "back"],
+      ["a", "s", "d", "f", "g", "h", "j", "k", "l", "clear"],
+      ["z", "x", "c", "v", "b", "n", "m", "done"]
+    ];
+    var label = { back: "删除", clear: "清空", done: "完成" };
+    var box = $("osk-keys");
+    box.textContent = "";
+    // A grid of 23 columns: a letter takes two, each row starts one further
+    // in (as on a real keyboard), and the row's last key takes the rest.
+    rows.forEach(function (row, r) {
+      var line = el("div", "osk-row");
+      line.setAttribute("data-row", String(r + 1));
+      var col = r + 1;
+      row.forEach(function (k) {
+        var b = el("button", "osk-key" + (label[k] ? " osk-fn osk-" + k : ""), label[k] || k.toUpperCase());
+        b.type = "button";
+        b.setAttribute("data-key", k);
+        if (!label[k]) b.setAttribute("aria-label", "字母 " + k.toUpperCase());
+        var span = label[k] ? 24 - col : 2;
+        b.style.gridRow = String(r + 1);
+        b.style.gridColumn = col + " / span " + span;
+        col += span;
+        line.appendChild(b);
+      });
+      box.appendChild(line);
+    });
+    // Keys keep the focus (and the caret) in the search box.
+    box.addEventListener("pointerdown", function (e) { if (e.target.closest(".osk-key")) e.preventDefault(); });
+    box.addEventListener("mousedown", function (e) { if (e.target.closest(".osk-key")) e.preventDefault(); });
+    box.addEventListener("click", function (e) {
+      var k = e.target.closest(".osk-key");
+      if (!k) return;
+      touch();
+      typeKey(k.getAttribute("data-key"));
+    });
   }
 
   // ---------------------------------------------------------------- screens
   function showScreen(name) {
     state.screen = name;
+    if (name !== "home") hideKeyboard(); // it belongs to the home screen's search box
     document.body.setAttribute("data-screen", name);
     ["home", "guide", "result"].forEach(function (n) { $("screen-" + n).hidden = n !== name; });
     touch();
@@ -234,6 +415,7 @@
     $("take-error").hidden = true;
     $("take-error").textContent = "";
     $("search").value = "";
+    hideKeyboard();
     applySearch();
     if (document.activeElement && document.activeElement.blur) document.activeElement.blur();
     showScreen("home");
@@ -328,6 +510,7 @@
     if (state.current !== id) state.pendingTake = null;
     state.current = id;
     $("take-error").hidden = true;
+    hideKeyboard();
     renderGuide();
     showScreen("guide");
     $("guide-scroll").scrollTop = 0;
@@ -867,9 +1050,10 @@
     var idle = Date.now() - state.lastActivity;
     if (state.screen !== "home") {
       if (idle >= IDLE_MS) goHome("idle");
-    } else if (idle >= IDLE_MS && ($("search").value || state.person || document.body.classList.contains("large"))) {
+    } else if (idle >= IDLE_MS && ($("search").value || keyboardShown() || state.person || document.body.classList.contains("large"))) {
       if (state.person) endSession(); // a card left on an idle kiosk: wipe it
       setLarge(false);
+      hideKeyboard();
       $("search").value = "";
       applySearch();
       $("home-scroll").scrollTop = 0;
@@ -888,8 +1072,8 @@
       if (!box || !hint) continue;
       var more = !sc.hidden && box.scrollHeight - box.clientHeight - box.scrollTop > 70;
       if (hint.hidden === more) hint.hidden = !more;
-      var bar = sc.querySelector(".action-bar");
-      var bottom = (bar ? bar.offsetHeight : 0) + 14 + "px";
+      var bar = sc.querySelector(".action-bar"), osk = sc.querySelector(".osk");
+      var bottom = (bar ? bar.offsetHeight : 0) + (osk && !osk.hidden ? osk.offsetHeight : 0) + 14 + "px";
       if (hint.style.bottom !== bottom) hint.style.bottom = bottom;
     }
   }
@@ -908,9 +1092,12 @@
   });
   document.addEventListener("contextmenu", function (e) { e.preventDefault(); });
 
+  buildKeyboard();
   $("search").addEventListener("input", applySearch);
-  $("search").addEventListener("keydown", function (e) { if (e.key === "Enter") e.target.blur(); });
-  $("search-clear").addEventListener("click", function () { $("search").value = ""; applySearch(); $("search").focus(); });
+  $("search").addEventListener("focus", showKeyboard);
+  $("search").addEventListener("pointerdown", showKeyboard);
+  $("search").addEventListener("keydown", function (e) { if (e.key === "Enter") { hideKeyboard(); e.target.blur(); } });
+  $("search-clear").addEventListener("click", function () { $("search").value = ""; applySearch(); $("search").focus(); showKeyboard(); });
   $("take-ticket").addEventListener("click", takeTicket);
   $("reprint").addEventListener("click", reprint);
   Array.prototype.forEach.call(document.querySelectorAll("[data-action=home]"), function (b) {
@@ -938,5 +1125,6 @@
   }).connect();
 
   // For tests and field debugging.
-  window.halldKiosk = { state: state, stream: stream, session: session, goHome: goHome, kiosk: KIOSK_ID };
+  window.halldKiosk = { state: state, stream: stream, session: session, goHome: goHome, kiosk: KIOSK_ID,
+    findServices: findServices, matchSpell: matchSpell };
 })();
