@@ -49,7 +49,15 @@ type Options struct {
 	// line at high baud) would otherwise poll flat out for nothing — a person
 	// cannot press faster than this matters.
 	MinCycle time.Duration
-	Clock    func() time.Time
+	// IdleCycle is the poll cycle of a quiet line (100 ms): after IdleAfter
+	// (5 s) without a pad event, an acknowledgement or a screen to send, the
+	// line is polled this often rather than every MinCycle, until the next
+	// event or screen change (a screen change goes round at once). The
+	// first press after a quiet spell waits up to IdleCycle more; the
+	// protocol's own 16 pads at 9600 baud make a ~400 ms cycle.
+	IdleCycle time.Duration
+	IdleAfter time.Duration
+	Clock     func() time.Time
 }
 
 // Stats are counters for the monitor.
@@ -107,6 +115,13 @@ func New(id string, pads []Pad, handle EventHandler, onPad func(string, device.R
 	if opts.MinCycle <= 0 {
 		opts.MinCycle = 20 * time.Millisecond
 	}
+	if opts.IdleCycle <= 0 {
+		opts.IdleCycle = 100 * time.Millisecond
+	}
+	opts.IdleCycle = max(opts.IdleCycle, opts.MinCycle)
+	if opts.IdleAfter <= 0 {
+		opts.IdleAfter = 5 * time.Second
+	}
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
@@ -161,9 +176,20 @@ var errNoReply = errors.New("no reply")
 
 // conn is one connection's transaction state.
 type conn struct {
-	port *serialport.Port
-	dec  hpad.Decoder
-	b    *Bus
+	port    *serialport.Port
+	dec     hpad.Decoder
+	b       *Bus
+	screens uint64 // frames sent other than POLL and HELLO (screens, time, acks)
+}
+
+// waiting: some pad has events being made durable (its ACK is due).
+func (c *conn) waiting(pads []*padState) bool {
+	for _, ps := range pads {
+		if ps.inflight != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Run drives the line over one connection until the link dies or ctx ends.
@@ -180,6 +206,11 @@ func (b *Bus) Run(ctx context.Context, port *serialport.Port, report func(device
 			b.setPadState(ps, device.StateOffline, "line_down")
 		}
 	}()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	lastBusy := time.Now()
+	var seen [3]uint64 // events, acks, screen frames at the last cycle's end
 	for {
 		start := time.Now()
 		for _, ps := range b.pads {
@@ -207,20 +238,31 @@ func (b *Bus) Run(ctx context.Context, port *serialport.Port, report func(device
 		b.stats.Cycles++
 		b.stats.LastCycle = time.Since(start)
 		b.stats.Decoder = c.dec.Stats()
+		now := [3]uint64{b.stats.Events, b.stats.Acks, c.screens}
 		b.mu.Unlock()
-		rest := b.opts.MinCycle - time.Since(start)
+		if now != seen || c.waiting(b.pads) {
+			seen, lastBusy = now, time.Now()
+		}
+		cycle := b.opts.MinCycle
+		if time.Since(lastBusy) >= b.opts.IdleAfter {
+			cycle = b.opts.IdleCycle
+		}
+		rest := cycle - time.Since(start)
 		if len(b.pads) == 0 {
 			rest = time.Second
 		}
 		if rest > 0 {
+			timer.Reset(rest)
 			select {
 			case <-ctx.Done():
 				return nil
 			case <-port.Dead():
 				return port.Err()
 			case <-b.wake: // a screen to update: go round now
-			case <-time.After(rest):
+				lastBusy = time.Now()
+			case <-timer.C:
 			}
+			timer.Stop()
 		}
 	}
 }
@@ -374,6 +416,9 @@ func (c *conn) send(ps *padState, p hpad.Payload) error {
 	if err != nil {
 		return fmt.Errorf("%s: pad %s: %w", c.b.id, ps.ID, err)
 	}
+	c.b.mu.Lock()
+	c.screens++ // the line is busy: keep the fast cycle
+	c.b.mu.Unlock()
 	return c.transact(ps, p.Cmd(), body, nil)
 }
 

@@ -31,6 +31,11 @@ type rig struct {
 
 func newRig(t *testing.T, n int) *rig {
 	t.Helper()
+	return newRigOpts(t, n, padbus.Options{Timeout: 60 * time.Millisecond})
+}
+
+func newRigOpts(t *testing.T, n int, opts padbus.Options) *rig {
+	t.Helper()
 	r := &rig{sim: hpadsim.NewBus(), events: map[string][]hpad.Event{}, states: map[string]string{}}
 	var pads []padbus.Pad
 	for i := 1; i <= n; i++ {
@@ -56,7 +61,7 @@ func newRig(t *testing.T, n int) *rig {
 		r.mu.Lock()
 		r.states[id] = rep.State
 		r.mu.Unlock()
-	}, padbus.Options{Timeout: 60 * time.Millisecond})
+	}, opts)
 	return r
 }
 
@@ -193,5 +198,20 @@ func TestGarbageOnTheLine(t *testing.T) {
 	st := r.bus.Stats()
 	if st.Decoder.BadCRC == 0 || st.Retries == 0 {
 		t.Fatalf("corruption not counted: %+v", st)
+	}
+}
+
+// A quiet line is polled every IdleCycle, not every MinCycle: the hall idle
+// costs a fifth of the wakeups. (Only an upper bound on the polls: a slow
+// machine polls less, never more.)
+func TestQuietLinePollsSlower(t *testing.T) {
+	r := newRigOpts(t, 2, padbus.Options{Timeout: 60 * time.Millisecond, MinCycle: 20 * time.Millisecond,
+		IdleCycle: 100 * time.Millisecond, IdleAfter: 300 * time.Millisecond})
+	r.start(t)
+	time.Sleep(600 * time.Millisecond) // hello, time, screens, then quiet
+	c0 := r.bus.Stats().Cycles
+	time.Sleep(time.Second)
+	if n := r.bus.Stats().Cycles - c0; n > 15 {
+		t.Fatalf("%d poll cycles in 1 s on a quiet line, want ~10 (IdleCycle 100 ms)", n)
 	}
 }
