@@ -17,20 +17,15 @@ package phonetoken
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"strings"
 	"sync"
 
 	"halld/daemon/config"
 	"halld/daemon/hall"
+	"halld/daemon/keyfile"
 )
 
 const (
@@ -57,35 +52,9 @@ func New(raw []byte) (*Key, error) {
 // on first start. A key readable by others is refused: it would let them
 // make any ticket's link.
 func LoadOrCreate(path string) (*Key, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		k := make([]byte, 32)
-		if _, err := rand.Read(k); err != nil {
-			return nil, fmt.Errorf("phone key: %w", err)
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("phone key: %w", err)
-		}
-		_, werr := f.Write([]byte(hex.EncodeToString(k) + "\n"))
-		if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
-			return nil, fmt.Errorf("phone key: %w", err)
-		}
-		return &Key{k: k}, nil
-	}
+	k, err := keyfile.LoadOrCreate(path, "phone key")
 	if err != nil {
-		return nil, fmt.Errorf("phone key: %w", err)
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("phone key: %w", err)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("phone key %s: mode %v lets others read it; chmod 600 it", path, fi.Mode().Perm())
-	}
-	k, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(k) < 16 {
-		return nil, fmt.Errorf("phone key %s: not a hex key of at least 16 bytes", path)
+		return nil, err
 	}
 	return &Key{k: k}, nil
 }

@@ -8,15 +8,12 @@ package pii
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
 	"strings"
 	"unicode/utf8"
+
+	"halld/daemon/keyfile"
 )
 
 // Key is the hashing key.
@@ -26,35 +23,9 @@ type Key struct{ k []byte }
 // on first start. A key readable by others is refused: it would let them
 // test ID numbers against the journal.
 func LoadOrCreate(path string) (*Key, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		k := make([]byte, 32)
-		if _, err := rand.Read(k); err != nil {
-			return nil, fmt.Errorf("pii key: %w", err)
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("pii key: %w", err)
-		}
-		_, werr := f.Write([]byte(hex.EncodeToString(k) + "\n"))
-		if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
-			return nil, fmt.Errorf("pii key: %w", err)
-		}
-		return &Key{k: k}, nil
-	}
+	k, err := keyfile.LoadOrCreate(path, "pii key")
 	if err != nil {
-		return nil, fmt.Errorf("pii key: %w", err)
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("pii key: %w", err)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("pii key %s: mode %v lets others read it; chmod 600 it", path, fi.Mode().Perm())
-	}
-	k, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(k) < 16 {
-		return nil, fmt.Errorf("pii key %s: not a hex key of at least 16 bytes", path)
+		return nil, err
 	}
 	return &Key{k: k}, nil
 }
