@@ -120,6 +120,7 @@ func New(d Deps) *Server {
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	m.HandleFunc("GET /readyz", s.readyz)
 	m.Handle("GET /metrics", s.allow(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}).ServeHTTP, it, central))
+	m.HandleFunc("GET /api/v1/whoami", s.whoami)
 	m.HandleFunc("GET /api/v1/snapshot", s.snapshot) // projected by the caller's level
 	m.HandleFunc("GET /api/v1/stream", s.hub.serve)  // projected by the caller's level
 	m.HandleFunc("POST /api/v1/tickets", s.write(s.issueTicket, kiosk))
@@ -374,4 +375,4 @@ const notFoundPage = `<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf
 	`<link rel="icon" href="/common/favicon.png"><link rel="stylesheet" href="/common/style.css"></head>` +
 	`<body style="display:flex;align-items:center;justify-content:center;height:100vh;margin:0"><div style="text-align:center">` +
 	`<h1 style="color:#0a2f66">页面不存在</h1><p>请检查地址。可用页面：<a href="/kiosk/">自助取号</a> · <a href="/board/">叫号屏</a> · ` +
-	`<a href="/monitor/">设备监控</a> · <a href="/reports/">报表</a></p></div></body></html>`
+	`<a href="/monitor/">设备监控</a> · <a href="/supervise/">大厅监管</a> · <a href="/reports/">报表</a></p></div></body></html>`
