@@ -90,6 +90,7 @@ type Config struct {
 	Holidays []Holiday `yaml:"holidays" doc:"Calendar exceptions: public holidays (closed) and 调休 working days (workday: true)."`
 	Staff    []Staff   `yaml:"staff" doc:"Window staff (窗口工作人员) who sign in at windows; shown on the board and evaluation pads."`
 	Devices  []Device  `yaml:"devices" doc:"Devices: printers, pads, readers, terminals, kiosks, scanners, RS-485 lines."`
+	Ranking  Ranking   `yaml:"ranking" doc:"The monthly and quarterly window ranking (窗口排名): weights, deductions, how much data a window needs to be ranked, the 末位 mark, the PDF report's font."`
 
 	// Location is the hall's time zone, loaded from Hall.Timezone.
 	Location *time.Location `yaml:"-"`

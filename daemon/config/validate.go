@@ -565,6 +565,7 @@ func (d *decoder) validate(c *Config, profiles []string) {
 			tokens[t.Name] = owner{p, d.where(p).Line}
 		}
 	}
+	d.validateRanking(c) // ranking.go
 }
 
 func containsInt(list []int, n int) bool {
