@@ -122,8 +122,8 @@ func (f WindowFormula) Validate() error {
 
 // Text is the formula in one line, in Chinese (for the report's foot).
 func (f WindowFormula) Text() string {
-	return fmt.Sprintf("总分 = 满意度×%g%% + 参评率×%g%% + 办理时效×%g%% + 在岗率×%g%% − 差评×%g − 整改逾期×%g − 暂离超时×%g"+
-		"（满意度：非常满意100、满意80、基本满意60、不满意20、非常不满意0；每月办结≥%d件且评价≥%d次方参与排名）",
+	return fmt.Sprintf("总分 = 满意度×%g%% + 参评率×%g%% + 办理时效×%g%% + 在岗率×%g%% - 差评×%g - 整改逾期×%g - 暂离超时×%g"+
+		"（满意度：非常满意100、满意80、基本满意60、不满意20、非常不满意0；每月办结不少于%d件且评价不少于%d次方参与排名）",
 		f.Satisfaction, f.Participation, f.Timeliness, f.Attendance,
 		f.BadRatingPenalty, f.OverdueFollowUpPenalty, f.OverduePausePenalty, f.MinServed, f.MinRated)
 }
