@@ -139,6 +139,7 @@ func New(d Deps) *Server {
 	m.HandleFunc("GET /api/v1/uplink", s.allow(s.uplinkStatus, it, central))
 	m.HandleFunc("GET /api/v1/stars", s.allow(s.stars, super, central))
 	m.HandleFunc("POST /api/v1/stars", s.write(s.stars, super))
+	m.HandleFunc("GET /api/v1/rankings", s.allow(s.rankings, super, central)) // rankings.go
 	m.HandleFunc("GET /api/v1/kiosks/{id}/session", s.allow(s.kioskSession, kiosk))
 	m.HandleFunc("POST /api/v1/kiosks/{id}/tickets", s.write(s.kioskTicket, kiosk))
 	m.HandleFunc("POST /api/v1/kiosks/{id}/end", s.write(s.kioskEnd, kiosk))
