@@ -81,6 +81,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "%s: ok (hall %s, %d services, %d windows, %d devices)\n",
 			args[0], cfg.Hall.ID, len(cfg.Services), len(cfg.Windows), len(cfg.Devices))
+		checkWarnings(cfg, stderr) // check_warnings.go
 		return 0
 	case "schema":
 		stdout.Write(config.Schema())

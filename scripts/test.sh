@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_go
 # systemd-analyze checks the unit; chromium and a CJK font run the page tests
-# (fonts-droid-fallback is a plain TrueType CJK font the PDF reports embed);
+# (fonts-droid-fallback is a plain TrueType CJK font the PDF reports embed;
+# poppler-utils' pdftotext and pdfinfo let the tests read those PDFs back);
 # iproute2 gives the abuse suite (daemon/abuse) ip netns for its LAN floods,
 # which need root and fail rather than skip under CI=true.
-apt_install ca-certificates git curl systemd chromium fonts-wqy-zenhei fonts-droid-fallback qemu-user espeak-ng mosquitto prometheus iproute2
+apt_install ca-certificates git curl systemd chromium fonts-wqy-zenhei fonts-droid-fallback poppler-utils qemu-user espeak-ng mosquitto prometheus iproute2
 export HALLD_REQUIRE_BROWSER=1 CI=${CI:-}
 
 echo ">> go vet"
