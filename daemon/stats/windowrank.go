@@ -30,9 +30,9 @@ import (
 //     hall's median for that service (all windows, same period), averaged weighted by the window's
 //     timed visits: the index. Score 100 × min(1, 1 / index): as fast as the hall's median or faster
 //     is 100, twice as slow 50.
-//   - Attendance (在岗率): each working day (cfg.IsWorkday) of the period up to the last record —
-//     the last record's day only once past its closing time — scores min(1, (signed-in − paused time
-//     at the window) / the hall's opening minutes that day); the part is their mean.
+//   - Attendance (在岗率): each working day (cfg.IsWorkday) of the period up to the last record
+//     scores min(1, (signed-in − paused time at the window) / the hall's opening minutes that day —
+//     on the last record's day, those up to it); the part is their mean.
 //
 // Deductions: each 差评 not excluded by an appeal, each 差评 follow-up that went overdue, each pause
 // past hall.pause_limit (all as of the last record, counted in the period where they began).
@@ -414,7 +414,7 @@ func (a *Aggregator) RankWindows(period string, f WindowFormula) WindowRanking {
 				}
 			}
 		}
-		if f.Bottom > 0 && n <= 2*f.Bottom {
+		if f.Bottom > 0 && n > 0 && n <= 2*f.Bottom {
 			rk.Notes = append(rk.Notes, fmt.Sprintf("%s 参与排名的窗口只有 %d 个（不多于 %d 个），该月不计末位", mn, n, 2*f.Bottom))
 		}
 	}
@@ -511,8 +511,11 @@ func (a *Aggregator) scoreWindows(order []uint16, ms []*monthAcc, f WindowFormul
 			if !a.cfg.IsWorkday(t) {
 				continue
 			}
-			_, closeAt, mins := a.cfg.OpeningSpan(t)
-			if mins == 0 || (d == lastDay && lastMin < closeAt) {
+			openAt, closeAt, mins := a.cfg.OpeningSpan(t)
+			if d == lastDay && lastMin < closeAt { // today, still open: the hours so far
+				mins = min(mins, lastMin-openAt)
+			}
+			if mins <= 0 {
 				continue
 			}
 			days = append(days, wd{d, float64(mins) * 60})
@@ -584,9 +587,9 @@ func (a *Aggregator) scoreWindows(order []uint16, ms []*monthAcc, f WindowFormul
 				sum += math.Min(1, math.Max(0, w.presence[d.day]-w.paused[d.day])/d.open)
 			}
 			r := sum / float64(len(days))
-			comp("attendance", "在岗率", round(r, 4), fmt.Sprintf("%d 个工作日在岗（扣除暂停）平均 %.1f%%", len(days), 100*r), 100*r, f.Attendance)
+			comp("attendance", "在岗率", round(r, 4), fmt.Sprintf("统计 %d 个工作日的开放时间，在岗（扣除暂停）平均 %.1f%%", len(days), 100*r), 100*r, f.Attendance)
 		} else {
-			comp("attendance", "在岗率", 0, "期内尚无已结束的工作日", 0, f.Attendance)
+			comp("attendance", "在岗率", 0, "期内尚无开放过的工作日", 0, f.Attendance)
 		}
 		pen := func(key, name string, n int, each float64) {
 			pts := 0.0 // never −0
@@ -608,7 +611,7 @@ func (a *Aggregator) scoreWindows(order []uint16, ms []*monthAcc, f WindowFormul
 		for _, d := range s.Deductions {
 			total += d.Points
 			if d.Points != 0 {
-				parts = append(parts, fmt.Sprintf("%s %d×−%g=%.2f", d.Name, d.Count, d.Each, d.Points))
+				parts = append(parts, fmt.Sprintf("%s %d次×%g=%.2f", d.Name, d.Count, d.Each, d.Points))
 			}
 		}
 		s.Score = round(total, 2)
