@@ -505,6 +505,26 @@ func (p *page) table(rk stats.WindowRanking, top, bottom float64) {
 		rows = int(avail/rowH) - 2
 		shown = rows * cols
 	}
+	list := rk.Windows
+	if shown < n { // keep the marked windows on the board whatever is left out
+		var marked []stats.WindowScore
+		for _, ws := range rk.Windows {
+			if len(ws.Marks) > 0 {
+				marked = append(marked, ws)
+			}
+		}
+		marked = marked[:min(len(marked), shown)]
+		list = nil
+		for _, ws := range rk.Windows {
+			if len(list) >= shown-len(marked) {
+				break
+			}
+			if len(ws.Marks) == 0 {
+				list = append(list, ws)
+			}
+		}
+		list = append(list, marked...)
+	}
 	set := full
 	if cols > 1 {
 		set = compact
@@ -528,10 +548,10 @@ func (p *page) table(rk stats.WindowRanking, top, bottom float64) {
 		y += rowH
 		for r := 0; r < rows; r++ {
 			i := c*rows + r
-			if i >= shown || i >= n {
+			if i >= len(list) {
 				break
 			}
-			ws := rk.Windows[i]
+			ws := list[i]
 			fill := r%2 == 1
 			p.pdf.SetFillColor(246, 248, 250)
 			switch {

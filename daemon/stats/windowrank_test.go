@@ -368,3 +368,28 @@ func TestWindowFormulaOfConfig(t *testing.T) {
 		t.Errorf("101: %v", err)
 	}
 }
+
+// TestRankWindowsAttendanceToday: on the day of the last record the opening hours so far count, so a
+// ranking looked at at 13:00 does not hold the afternoon against anyone. w1 was at its window
+// 09:00–13:00 (4 of the 4 hours so far), w2 from 11:00 and still is (2 of 4).
+func TestRankWindowsAttendanceToday(t *testing.T) {
+	cfg := rankHall(t, 2, "")
+	g := newGen(cfg)
+	at := func(hm string) time.Time {
+		x, _ := time.ParseInLocation("2006-01-02 15:04", "2026-12-01 "+hm, cfg.Location)
+		return x
+	}
+	g.signIn(at("09:00"), "w1", "s1")
+	g.signIn(at("11:00"), "w2", "s2")
+	g.signOut(at("13:00"), "w1", "s1")
+	g.flush()
+	rk := fold(t, cfg, g.recs).RankWindows("2026-12", testFormula()) // Tuesday 12-01 is its first working day
+	eq(t, "workdays", rk.Workdays, 1)
+	for id, want := range map[string]float64{"w1": 1, "w2": 0.5} {
+		for _, c := range byWindow(t, rk, id).Components {
+			if c.Key == "attendance" {
+				eq(t, id+" attendance", c.Value, want)
+			}
+		}
+	}
+}
