@@ -30,9 +30,9 @@ import (
 //     hall's median for that service (all windows, same period), averaged weighted by the window's
 //     timed visits: the index. Score 100 × min(1, 1 / index): as fast as the hall's median or faster
 //     is 100, twice as slow 50.
-//   - Attendance (在岗率): each working day (cfg.IsWorkday) of the period up to the last record
-//     scores min(1, (signed-in − paused time at the window) / the hall's opening minutes that day —
-//     on the last record's day, those up to it); the part is their mean.
+//   - Attendance (在岗率): each working day (cfg.IsWorkday) of the period up to now (RankWindowsAt;
+//     else the last record) scores min(1, (signed-in − paused time at the window) / the hall's
+//     opening minutes that day — today, those so far); the part is their mean.
 //
 // Deductions: each 差评 not excluded by an appeal, each 差评 follow-up that went overdue, each pause
 // past hall.pause_limit (all as of the last record, counted in the period where they began).
@@ -270,9 +270,20 @@ func (m *monthAcc) win(id uint16) *winAcc {
 	return w
 }
 
-// RankWindows ranks the windows for period (a month or a quarter) with formula f. A bad period or
-// formula gives a WindowRanking with Error set.
+// RankWindows ranks the windows for period (a month or a quarter) with formula f, as of the last
+// record folded. A bad period or formula gives a WindowRanking with Error set.
 func (a *Aggregator) RankWindows(period string, f WindowFormula) WindowRanking {
+	return a.RankWindowsAt(period, f, time.Time{})
+}
+
+// RankWindowsAt is RankWindows as of now (the hall's clock; zero: the last record): whether the
+// period is over, and how much of today's opening hours attendance counts, go by it — a hall that
+// fell quiet on the last day of a month has still finished that month.
+func (a *Aggregator) RankWindowsAt(period string, f WindowFormula, now time.Time) WindowRanking {
+	ref := a.last
+	if !now.IsZero() && now.After(ref) {
+		ref = now.In(a.loc)
+	}
 	rk := WindowRanking{Period: period, Formula: f, Seq: a.seq, Windows: []WindowScore{}, MonthRanked: map[string]int{},
 		TieRule:  "同分（精确到0.01）时依次比较：满意度得分高者在前、差评少者在前、整改逾期少者在前、办结件数多者在前、窗口号小者在前",
 		MarkRule: fmt.Sprintf("连续两个月均处于当月参与排名窗口的最后%d名（当月参与排名的窗口须多于%d个）", f.Bottom, 2*f.Bottom)}
@@ -290,7 +301,7 @@ func (a *Aggregator) RankWindows(period string, f WindowFormula) WindowRanking {
 	rk.Period, rk.Kind, rk.Name, rk.Months, rk.FormulaText = p.Key, p.Kind, p.Name(), p.Months, f.Text()
 	lo, hi := a.dayOf(p.From), a.dayOf(p.To)
 	rk.From, rk.To = dayString(lo), dayString(hi)
-	rk.Partial = a.last.IsZero() || a.dayOf(a.last) < hi
+	rk.Partial = ref.IsZero() || a.dayOf(ref) < hi
 
 	// The months to fold: the period's, and for a month the one before (for the mark).
 	var months []*monthAcc
@@ -382,10 +393,10 @@ func (a *Aggregator) RankWindows(period string, f WindowFormula) WindowRanking {
 		if p.Kind == "month" && i == first {
 			continue // the period itself, below
 		}
-		ws, _ := a.scoreWindows(order, []*monthAcc{m}, f)
+		ws, _ := a.scoreWindows(order, []*monthAcc{m}, f, ref)
 		monthly[names[i]] = ws
 	}
-	ws, workdays := a.scoreWindows(order, months[first:], f)
+	ws, workdays := a.scoreWindows(order, months[first:], f, ref)
 	if p.Kind == "month" {
 		monthly[names[first]] = ws
 	}
@@ -454,7 +465,7 @@ func (a *Aggregator) RankWindows(period string, f WindowFormula) WindowRanking {
 
 // scoreWindows scores and orders the windows over the months ms (merged); it returns the scores
 // (ranked ones first, by rank) and the working days counted.
-func (a *Aggregator) scoreWindows(order []uint16, ms []*monthAcc, f WindowFormula) ([]WindowScore, int) {
+func (a *Aggregator) scoreWindows(order []uint16, ms []*monthAcc, f WindowFormula, ref time.Time) ([]WindowScore, int) {
 	months := len(ms)
 	merged := map[uint16]*winAcc{}
 	hallTimes := map[uint16][]float32{}
@@ -493,7 +504,7 @@ func (a *Aggregator) scoreWindows(order []uint16, ms []*monthAcc, f WindowFormul
 		hallMedian[svc] = quantile(append([]float32(nil), xs...), 0.5)
 	}
 
-	// Working days and their opening minutes, up to the last record (its day once closed).
+	// Working days and their opening minutes, up to ref (on its day, the minutes open so far).
 	type wd struct {
 		day  int32
 		open float64 // seconds
@@ -501,9 +512,9 @@ func (a *Aggregator) scoreWindows(order []uint16, ms []*monthAcc, f WindowFormul
 	var days []wd
 	lastDay := int32(math.MinInt32)
 	lastMin := 0
-	if !a.last.IsZero() {
-		lastDay = a.dayOf(a.last)
-		lastMin = a.last.Hour()*60 + a.last.Minute()
+	if !ref.IsZero() {
+		lastDay = a.dayOf(ref)
+		lastMin = ref.Hour()*60 + ref.Minute()
 	}
 	for _, m := range ms {
 		for d := m.lo; d < m.hi && d <= lastDay; d++ {
@@ -732,9 +743,10 @@ func (a *Aggregator) windowLabel(id uint16, i int) (string, string, int) {
 	return s, name, number
 }
 
-// RankWindows ranks the windows for a month or a quarter over what has been folded so far.
-func (l *Live) RankWindows(period string, f WindowFormula) WindowRanking {
+// RankWindows ranks the windows for a month or a quarter over what has been folded so far, as of
+// now (zero: the last record).
+func (l *Live) RankWindows(period string, f WindowFormula, now time.Time) WindowRanking {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.agg.RankWindows(period, f)
+	return l.agg.RankWindowsAt(period, f, now)
 }

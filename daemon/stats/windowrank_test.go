@@ -393,3 +393,24 @@ func TestRankWindowsAttendanceToday(t *testing.T) {
 		}
 	}
 }
+
+// TestRankWindowsAtTheHallsClock: the journal's last record is Monday 11-02 17:00, but the hall's
+// clock says 12-01: November is over (not provisional) and all its 21 working days count, so a
+// window present on one of them is at 1/21 — a quiet end of month is not a shorter month.
+func TestRankWindowsAtTheHallsClock(t *testing.T) {
+	cfg := rankHall(t, 1, "")
+	g := newGen(cfg)
+	g.windowDay(t, "2026-11-02", "w1", winDay{service: rep(2, 600*time.Second), levels: times(2, vs)})
+	g.flush()
+	a := fold(t, cfg, g.recs)
+	byLast := a.RankWindows("2026-11", testFormula())
+	eq(t, "by the last record: partial, workdays", [2]any{byLast.Partial, byLast.Workdays}, [2]any{true, 1})
+	dec1 := time.Date(2026, 12, 1, 10, 0, 0, 0, cfg.Location)
+	rk := a.RankWindowsAt("2026-11", testFormula(), dec1)
+	eq(t, "by the clock: partial, workdays", [2]any{rk.Partial, rk.Workdays}, [2]any{false, 21})
+	for _, c := range rk.Windows[0].Components {
+		if c.Key == "attendance" {
+			eq(t, "attendance", c.Value, round(1.0/21, 4))
+		}
+	}
+}

@@ -56,7 +56,7 @@ func (s *Server) rankings(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "not_ready", "统计尚未就绪")
 		return
 	}
-	rk := s.d.Stats.RankWindows(p.Key, stats.WindowFormulaOf(cfg.Ranking))
+	rk := s.d.Stats.RankWindows(p.Key, stats.WindowFormulaOf(cfg.Ranking), now)
 	if rk.Error != "" {
 		writeError(w, http.StatusInternalServerError, "ranking_failed", "排名计算失败："+rk.Error)
 		return

@@ -85,7 +85,7 @@ func rankServer(t *testing.T, extra string) *Server {
 	go func() { live.Run(lctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	deadline := time.Now().Add(10 * time.Second)
-	for live.RankWindows("2026-11", stats.DefaultWindowFormula()).Seq < h.Journal.Head() {
+	for live.RankWindows("2026-11", stats.DefaultWindowFormula(), time.Time{}).Seq < h.Journal.Head() {
 		if time.Now().After(deadline) {
 			t.Fatal("statistics did not catch up")
 		}
