@@ -3,6 +3,9 @@ package stats
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -412,5 +415,31 @@ func TestRankWindowsAtTheHallsClock(t *testing.T) {
 		if c.Key == "attendance" {
 			eq(t, "attendance", c.Value, round(1.0/21, 4))
 		}
+	}
+}
+
+// TestRankingConfigDocsStateTheDefaults: each ranking key's doc in daemon/config (which feeds the
+// JSON Schema and the docs) names the default DefaultWindowFormula really has.
+func TestRankingConfigDocsStateTheDefaults(t *testing.T) {
+	var def map[string]float64
+	b, _ := json.Marshal(DefaultWindowFormula())
+	json.Unmarshal(b, &def)
+	rt := reflect.TypeOf(config.Ranking{})
+	seen := 0
+	for i := 0; i < rt.NumField(); i++ {
+		f := rt.Field(i)
+		key := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		want, ok := def[key]
+		if !ok {
+			continue
+		}
+		seen++
+		m := regexp.MustCompile(`Default (\d+)\.`).FindStringSubmatch(f.Tag.Get("doc"))
+		if m == nil || m[1] != strconv.FormatFloat(want, 'f', -1, 64) {
+			t.Errorf("ranking.%s doc says %q, the default is %v", key, m, want)
+		}
+	}
+	if seen != len(def) {
+		t.Errorf("%d of the formula's %d keys are in config.Ranking", seen, len(def))
 	}
 }
