@@ -100,13 +100,13 @@ type State struct {
 	Devices  map[string]*DeviceRecord
 
 	Windows        map[string]*WindowState
-	NextVisit      uint32                 // last visit number assigned; never reused
-	Visits         map[uint32]string      // visit → ticket id (Day's)
-	VisitInfo      map[uint32]VisitRecord // visit → where it was served
-	Rated          map[uint32]bool        // visits rated (一次一评)
-	Finished       map[uint32]bool        // visits finished (a rating may follow)
-	TimedOut       map[uint32]bool        // visits whose rating timed out
-	RecentCalls    []RecentCall           // newest first, for the board
+	NextVisit      uint32                  // last visit number assigned; never reused
+	Visits         map[uint32]string       // visit → ticket id (Day's)
+	VisitInfo      map[uint32]VisitRecord  // visit → where it was served
+	Rated          map[uint32]bool         // visits rated (一次一评)
+	Finished       map[uint32]bool         // visits finished (a rating may follow)
+	TimedOut       map[uint32]bool         // visits whose rating timed out
+	RecentCalls    []RecentCall            // newest first, for the board
 	Alerts         map[string]*AlertRecord // open alerts; records are replaced, never mutated
 	ClosedAlerts   []*AlertRecord          // the last MaxClosedAlerts ended alerts, oldest first; never written in place
 	DeviceSeq      map[string]uint16       // device → last event seq handled (pads)
