@@ -100,15 +100,14 @@ type State struct {
 	Devices  map[string]*DeviceRecord
 
 	Windows        map[string]*WindowState
-	NextVisit      uint32                  // last visit number assigned; never reused
-	Visits         map[uint32]string       // visit → ticket id (Day's)
-	VisitInfo      map[uint32]VisitRecord  // visit → where it was served
-	Rated          map[uint32]bool         // visits rated (一次一评)
-	Finished       map[uint32]bool         // visits finished (a rating may follow)
-	TimedOut       map[uint32]bool         // visits whose rating timed out
-	RecentCalls    []RecentCall            // newest first, for the board
-	Alerts         map[string]*AlertRecord // open alerts; records are replaced, never mutated
-	ClosedAlerts   []*AlertRecord          // the last MaxClosedAlerts ended alerts, oldest first; never written in place
+	NextVisit      uint32                 // last visit number assigned; never reused
+	Visits         map[uint32]string      // visit → ticket id (Day's)
+	VisitInfo      map[uint32]VisitRecord // visit → where it was served
+	Rated          map[uint32]bool        // visits rated (一次一评)
+	Finished       map[uint32]bool        // visits finished (a rating may follow)
+	TimedOut       map[uint32]bool        // visits whose rating timed out
+	RecentCalls    []RecentCall           // newest first, for the board
+	Alerts         map[string]*AlertRecord
 	DeviceSeq      map[string]uint16       // device → last event seq handled (pads)
 	DeviceEventIDs map[string]bool         // event ids handled (MQTT pads), for the hall day
 	FollowUps      map[string]*FollowUp    // 差评 follow-ups, across days; records are copied on write
@@ -116,6 +115,7 @@ type State struct {
 	Notices        map[string]*Notice      // board notices by id; replaced, never mutated
 	ClosedServices map[string]string       // services closed by the central server → reason
 	ClosedDay      string                  // the last hall day whose outcomes are recorded (day.closed)
+	ClosedAlerts   []*AlertRecord          // the last MaxClosedAlerts ended alerts, oldest first; never written in place
 }
 
 // DeviceRecord is a device's last recorded state and when it began.
