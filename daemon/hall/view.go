@@ -77,6 +77,7 @@ type AlertView struct {
 	// whom it is assigned to, how it ended; the history only where asked
 	// (GET /api/v1/alerts/{id}).
 	State        string          `json:"state"`
+	AreaName     string          `json:"area_name,omitempty"`
 	Acked        *AlertStepView  `json:"acknowledged,omitempty"`
 	Assignee     string          `json:"assignee,omitempty"`
 	AssigneeName string          `json:"assignee_name,omitempty"`
@@ -109,6 +110,7 @@ func MakeAlertView(cfg *config.Config, a *AlertRecord, history bool) AlertView {
 	if v.Area == "" {
 		v.Area = AlertArea(cfg, &a.Alert)
 	}
+	v.AreaName = AreaName(cfg, v.Area)
 	if e := a.Ended(); e != nil {
 		v.State, v.Ended = "closed", stepView(cfg, e)
 	}
