@@ -57,9 +57,8 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	now := time.Now()
 	if f.day == "" {
-		f.day = cfg.Day(now)
+		f.day = cfg.Day(s.d.Engine.Now()) // the hall's clock, which the events' times are on
 	}
 	v, err := s.d.Engine.Query(r.Context(), func(st *hall.State) any {
 		out := []hall.AlertView{}
