@@ -20,7 +20,8 @@ const (
 )
 
 // watchHealth raises and clears the alerts about halld itself: the central
-// uplink down for a while, the disk under the journal running low.
+// uplink down for a while, its backlog (backlog.go), the disk under the
+// journal running low.
 func watchHealth(ctx context.Context, a *App, eng *engine.Engine, dir string, log *slog.Logger) {
 	t := time.NewTicker(healthEvery)
 	defer t.Stop()
@@ -32,6 +33,9 @@ func watchHealth(ctx context.Context, a *App, eng *engine.Engine, dir string, lo
 		case <-t.C:
 		}
 		if st, ok := a.uplinkStatus(); ok {
+			if cmd := backlogCommand(st); cmd != nil {
+				submit(ctx, eng, log, cmd)
+			}
 			switch {
 			case st.Connected:
 				downSince = time.Time{}

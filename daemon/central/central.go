@@ -27,7 +27,8 @@ type Last4 func(string) string
 
 // Handler returns the uplink's command handler. Node-level commands:
 // appointment.add, appointment.cancel, notice.post, service.open,
-// service.close, resync (publish every event again from the start).
+// service.close, alert.ack, alert.assign, alert.close (alerts.go), resync
+// (publish every event again from the start).
 //
 // resync rewinds the uplink and returns the seq range it will publish again:
 // the journal keeps storage.retention, so a resync starts at the oldest
@@ -81,6 +82,12 @@ func Handler(eng *engine.Engine, key Hasher, last4 Last4, resync func() (from, t
 				return nil, err
 			}
 			cmd = hall.SetServiceOpen{Service: a.Service, Open: name == "service.open", Reason: a.Reason}
+		case "alert.ack", "alert.assign", "alert.close":
+			c, err := alertCommand(name, args)
+			if err != nil {
+				return nil, err
+			}
+			cmd = c
 		case "resync":
 			from, to, err := resync()
 			if err != nil {

@@ -137,6 +137,8 @@ type Hall struct {
 	AlwaysOpen bool `yaml:"always_open" doc:"Issue tickets at any hour, ignoring opening hours and holidays (demo and training only)."`
 	// Numbering says how ticket numbers are written and what follows a service's max_number in a day.
 	Numbering Numbering `yaml:"numbering" doc:"How ticket numbers are written (digits) and what follows a service's max_number within a day (overflow: grow, wrap or stop)."`
+	// PeakLoad holds the thresholds of the peak-load alert (peak.go).
+	PeakLoad PeakLoad `yaml:"peak_load" doc:"Thresholds of the peak-load alert of a service: waiting per serving window, longest wait (hall practice: more than 10 a window, anyone past 30 minutes)."`
 }
 
 // Numbering is hall.numbering. A service's tickets are counted 1, 2, … per day (hall time); the count n
@@ -309,8 +311,9 @@ type Service struct {
 	DailyCap int `yaml:"daily_cap" min:"0" doc:"Most tickets per day; 0 = no cap. Must not exceed max_number."`
 	// MaxNumber is the largest ticket number; counters refuse past it. Default 999.
 	MaxNumber int `yaml:"max_number" min:"1" max:"9999" default:"999" doc:"Largest ticket number before hall.numbering.overflow applies: grow (A999 → A1000), wrap (→ A001) or stop."`
-	// AvgServiceMinutes estimates the wait shown on kiosk and ticket. Default 10.
-	MaxWaitMinutes    int `yaml:"max_wait_minutes" min:"0" max:"1440" doc:"Alert when someone has waited longer than this for the service (0: no limit)."`
+	// MaxWaitMinutes is the service's own longest-wait threshold of the peak-load alert; 0 (or absent):
+	// hall.peak_load.longest_wait. AvgServiceMinutes estimates the wait shown on kiosk and ticket. Default 10.
+	MaxWaitMinutes    int `yaml:"max_wait_minutes" min:"0" max:"1440" doc:"Peak-load alert when someone has waited longer than this many minutes for the service; 0 or absent: hall.peak_load.longest_wait (default 30 minutes)."`
 	AvgServiceMinutes int `yaml:"avg_service_minutes" min:"1" max:"600" default:"10" doc:"Average minutes per ticket, for the estimated wait."`
 	// GreenChannel holds the green-channel (绿色通道) rules.
 	GreenChannel GreenChannel `yaml:"green_channel" doc:"Green-channel (绿色通道) rules."`

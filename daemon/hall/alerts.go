@@ -118,12 +118,14 @@ func (st *State) openOfKind(kind string) int {
 }
 
 // applyAlert folds alert events. Records are replaced, never mutated: the
-// engine's committed state shares them with the batch being applied.
+// engine's committed state shares them with the batch being applied. An
+// ended alert moves to ClosedAlerts with its history (alerts_life.go).
 func applyAlert(st *State, ts time.Time, data any) {
 	switch e := data.(type) {
 	case *Alert:
 		r := &AlertRecord{Alert: *e, Since: ts, LastSeen: ts}
 		r.Count = max(e.Count, 1)
+		r.History = []AlertStep{{Action: StepRaised, At: ts, Count: r.Count, Note: e.Message}}
 		st.Alerts[e.AlertID] = r
 	case *AlertUpdated:
 		open, ok := st.Alerts[e.AlertID]
@@ -133,13 +135,17 @@ func applyAlert(st *State, ts time.Time, data any) {
 		c := *open
 		if e.Count > 0 {
 			c.Count = e.Count
+			c.History = withStep(open.History, AlertStep{Action: StepRecurred, At: ts, Count: e.Count})
 		}
 		if e.Message != "" {
 			c.Message = e.Message
+			if e.Count == 0 {
+				c.History = withStep(open.History, AlertStep{Action: StepUpdated, At: ts, Note: e.Message})
+			}
 		}
 		c.LastSeen = ts
 		st.Alerts[e.AlertID] = &c
 	case *AlertCleared:
-		delete(st.Alerts, e.AlertID)
+		endAlert(st, e.AlertID, AlertStep{Action: StepCleared, At: ts, Reason: e.Reason})
 	}
 }

@@ -22,7 +22,11 @@ import (
 // replaces the visit's 未评价 (TimedOut cleared); ticket.closed and
 // day.closed (State.ClosedDay) record the day's end; tickets carry their
 // Estimate.
-const StateVersion = 3
+//
+// 4: an ended alert (alert.cleared, alert.closed) moves to
+// State.ClosedAlerts with its history instead of vanishing; alerts keep
+// their history, acknowledgement and assignee.
+const StateVersion = 4
 
 type checkpoint struct {
 	Version int    `json:"version"`

@@ -234,6 +234,8 @@ func Decode(typ string, body []byte) (any, error) {
 		v = &AlertCleared{}
 	case TypeAlertUpdated:
 		v = &AlertUpdated{}
+	case TypeAlertAcknowledged, TypeAlertAssigned, TypeAlertClosed:
+		v = &AlertAction{}
 	case TypeDeviceEvent:
 		v = &DeviceEvent{}
 	case TypeNoticePosted:

@@ -144,6 +144,9 @@ func (m *model) command() any {
 			w = m.pick(on)
 		}
 	}
+	if m.rng.IntN(25) == 0 {
+		return m.alertCommand()
+	}
 	switch n := m.rng.IntN(100); {
 	case n < 16:
 		prio := []string{"", "", "", hall.PriorityGreen, hall.PriorityAppointment}[m.rng.IntN(5)]
@@ -199,6 +202,31 @@ func (m *model) command() any {
 	default:
 		return hall.ResolveInterrupted{}
 	}
+}
+
+// alertCommand acknowledges, assigns or closes an alert: mostly an open
+// one, sometimes one already closed or none at all.
+func (m *model) alertCommand() any {
+	var ids []string
+	for id := range m.st.Alerts {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	id := "no-such-alert"
+	switch {
+	case len(ids) > 0 && m.rng.IntN(5) > 0:
+		id = m.pick(ids)
+	case len(m.st.ClosedAlerts) > 0:
+		id = m.st.ClosedAlerts[m.rng.IntN(len(m.st.ClosedAlerts))].AlertID
+	}
+	by := m.pick([]string{"sup-1", "it-1", "central"})
+	switch m.rng.IntN(3) {
+	case 0:
+		return hall.AckAlert{AlertID: id, By: by, Note: "已知悉"}
+	case 1:
+		return hall.AssignAlert{AlertID: id, By: by, To: m.pick(m.staff)}
+	}
+	return hall.CloseAlert{AlertID: id, By: by, Note: "已处理"}
 }
 
 // advance moves the clock: mostly seconds, sometimes minutes, now and then
@@ -375,6 +403,21 @@ func (m *model) check() {
 	if !m.changed {
 	} else if a, b := encode(m.t, st), encode(m.t, m.replica); !bytes.Equal(a, b) {
 		m.fail("the replayed state differs:\n%s", diff(a, b))
+	}
+	// Alerts: open ones have a history that begins with the raise and has
+	// not ended; ended ones are bounded and say how they ended.
+	for id, a := range st.Alerts {
+		if len(a.History) == 0 || a.History[0].Action != hall.StepRaised || a.Ended() != nil || len(a.History) > hall.MaxAlertHistory {
+			m.fail("open alert %s: history %+v", id, a.History)
+		}
+	}
+	if len(st.ClosedAlerts) > hall.MaxClosedAlerts {
+		m.fail("%d closed alerts kept", len(st.ClosedAlerts))
+	}
+	for _, a := range st.ClosedAlerts {
+		if a.Ended() == nil {
+			m.fail("closed alert %s did not end: %+v", a.AlertID, a.History)
+		}
 	}
 	// Tickets: their service is their last transfer's; one outcome at most,
 	// and the status agrees with it.

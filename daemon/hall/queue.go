@@ -525,7 +525,7 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 			out = closeDay(st)
 		}
 		out = append(out, overdueFollowUps(cfg, st, now)...)
-		out = append(out, waitAlerts(cfg, st, now)...)
+		out = append(out, peakAlerts(cfg, st, now)...)
 		for _, w := range st.sortedWindows() {
 			if w.Status == WindowPaused && !w.Overdue && now.Sub(w.PausedAt) >= cfg.PauseLimitDuration() {
 				since := Stamp(w.PausedAt.In(cfg.Location))
@@ -752,12 +752,17 @@ type TransferRecord struct {
 	At          Stamp  `json:"at"`
 }
 
-// AlertRecord is an open alert: since when, how often it happened (at
-// least 1) and when last.
+// AlertRecord is an alert: since when, how often it happened (at least 1)
+// and when last; who acknowledged it and whom it is assigned to; its
+// history (alerts_life.go).
 type AlertRecord struct {
 	Alert
-	Since    time.Time
-	LastSeen time.Time
+	Since        time.Time
+	LastSeen     time.Time
+	Acked        *AlertStep  `json:",omitempty"`
+	Assignee     string      `json:",omitempty"`
+	AssigneeName string      `json:",omitempty"`
+	History      []AlertStep `json:",omitempty"`
 }
 
 // ToggleSign is a pad's single 签到/签退 key: it signs the window's staff out
@@ -784,35 +789,4 @@ func decideToggle(cfg *config.Config, st *State, c ToggleSign, now time.Time) ([
 		return nil, refuse(409, "no_staff_for_window", "没有为本窗口配置工作人员，请在窗口页面签到")
 	}
 	return decideWindow(cfg, st, SignIn{Window: c.Window, Staff: pick}, now)
-}
-
-// waitAlerts keeps one alert per service whose longest-waiting ticket has
-// waited past the service's max_wait_minutes; cleared when nobody has.
-func waitAlerts(cfg *config.Config, st *State, now time.Time) []Emit {
-	var out []Emit
-	day := st.Today(cfg, now)
-	for i := range cfg.Services {
-		svc := &cfg.Services[i]
-		if svc.MaxWaitMinutes <= 0 {
-			continue
-		}
-		limit := time.Duration(svc.MaxWaitMinutes) * time.Minute
-		over := 0
-		for _, id := range st.Order {
-			t := st.Tickets[id]
-			if t.Day == day && t.Service == svc.ID && t.Status == StatusWaiting && now.Sub(time.Time(t.IssuedAt)) > limit {
-				over++
-			}
-		}
-		id := "wait-" + svc.ID
-		_, open := st.Alerts[id]
-		switch {
-		case over > 0 && !open:
-			out = append(out, Emit{TypeAlertRaised, &Alert{AlertID: id, Kind: "wait_over_limit", Severity: "warning",
-				Message: fmt.Sprintf("%s 有 %d 人等候超过 %d 分钟，请增开窗口或调配 AB 岗", svc.Name, over, svc.MaxWaitMinutes)}})
-		case over == 0 && open:
-			out = append(out, Emit{TypeAlertCleared, &AlertCleared{AlertID: id, Reason: "served"}})
-		}
-	}
-	return out
 }

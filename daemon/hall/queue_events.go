@@ -192,6 +192,10 @@ type Alert struct {
 	Device string `json:"device,omitempty"`
 	Cause  string `json:"cause,omitempty"`
 	Count  int    `json:"count,omitempty"` // occurrences; absent: 1
+	// Area is the area of its device, window or service (filled in by
+	// Decide); Service the service a peak-load alert is about.
+	Area    string `json:"area,omitempty"`
+	Service string `json:"service,omitempty"`
 }
 
 // AlertCleared ends an alert.

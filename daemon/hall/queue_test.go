@@ -378,6 +378,8 @@ func TestMidnightResetsQueueNotVisits(t *testing.T) {
 	}
 }
 
+// A service's max_wait_minutes is its longest-wait threshold of the
+// peak-load alert (peak.go; TestPeakLoadAlert has the rest).
 func TestWaitOverLimitAlert(t *testing.T) {
 	h := newHall(t)
 	h.cfg.Services[1].MaxWaitMinutes = 30 // tax
@@ -389,7 +391,8 @@ func TestWaitOverLimitAlert(t *testing.T) {
 	}
 	h.now = h.now.Add(2 * time.Minute)
 	e := h.must(hall.Tick{})
-	if len(e) != 1 || e[0].Type != hall.TypeAlertRaised || !strings.Contains(e[0].Data.(*hall.Alert).Message, "1 人等候超过 30 分钟") {
+	if len(e) != 1 || e[0].Type != hall.TypeAlertRaised || e[0].Data.(*hall.Alert).Kind != hall.KindPeakLoad ||
+		!strings.Contains(e[0].Data.(*hall.Alert).Message, "税务 等候 1 人，1 个窗口在办（每窗 1.0 人），最长已等 31 分钟") {
 		t.Fatalf("over the limit: %+v", e)
 	}
 	if e := h.must(hall.Tick{}); len(e) != 0 {

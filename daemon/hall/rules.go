@@ -115,6 +115,7 @@ type State struct {
 	Notices        map[string]*Notice      // board notices by id; replaced, never mutated
 	ClosedServices map[string]string       // services closed by the central server → reason
 	ClosedDay      string                  // the last hall day whose outcomes are recorded (day.closed)
+	ClosedAlerts   []*AlertRecord          // the last MaxClosedAlerts ended alerts, oldest first; never written in place
 }
 
 // DeviceRecord is a device's last recorded state and when it began.
@@ -161,8 +162,14 @@ func (st *State) resetDay() {
 }
 
 // Decide applies the rules to one command and returns the events to record.
-// It does not change st.
+// It does not change st. Alerts raised get the area of what they are about.
 func Decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, error) {
+	out, err := decide(cfg, st, cmd, now)
+	fillAlertAreas(cfg, out)
+	return out, err
+}
+
+func decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, error) {
 	switch c := cmd.(type) {
 	case IssueTicket:
 		return decideIssue(cfg, st, c, now)
@@ -184,6 +191,8 @@ func Decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, erro
 		return append(out, deviceAlert(cfg, st, c)...), nil
 	case RaiseAlert:
 		return decideRaise(st, c.Alert)
+	case AckAlert, AssignAlert, CloseAlert:
+		return decideAlertAction(cfg, st, cmd, now)
 	case ClearAlert:
 		if _, open := st.Alerts[c.AlertID]; !open {
 			return nil, nil
@@ -489,6 +498,7 @@ func Apply(st *State, seq uint64, typ string, ts time.Time, data any) {
 	}
 	applyTyped(st, typ, ts, data)
 	applyFollowUp(st, typ, ts, data)
+	applyAlertLife(st, typ, ts, data)
 	applyAppointment(st, typ, data)
 	applyCentral(st, typ, data)
 	applyOutcome(st, typ, data)
@@ -568,7 +578,7 @@ func deviceAlert(cfg *config.Config, st *State, c ObserveDevice) []Emit {
 	kind := "device_" + c.State
 	switch {
 	case !isOpen:
-		return []Emit{{TypeAlertRaised, &Alert{AlertID: id, Kind: kind, Severity: sev, Message: msg}}}
+		return []Emit{{TypeAlertRaised, &Alert{AlertID: id, Kind: kind, Severity: sev, Device: c.Device, Message: msg}}}
 	case open.Kind == kind && open.Message == msg:
 		return nil
 	case open.Kind == kind:
@@ -576,7 +586,7 @@ func deviceAlert(cfg *config.Config, st *State, c ObserveDevice) []Emit {
 		return []Emit{{TypeAlertUpdated, &AlertUpdated{AlertID: id, Message: msg}}}
 	}
 	return []Emit{{TypeAlertCleared, &AlertCleared{AlertID: id, Reason: "changed"}},
-		{TypeAlertRaised, &Alert{AlertID: id, Kind: kind, Severity: sev, Message: msg}}}
+		{TypeAlertRaised, &Alert{AlertID: id, Kind: kind, Severity: sev, Device: c.Device, Message: msg}}}
 }
 
 var deviceStateText = map[string]string{"offline": "离线", "fault": "故障", "degraded": "需要处理"}

@@ -73,6 +73,53 @@ type AlertView struct {
 	Since    Stamp `json:"since"`
 	Count    int   `json:"count"`
 	LastSeen Stamp `json:"last_seen"`
+	// The lifecycle (alerts_life.go): open or closed; who acknowledged it,
+	// whom it is assigned to, how it ended; the history only where asked
+	// (GET /api/v1/alerts/{id}).
+	State        string          `json:"state"`
+	AreaName     string          `json:"area_name,omitempty"`
+	Acked        *AlertStepView  `json:"acknowledged,omitempty"`
+	Assignee     string          `json:"assignee,omitempty"`
+	AssigneeName string          `json:"assignee_name,omitempty"`
+	Ended        *AlertStepView  `json:"ended,omitempty"`
+	History      []AlertStepView `json:"history,omitempty"`
+}
+
+// AlertStepView is a history step with its time in the hall's zone.
+type AlertStepView struct {
+	AlertStep
+	At Stamp `json:"at"`
+}
+
+func stepView(cfg *config.Config, s *AlertStep) *AlertStepView {
+	if s == nil {
+		return nil
+	}
+	return &AlertStepView{AlertStep: *s, At: Stamp(s.At.In(cfg.Location))}
+}
+
+// MakeAlertView is an alert as pages and the API see it.
+func MakeAlertView(cfg *config.Config, a *AlertRecord, history bool) AlertView {
+	last := a.LastSeen
+	if last.IsZero() {
+		last = a.Since
+	}
+	v := AlertView{Alert: a.Alert, Since: Stamp(a.Since.In(cfg.Location)), Count: a.count(),
+		LastSeen: Stamp(last.In(cfg.Location)), State: "open", Acked: stepView(cfg, a.Acked),
+		Assignee: a.Assignee, AssigneeName: a.AssigneeName}
+	if v.Area == "" {
+		v.Area = AlertArea(cfg, &a.Alert)
+	}
+	v.AreaName = AreaName(cfg, v.Area)
+	if e := a.Ended(); e != nil {
+		v.State, v.Ended = "closed", stepView(cfg, e)
+	}
+	if history {
+		for i := range a.History {
+			v.History = append(v.History, *stepView(cfg, &a.History[i]))
+		}
+	}
+	return v
 }
 
 // Notice is a message shown on the board (from the central server, later).
@@ -169,12 +216,7 @@ func MakeView(cfg *config.Config, st *State, now time.Time) View {
 	}
 	v.Alerts = []AlertView{}
 	for _, a := range st.Alerts {
-		last := a.LastSeen
-		if last.IsZero() {
-			last = a.Since
-		}
-		v.Alerts = append(v.Alerts, AlertView{Alert: a.Alert, Since: Stamp(a.Since.In(cfg.Location)),
-			Count: a.count(), LastSeen: Stamp(last.In(cfg.Location))})
+		v.Alerts = append(v.Alerts, MakeAlertView(cfg, a, false))
 	}
 	sort.Slice(v.Alerts, func(i, j int) bool { return time.Time(v.Alerts[i].Since).Before(time.Time(v.Alerts[j].Since)) })
 	v.Notices = []Notice{}

@@ -34,7 +34,8 @@
   var ALERT_KIND_TEXT = {
     bad_rating: "差评", pause_overdue: "暂停超时", wait_over_limit: "等候超时", followup_overdue: "差评整改超期",
     uplink_down: "上报中心中断", disk_low: "磁盘空间不足", trace_stopped: "跟踪已停止", terminal_fault: "自助终端故障",
-    pad_fault: "评价器故障", too_many_faults: "设备故障过多", too_many_alerts: "告警过多"
+    pad_fault: "评价器故障", too_many_faults: "设备故障过多", too_many_alerts: "告警过多",
+    peak_load: "排队高峰", uplink_backlog: "上报积压"
   };
   // Event types as hall IT reads them.
   var TYPE_TEXT = {
@@ -44,6 +45,7 @@
     "rating.submitted": "评价", "rating.timeout": "未评价", "window.paused": "窗口暂停", "window.resumed": "窗口恢复",
     "window.pause_overdue": "暂停超时", "staff.signed_in": "签到", "staff.signed_out": "签退",
     "alert.raised": "告警", "alert.updated": "告警复发", "alert.cleared": "告警解除",
+    "alert.acknowledged": "告警确认", "alert.assigned": "告警指派", "alert.closed": "告警关闭",
     "followup.opened": "差评回访", "followup.updated": "回访进展", "followup.overdue": "回访超期",
     "appointment.booked": "预约", "appointment.checked_in": "预约签到", "appointment.cancelled": "取消预约",
     "idcard.read": "读证", "device.state": "设备状态", "device.event": "设备事件", "device.line": "设备数据",
@@ -864,7 +866,7 @@
       if (ev.count) alerts[id].count = ev.count;
       if (ev.message) alerts[id].message = ev.message;
       if (ev.ts) alerts[id].last_seen = ev.ts;
-    } else if (ev.type === "alert.cleared") {
+    } else if (ev.type === "alert.cleared" || ev.type === "alert.closed") {
       delete alerts[id];
     }
     renderAlerts();
@@ -913,7 +915,7 @@
     $("seq").textContent = seq === null || seq === undefined ? $("seq").textContent : String(seq);
     var s = summarize(ev);
     var t = parseTs(ev.ts);
-    if (ev.type === "alert.raised" || ev.type === "alert.updated" || ev.type === "alert.cleared") {
+    if (ev.type === "alert.raised" || ev.type === "alert.updated" || ev.type === "alert.cleared" || ev.type === "alert.closed") {
       // summarize first: a cleared alert's message is still known there
       setTimeout(function () { onAlertEvent(ev); }, 0);
     }
