@@ -507,7 +507,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		stopDevices()
 		return err
 	}
-	defer phonetoken.Register(cfg, phoneKey)()
+	disp.PhoneKey = phoneKey
 	tokens, err := readTokens(cfg)
 	if err != nil {
 		stopDevices()
@@ -564,7 +564,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	go padSvc.Run(devCtx) // every pad transport is attached by now
 	defer term.Close()
 	a.Pruner = newPruner(cfg, j, eng, a.Stats, log)
-	srv := web.New(web.Deps{Config: cfg, Engine: eng, Journal: j, Issuer: iss, Supervisor: sup,
+	srv := web.New(web.Deps{Config: cfg, Engine: eng, Journal: j, Issuer: iss, Supervisor: sup, PhoneKey: phoneKey,
 		Simulators: a.Sims, Tracer: a.Trace, Pages: kioskui.Pages(), Log: log, Registry: reg, Tokens: tokens, ListenAddr: a.Addr, PII: key, Kiosks: a.Kiosks, Lines: a, Stats: a.Stats, Uplink: a.uplinkStatus, Commander: a,
 		Ready: func() []string {
 			if err := eng.StorageErr(); err != nil {

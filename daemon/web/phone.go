@@ -70,7 +70,7 @@ func (s *Server) phone() *phoneState {
 	s.phoneMu.Lock()
 	defer s.phoneMu.Unlock()
 	if s.phoneSt == nil {
-		if key := phonetoken.For(s.d.Config); key != nil {
+		if key := s.d.PhoneKey; key != nil {
 			s.phoneSt = &phoneState{index: phonetoken.NewIndex(key)}
 		}
 	}

@@ -71,8 +71,7 @@ func newPhoneHall(t *testing.T) *phoneTestHall {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(phonetoken.Register(cfg, key))
-	s := New(Deps{Config: cfg, Engine: h.Engine, Journal: h.Journal, Log: h.Log, Registry: prometheus.NewRegistry(),
+	s := New(Deps{PhoneKey: key, Config: cfg, Engine: h.Engine, Journal: h.Journal, Log: h.Log, Registry: prometheus.NewRegistry(),
 		Ready: func() []string { return nil }})
 	t.Cleanup(s.Close)
 	return &phoneTestHall{t: t, s: s, eng: h.Engine, cfg: cfg, key: key, clk: clk}

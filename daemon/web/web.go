@@ -28,6 +28,7 @@ import (
 	"halld/daemon/issuer"
 	"halld/daemon/journal"
 	"halld/daemon/kiosks"
+	"halld/daemon/phonetoken"
 	"halld/daemon/stats"
 	"halld/daemon/supervisor"
 	"halld/daemon/uplink"
@@ -81,6 +82,9 @@ type Deps struct {
 	Kiosks *kiosks.Manager
 	// PII hashes ID numbers (appointments, ID cards); nil disables them.
 	PII interface{ Hash(string) string }
+	// PhoneKey makes and checks the phone pages' ticket tokens (phone.go);
+	// nil: no phone pages.
+	PhoneKey *phonetoken.Key
 }
 
 // Server is the HTTP handler.
