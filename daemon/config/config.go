@@ -90,6 +90,7 @@ type Config struct {
 	Holidays []Holiday `yaml:"holidays" doc:"Calendar exceptions: public holidays (closed) and 调休 working days (workday: true)."`
 	Staff    []Staff   `yaml:"staff" doc:"Window staff (窗口工作人员) who sign in at windows; shown on the board and evaluation pads."`
 	Devices  []Device  `yaml:"devices" doc:"Devices: printers, pads, readers, terminals, kiosks, scanners, RS-485 lines."`
+	Phone    Phone     `yaml:"phone" doc:"The citizen's phone page: rate limits per token and per client address (phone.go)."`
 
 	// Location is the hall's time zone, loaded from Hall.Timezone.
 	Location *time.Location `yaml:"-"`

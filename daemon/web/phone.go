@@ -6,8 +6,8 @@ package web
 // POST /api/v1/phone/{token}/rating. The routes need no scope: the token
 // (daemon/phonetoken) is the guard, and they pass the Host check and, for the
 // rating, the Origin check like every other route. A token that is not one of
-// today's tickets gets 404 and nothing else; misses and requests are limited
-// per client address.
+// today's tickets gets 404 and nothing else; requests are limited per token
+// and per client address, misses per client address (config.Phone).
 
 import (
 	"io"
@@ -37,15 +37,10 @@ const (
 	// appointments come due).
 	aheadMaxAge = 5 * time.Second
 
-	// Per client address (an IPv6 /64): requests at phoneRate a second, bursts
-	// of phoneBurst; tokens that match no ticket at one per phoneMissEvery,
-	// bursts of phoneMissBurst. Once the misses are spent every request from
-	// there gets 429 until they refill, so guessing learns nothing faster.
-	phoneRate      = 5.0
-	phoneBurst     = 30.0
-	phoneMissEvery = 6 * time.Second
-	phoneMissBurst = 10.0
-	phoneClients   = 8192 // addresses tracked at most
+	// The rate limits (per token, per address, misses per address) are
+	// config.Phone's: see there why they are sized for a NAT'd guest Wi-Fi.
+	phoneClients = 8192  // addresses tracked at most
+	phoneTokens  = 50000 // tokens tracked at most (a day's tickets)
 )
 
 // phoneState is the phone routes' own state, one per Server.
@@ -71,7 +66,7 @@ func (s *Server) phone() *phoneState {
 	defer s.phoneMu.Unlock()
 	if s.phoneSt == nil {
 		if key := s.d.PhoneKey; key != nil {
-			s.phoneSt = &phoneState{index: phonetoken.NewIndex(key)}
+			s.phoneSt = &phoneState{index: phonetoken.NewIndex(key), limit: phoneLimiter{cfg: s.d.Config.Phone}}
 		}
 	}
 	return s.phoneSt
@@ -97,24 +92,37 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, html bool) (*ph
 	}
 	client := clientKey(r)
 	now := time.Now()
-	if !ps.limit.allow(client, now) {
+	lim := &ps.limit
+	tooMany := func() {
 		w.Header().Set("Retry-After", "10")
 		writeError(w, http.StatusTooManyRequests, "rate_limited", "请求过于频繁，请稍后再试")
-		return nil, "", false
 	}
 	token := r.PathValue("token")
 	id, ok := ps.index.Lookup(token)
-	if !ok && len(token) == phonetoken.Len {
-		// Perhaps a ticket issued since the index was last brought up to date.
-		if err := s.refreshIndex(r, ps); err != nil {
-			writeRuleError(w, err)
+	if !ok {
+		// A token that matches no ticket: it spends the address's misses.
+		// Once they are spent the answer is 429 with no lookup beyond the
+		// index (no engine query), so guessing learns nothing faster.
+		if !lim.miss(client, now) {
+			tooMany()
 			return nil, "", false
 		}
-		id, ok = ps.index.Lookup(token)
+		if len(token) == phonetoken.Len {
+			// Perhaps a ticket issued since the index was last brought up to date.
+			if err := s.refreshIndex(r, ps); err != nil {
+				writeRuleError(w, err)
+				return nil, "", false
+			}
+			id, ok = ps.index.Lookup(token)
+		}
+		if !ok {
+			notFound()
+			return nil, "", false
+		}
+		lim.unmiss(client, now) // it was a ticket after all
 	}
-	if !ok {
-		ps.limit.miss(client, now)
-		notFound()
+	if !lim.allow(client, id, now) {
+		tooMany()
 		return nil, "", false
 	}
 	return ps, id, true
@@ -484,71 +492,123 @@ func clientKey(r *http.Request) string {
 	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
-// phoneLimiter holds two token buckets per client address.
+// phoneLimiter holds the phone routes' token buckets: requests per address
+// and misses per address (phoneAddr), requests per ticket token. The rates
+// are config.Phone's.
 type phoneLimiter struct {
-	mu sync.Mutex
-	m  map[string]*phoneBucket
+	cfg    config.Phone
+	mu     sync.Mutex
+	addrs  map[string]*phoneAddr
+	tokens map[string]*bucket // by ticket id
 }
 
-type phoneBucket struct {
-	reqs, misses float64
-	at           time.Time
+type phoneAddr struct{ reqs, misses bucket }
+
+// bucket is a token bucket: n tokens at time at.
+type bucket struct {
+	n  float64
+	at time.Time
 }
 
-func (l *phoneLimiter) bucket(key string, now time.Time) *phoneBucket {
-	if l.m == nil {
-		l.m = map[string]*phoneBucket{}
-	}
-	b, ok := l.m[key]
-	if !ok {
-		if len(l.m) >= phoneClients {
-			// Forget the addresses whose buckets are full again: they are idle.
-			for k, o := range l.m {
-				o.fill(now)
-				if o.reqs >= phoneBurst && o.misses >= phoneMissBurst {
-					delete(l.m, k)
-				}
-			}
-			if len(l.m) >= phoneClients {
-				return nil
-			}
-		}
-		b = &phoneBucket{reqs: phoneBurst, misses: phoneMissBurst, at: now}
-		l.m[key] = b
-	}
-	b.fill(now)
-	return b
-}
-
-func (b *phoneBucket) fill(now time.Time) {
-	d := now.Sub(b.at).Seconds()
-	if d <= 0 {
-		return
-	}
-	b.reqs = min(phoneBurst, b.reqs+d*phoneRate)
-	b.misses = min(phoneMissBurst, b.misses+d/phoneMissEvery.Seconds())
-	b.at = now
-}
-
-// allow takes one request from key's bucket; false when it is empty or the
-// key's misses are spent.
-func (l *phoneLimiter) allow(key string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.bucket(key, now)
-	if b == nil || b.reqs < 1 || b.misses < 1 {
+// take refills b (perMinute, at most burst) and takes one token if it can.
+func (b *bucket) take(perMinute, burst int, now time.Time) bool {
+	b.fill(perMinute, burst, now)
+	if b.n < 1 {
 		return false
 	}
-	b.reqs--
+	b.n--
 	return true
 }
 
-// miss counts a token that matched no ticket.
-func (l *phoneLimiter) miss(key string, now time.Time) {
+func (b *bucket) fill(perMinute, burst int, now time.Time) {
+	if d := now.Sub(b.at).Minutes(); d > 0 {
+		b.n = min(float64(burst), b.n+d*float64(perMinute))
+		b.at = now
+	}
+}
+
+func (b *bucket) full(perMinute, burst int, now time.Time) bool {
+	b.fill(perMinute, burst, now)
+	return b.n >= float64(burst)
+}
+
+func (l *phoneLimiter) addr(key string, now time.Time) *phoneAddr {
+	c := &l.cfg
+	if l.addrs == nil {
+		l.addrs = map[string]*phoneAddr{}
+	}
+	a, ok := l.addrs[key]
+	if !ok {
+		if len(l.addrs) >= phoneClients {
+			// Forget the addresses whose buckets are full again: they are idle.
+			for k, o := range l.addrs {
+				if o.reqs.full(c.AddressPerMinute, c.AddressBurst, now) && o.misses.full(c.MissesPerMinute, c.MissBurst, now) {
+					delete(l.addrs, k)
+				}
+			}
+			if len(l.addrs) >= phoneClients {
+				return nil
+			}
+		}
+		a = &phoneAddr{reqs: bucket{float64(c.AddressBurst), now}, misses: bucket{float64(c.MissBurst), now}}
+		l.addrs[key] = a
+	}
+	return a
+}
+
+// allow takes one request of ticket id from key: false when the token's
+// bucket or the address's is empty.
+func (l *phoneLimiter) allow(key, id string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if b := l.bucket(key, now); b != nil {
-		b.misses = max(b.misses-1, 0)
+	c := &l.cfg
+	if l.tokens == nil {
+		l.tokens = map[string]*bucket{}
+	}
+	t, ok := l.tokens[id]
+	if !ok {
+		if len(l.tokens) >= phoneTokens {
+			for k, o := range l.tokens {
+				if o.full(c.TokenPerMinute, c.TokenBurst, now) {
+					delete(l.tokens, k)
+				}
+			}
+			if len(l.tokens) >= phoneTokens {
+				return false
+			}
+		}
+		t = &bucket{float64(c.TokenBurst), now}
+		l.tokens[id] = t
+	}
+	a := l.addr(key, now)
+	if a == nil {
+		return false
+	}
+	t.fill(c.TokenPerMinute, c.TokenBurst, now)
+	a.reqs.fill(c.AddressPerMinute, c.AddressBurst, now)
+	if t.n < 1 || a.reqs.n < 1 {
+		return false
+	}
+	t.n--
+	a.reqs.n--
+	return true
+}
+
+// miss takes one miss from key's budget: false when it is spent.
+func (l *phoneLimiter) miss(key string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	a := l.addr(key, now)
+	return a != nil && a.misses.take(l.cfg.MissesPerMinute, l.cfg.MissBurst, now)
+}
+
+// unmiss gives back a miss taken for a token that turned out to be a new
+// ticket's.
+func (l *phoneLimiter) unmiss(key string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if a := l.addr(key, now); a != nil {
+		a.misses.n = min(float64(l.cfg.MissBurst), a.misses.n+1)
 	}
 }
 
