@@ -10,9 +10,12 @@ package web
 // and per client address, misses per client address (config.Phone).
 
 import (
+	"context"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,6 +54,9 @@ type phoneState struct {
 
 	mu    sync.Mutex // guards ahead
 	ahead aheadCache
+
+	liveOnce sync.Once
+	hub      *phoneHub // phonelive.go
 }
 
 type aheadCache struct {
@@ -131,6 +137,10 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, html bool) (*ph
 // refreshIndex adds the tickets issued since the index last looked (a new
 // hall day starts it again). The MACs are made off the engine's goroutine.
 func (s *Server) refreshIndex(r *http.Request, ps *phoneState) error {
+	return s.refreshIndexCtx(r.Context(), ps)
+}
+
+func (s *Server) refreshIndexCtx(ctx context.Context, ps *phoneState) error {
 	ps.refresh.Lock()
 	defer ps.refresh.Unlock()
 	day, n := ps.index.Known()
@@ -139,7 +149,7 @@ func (s *Server) refreshIndex(r *http.Request, ps *phoneState) error {
 		from int
 		ids  []string
 	}
-	v, err := s.d.Engine.Query(r.Context(), func(st *hall.State) any {
+	v, err := s.d.Engine.Query(ctx, func(st *hall.State) any {
 		from := n
 		if st.Day != day || len(st.Order) < n {
 			from = 0
@@ -222,33 +232,38 @@ type phoneTicket struct {
 }
 
 func (s *Server) phoneQuery(r *http.Request, ps *phoneState, id string) (*phoneTicket, error) {
-	cfg := s.d.Config
 	v, err := s.d.Engine.Query(r.Context(), func(st *hall.State) any {
-		now := s.d.Engine.Now()
-		t, ok := st.Tickets[id]
-		if !ok || t.Day != cfg.Day(now) {
-			return (*phoneTicket)(nil)
-		}
-		out := &phoneTicket{t: *t, visit: t.Visit}
-		if t.Status == hall.StatusWaiting {
-			out.ahead = ps.aheadOf(cfg, st, t, now)
-			out.estimate = hall.EstimateFor(cfg, st, t.Service, out.ahead, now)
-		}
-		if t.Visit != 0 {
-			out.finished, out.rated, out.timedOut = st.Finished[t.Visit], st.Rated[t.Visit], st.TimedOut[t.Visit]
-		}
-		out.closed = st.ClosedDay != "" && st.ClosedDay == st.Day
-		for _, n := range st.Notices {
-			if n.Until == nil || time.Time(*n.Until).After(now) {
-				out.notices = append(out.notices, n.Text)
-			}
-		}
-		return out
+		return s.phoneTicketOf(st, ps, id, s.d.Engine.Now())
 	})
 	if err != nil {
 		return nil, err
 	}
 	return v.(*phoneTicket), nil
+}
+
+// phoneTicketOf takes what the phone shows of ticket id out of the state (on
+// the engine's goroutine); nil when it is not one of today's tickets.
+func (s *Server) phoneTicketOf(st *hall.State, ps *phoneState, id string, now time.Time) *phoneTicket {
+	cfg := s.d.Config
+	t, ok := st.Tickets[id]
+	if !ok || t.Day != cfg.Day(now) {
+		return nil
+	}
+	out := &phoneTicket{t: *t, visit: t.Visit}
+	if t.Status == hall.StatusWaiting {
+		out.ahead = ps.aheadOf(cfg, st, t, now)
+		out.estimate = hall.EstimateFor(cfg, st, t.Service, out.ahead, now)
+	}
+	if t.Visit != 0 {
+		out.finished, out.rated, out.timedOut = st.Finished[t.Visit], st.Rated[t.Visit], st.TimedOut[t.Visit]
+	}
+	out.closed = st.ClosedDay != "" && st.ClosedDay == st.Day
+	for _, nid := range slices.Sorted(maps.Keys(st.Notices)) { // one order, or every view would differ
+		if n := st.Notices[nid]; n.Until == nil || time.Time(*n.Until).After(now) {
+			out.notices = append(out.notices, n.Text)
+		}
+	}
+	return out
 }
 
 // aheadOf is how many tickets will be called before t: its place in the

@@ -157,6 +157,7 @@ func New(d Deps) *Server {
 	m.HandleFunc("POST /api/v1/devices/{id}/command", s.write(s.deviceCommand, it))
 	// The citizen's phone (phone.go): no scope, the ticket's token guards them.
 	m.HandleFunc("GET /api/v1/phone/{token}", s.phoneStatus)
+	m.HandleFunc("GET /api/v1/phone/{token}/live", s.phoneLive) // WebSocket (phonelive.go)
 	m.HandleFunc("POST /api/v1/phone/{token}/rating", s.write(s.phoneRate))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "没有这个接口："+r.Method+" "+r.URL.Path)
