@@ -183,6 +183,7 @@ type phoneView struct {
 	Window      *phoneWindow   `json:"window"`   // where to go, once called
 	CalledAt    *hall.Stamp    `json:"called_at"`
 	Recalls     int            `json:"recalls"`
+	Silent      bool           `json:"silent"` // 无声叫号: the board shows the call and does not speak it
 	Notices     []string       `json:"notices"`
 	Rating      phoneRating    `json:"rating"`
 	Hall        phoneHall      `json:"hall"`
@@ -326,7 +327,7 @@ func (s *Server) makePhoneView(pt *phoneTicket) phoneView {
 	t := &pt.t
 	v := phoneView{Number: t.Number, ServiceName: t.ServiceName, Priority: t.Priority, Status: t.Status,
 		StatusText: phoneStatusText[t.Status], Transferred: len(t.Transfers) > 0, IssuedAt: t.IssuedAt,
-		CalledAt: t.CalledAt, Recalls: t.Recalls, Notices: pt.notices, Poll: phonePollSeconds,
+		CalledAt: t.CalledAt, Recalls: t.Recalls, Silent: t.Silent, Notices: pt.notices, Poll: phonePollSeconds,
 		Hall: phoneHall{Name: cfg.Hall.Name, Hotline: cfg.Hall.Hotline}, Now: hall.Stamp(s.d.Engine.Now().In(cfg.Location))}
 	if v.StatusText == "" {
 		v.StatusText = t.Status
@@ -488,6 +489,31 @@ func (s *Server) phoneRate(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"ok": true, "duplicate": false, "late": late, "level": req.Level})
+}
+
+// phoneSilent sets or clears the ticket's 无声叫号 from its phone
+// ({"silent": true|false}); the event names the phone link as who asked.
+func (s *Server) phoneSilent(w http.ResponseWriter, r *http.Request) {
+	_, id, ok := s.resolve(w, r, false)
+	if !ok {
+		return
+	}
+	var req struct {
+		Silent *bool `json:"silent"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if req.Silent == nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "请说明是否无声叫号（silent: true 或 false）")
+		return
+	}
+	phoneHeaders(w)
+	if _, err := s.d.Engine.Submit(r.Context(), hall.SetSilentCall{Ticket: id, Silent: *req.Silent, By: "phone"}); err != nil {
+		writeRuleError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "silent": *req.Silent})
 }
 
 // clientKey is the address the limits count by: an IPv4 address, or an IPv6

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
@@ -151,5 +152,62 @@ func TestPhoneLiveRefusesGuessesAndBoundsSocketsPerTicket(t *testing.T) {
 	_, resp, err := websocket.DefaultDialer.Dial(url+token+"/live", nil)
 	if err == nil || resp == nil || resp.StatusCode != 503 {
 		t.Fatalf("socket %d of one ticket: %v %v", phoneLivePerToken+1, err, resp)
+	}
+}
+
+// TestPhoneSilentCall: the phone sets 无声叫号; the call that follows has no
+// voice line and is marked silent on the public stream's projection, and
+// the event names the phone as who asked.
+func TestPhoneSilentCall(t *testing.T) {
+	p := newPhoneHall(t)
+	p.must(hall.SignIn{Window: "w1", Staff: "s1"})
+	tk, token := p.issue("")
+	post := func(body string) (int, map[string]any) {
+		w := p.s.do(t, req{method: "POST", path: "/api/v1/phone/" + token + "/silent", body: body, remote: "192.168.20.7:51000"})
+		var out map[string]any
+		json.Unmarshal(w.Body.Bytes(), &out)
+		return w.Code, out
+	}
+	if code, out := post(`{}`); code != 400 || out["error"] == nil {
+		t.Fatalf("no flag: %d %v", code, out)
+	}
+	if code, out := post(`{"silent":true}`); code != 200 || out["silent"] != true {
+		t.Fatalf("set: %d %v", code, out)
+	}
+	if _, v := p.view(token); v["silent"] != true {
+		t.Fatalf("view: %v", v["silent"])
+	}
+	if w := p.s.do(t, req{method: "POST", path: "/api/v1/phone/" + strings.Repeat("A", 32) + "/silent", body: `{"silent":true}`, remote: "192.168.20.7:51000"}); w.Code != 404 {
+		t.Fatalf("a guessed token: %d", w.Code)
+	}
+	p.must(hall.CallNext{Window: "w1"})
+	var set, called map[string]any
+	for seq := uint64(1); seq <= p.s.d.Journal.Head(); seq++ {
+		recs, err := p.s.d.Journal.Read(context.Background(), seq-1, 1)
+		if err != nil || len(recs) != 1 {
+			t.Fatal(err)
+		}
+		body, err := projectEvent(levelPublic, recs[0].Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var full, pub map[string]any
+		json.Unmarshal(recs[0].Body, &full)
+		json.Unmarshal(body, &pub)
+		switch recs[0].Type {
+		case hall.TypeSilentCallSet:
+			set = full
+			if pub["number"] != tk.Number || pub["silent"] != true || pub["ticket_id"] != nil || pub["by"] != nil {
+				t.Fatalf("public ticket.silent_call: %v", pub)
+			}
+		case hall.TypeTicketCalled:
+			called = pub
+		}
+	}
+	if set == nil || set["by"] != "phone" {
+		t.Fatalf("the journal's ticket.silent_call: %v", set)
+	}
+	if called == nil || called["silent"] != true || called["voice"] != "" || called["number"] != tk.Number {
+		t.Fatalf("the public call: %v", called)
 	}
 }

@@ -159,6 +159,7 @@ func New(d Deps) *Server {
 	m.HandleFunc("GET /api/v1/phone/{token}", s.phoneStatus)
 	m.HandleFunc("GET /api/v1/phone/{token}/live", s.phoneLive) // WebSocket (phonelive.go)
 	m.HandleFunc("POST /api/v1/phone/{token}/rating", s.write(s.phoneRate))
+	m.HandleFunc("POST /api/v1/phone/{token}/silent", s.write(s.phoneSilent))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "没有这个接口："+r.Method+" "+r.URL.Path)
 	})
