@@ -136,9 +136,8 @@ var eventShapes = func() map[level]map[string]shape {
 		"ticket.print_failed": {"number": nil, "code": nil, "message": nil},
 		"ticket.called": {"number": nil, "service": nil, "service_name": nil, "window": nil, "window_number": nil,
 			"window_name": nil, "priority": nil, "recall": nil, "recalls": nil, "voice": nil, "silent": nil},
-		"ticket.silent_call": {"number": nil, "silent": nil},
-		"ticket.no_show":     {"number": nil, "window": nil},
-		"ticket.held":        {"number": nil, "window": nil},
+		"ticket.no_show": {"number": nil, "window": nil},
+		"ticket.held":    {"number": nil, "window": nil},
 		"ticket.transferred": {"number": nil, "from_service": nil, "to_service": nil, "from_window": nil, "to_window": nil,
 			"from_service_name": nil, "to_service_name": nil},
 		"ticket.closed": {"number": nil, "service": nil, "service_name": nil, "day": nil, "status": nil, "outcome": nil,
@@ -160,6 +159,7 @@ var eventShapes = func() map[level]map[string]shape {
 		"device.state":         {"device": nil, "kind": nil, "state": nil},
 	}
 	pub["ticket.recalled"] = pub["ticket.called"]
+	pub["ticket.silent_call"] = shape{"number": nil, "silent": nil} // 无声叫号 (hall/silent.go)
 	desk := map[string]shape{}
 	for t, sh := range pub {
 		desk[t] = sh.with(shape{"ticket_id": nil, "visit": nil, "staff": nil})
