@@ -113,6 +113,31 @@ func countVibrations(p *page) {
 	eval[bool](p, `(function(){window.__vibrations=0;Object.defineProperty(navigator,"vibrate",{configurable:true,value:function(){window.__vibrations++;return true}});return true})()`)
 }
 
+// phonePolls counts the page's GETs of its view (the poll, not the socket).
+const phonePolls = `performance.getEntriesByType("resource").filter(function(r){return /\/api\/v1\/phone\/[A-Za-z0-9_-]+$/.test(r.name)}).length`
+
+// callsOf lists the ticket.called events per ticket number.
+func callsOf(t *testing.T, h *hall) map[string][]*hallrules.TicketCalled {
+	t.Helper()
+	out := map[string][]*hallrules.TicketCalled{}
+	err := h.a.Journal.Scan(context.Background(), 0, func(rec journal.Record) error {
+		if rec.Type != hallrules.TypeTicketCalled {
+			return nil
+		}
+		v, err := hallrules.Decode(rec.Type, rec.Body)
+		if err != nil {
+			return err
+		}
+		e := v.(*hallrules.TicketCalled)
+		out[e.Number] = append(out[e.Number], e)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // ratingsOf counts the rating.submitted events per ticket number, with their channels.
 func ratingsOf(t *testing.T, h *hall) map[string][]string {
 	t.Helper()
@@ -159,8 +184,18 @@ func TestPhonePageFollowsTheTicketToItsRating(t *testing.T) {
 	if s := p.text("body"); strings.Contains(s, "T2026") || strings.Contains(s, "张敏") {
 		t.Fatalf("the page shows ids or staff before the call: %q", s)
 	}
+	// Live over the socket, not polled: one GET for the first paint, then
+	// the socket alone until the rating.
+	p.waitJS("the live socket", `document.body.getAttribute("data-live")==="socket"`, `String(document.body.getAttribute("data-live"))`)
+	if n := eval[string](p, `document.getElementById("warn-n").value`); n != "3" {
+		t.Fatalf("warn at %s by default, want 3", n)
+	}
 	p.click("#warn-on")
 	p.waitJS("the reminder on", `document.body.getAttribute("data-reminder")==="on"`, "")
+	// 无声叫号: the toggle records the ticket's flag.
+	p.click("#silent")
+	p.waitJS("无声叫号 on", `document.body.getAttribute("data-silent")==="on"`, `String(document.body.getAttribute("data-silent"))`)
+	p.waitContains("#silent-text", "已开启无声叫号")
 	countVibrations(p) // after the button's own short buzz
 	p.waitHidden("#warn")
 	p.screenshot("phone-waiting")
@@ -194,6 +229,16 @@ func TestPhonePageFollowsTheTicketToItsRating(t *testing.T) {
 	p.waitContains("#called", "综合窗口")
 	p.waitHidden("#warn")
 	p.waitJS("the call alerted", `document.body.getAttribute("data-call-alerts")==="1" && window.__vibrations===2`, `String(window.__vibrations)`)
+	p.waitContains("#called", "无声叫号")
+	if n := eval[int](p, phonePolls); n != 1 {
+		t.Fatalf("%d polls before the call: the page should follow the socket", n)
+	}
+	if c := callsOf(t, h)["B005"]; len(c) != 1 || !c[0].Silent || c[0].Voice != "" {
+		t.Fatalf("B005's call: %+v", c)
+	}
+	if c := callsOf(t, h)["B004"]; len(c) != 1 || c[0].Silent || c[0].Voice == "" {
+		t.Fatalf("B004's call: %+v", c)
+	}
 	if title := eval[string](p, `document.title`); !strings.Contains(title, "叫号") {
 		t.Fatalf("title %q", title)
 	}

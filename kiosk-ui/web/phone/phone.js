@@ -36,6 +36,7 @@
   var tags = {};
   var sending = false;
   var ratedMsg = "";      // what this phone's own rating got ("duplicate", or the words shown)
+  var silentSending = false; // a 无声叫号 change is on its way
 
   try {
     var saved = parseInt(localStorage.getItem("halld-phone-warn"), 10);
@@ -105,6 +106,11 @@
       s.textContent = [w.area_name, w.name].filter(Boolean).join(" · ");
       $("called").appendChild(s);
     }
+    if (v.silent) {
+      var q = document.createElement("small");
+      q.textContent = "无声叫号：大厅广播不念您的号码，请直接前往";
+      $("called").appendChild(q);
+    }
     show("called", true);
     vibrate([800, 200, 800, 200, 800]);
     beep(6, true);
@@ -133,7 +139,9 @@
       est = v.estimate.servable ? (v.ahead === 0 ? "即将叫号" : "预计等候" + v.estimate.text) : v.estimate.text;
     }
     text("estimate", est);
-    show("remind", waiting);
+    show("remind", waiting || v.status === "called");
+    if (!silentSending) { $("silent").checked = !!v.silent; }
+    body.setAttribute("data-silent", v.silent ? "on" : "off");
     if (waiting) { document.title = v.number + " · " + v.ahead_text; }
 
     // Warn at N, once, while it stays at or below N.
@@ -384,6 +392,23 @@
     body.setAttribute("data-reminder", "on");
   };
   $("rate-send").onclick = sendRating;
+  // 无声叫号: the hall's voice leaves this number out; this phone alerts.
+  $("silent").onchange = function () {
+    var on = $("silent").checked;
+    unlockAudio();
+    silentSending = true;
+    request("POST", api + "/silent", JSON.stringify({ silent: on }), function (status, data) {
+      silentSending = false;
+      if (status === 200 && data && data.ok) {
+        body.setAttribute("data-silent", on ? "on" : "off");
+        text("silent-text", on ? "已开启无声叫号：大厅广播不念您的号码，叫到您时本手机响铃振动。请勿关闭本页面。"
+          : "已关闭无声叫号：叫到您时大厅广播照常念号。");
+        return;
+      }
+      $("silent").checked = !on;
+      text("silent-text", data && data.error ? data.error.message : "设置失败，请检查网络后重试");
+    });
+  };
   // Any tap may unlock the sound (iOS allows it only in a gesture).
   document.addEventListener("touchend", unlockAudio, false);
   document.addEventListener("click", unlockAudio, false);
