@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	hallrules "halld/daemon/hall"
 	"halld/daemon/journal"
@@ -398,4 +400,98 @@ func TestPhonePageWeight(t *testing.T) {
 	if files > 40<<10 {
 		t.Fatalf("the phone page is %d bytes: keep it small for a phone on the guest Wi-Fi", files)
 	}
+}
+
+// wsWrapper wraps the page's WebSocket before any script runs: it keeps the
+// sockets in window.__sockets (so a test can drop one), and with
+// sessionStorage "nows" set it stands in for a guest Wi-Fi proxy that lets
+// no socket through (the socket closes without ever opening).
+const wsWrapper = `(function(){
+	var Real = window.WebSocket;
+	window.__sockets = [];
+	window.WebSocket = function(u) {
+		if (sessionStorage.getItem("nows")) {
+			var f = {readyState: 0, close: function(){}};
+			setTimeout(function(){ f.readyState = 3; if (f.onclose) f.onclose({code: 1006}); }, 30);
+			window.__sockets.push(f);
+			return f;
+		}
+		var s = new Real(u);
+		window.__sockets.push(s);
+		return s;
+	};
+	window.WebSocket.prototype = Real.prototype;
+})();`
+
+// TestPhonePageReconnectsAndFallsBackToPolling: a dropped socket is opened
+// again and the page stays live; where no socket can open at all, the page
+// polls slowly and still follows the queue.
+func TestPhonePageReconnectsAndFallsBackToPolling(t *testing.T) {
+	needBrowser(t)
+	h, _ := startPhoneHall(t)
+	h.waitDevice("printer-1", "ready")
+	h.post("/api/v1/windows/w1/sign-in", `{"staff":"s1"}`, 200)
+	for i := 0; i < 3; i++ {
+		h.phoneLink()
+	}
+	_, link := h.phoneLink() // B004, three ahead
+	p := openBrowser(t, phoneW, phoneH)
+	p.do("wrap WebSocket", func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: wsWrapper})
+		return chromedp.Void{}, err
+	})
+	p.navigate(link)
+	p.waitText("#ahead", "前面还有 3 人")
+	p.waitJS("the live socket", `document.body.getAttribute("data-live")==="socket"`, `String(document.body.getAttribute("data-live"))`)
+
+	// The socket drops (the Wi-Fi roams, a proxy times it out): reconnected.
+	eval[bool](p, `(window.__sockets[0].close(), true)`)
+	p.waitJS("a second socket", `window.__sockets.length===2 && document.body.getAttribute("data-live")==="socket"`,
+		`window.__sockets.length+" "+document.body.getAttribute("data-live")`)
+	polls := eval[int](p, phonePolls)
+	h.post("/api/v1/windows/w1/call-next", "", 200)
+	p.waitText("#ahead", "前面还有 2 人")
+	if n := eval[int](p, phonePolls); n != polls {
+		t.Fatalf("the change came by %d polls, not the socket", n-polls)
+	}
+
+	// No socket gets through: the page says it polls, and follows the queue.
+	eval[bool](p, `(sessionStorage.setItem("nows","1"), true)`)
+	p.do("reload", chromedp.Reload())
+	p.waitText("#ahead", "前面还有 2 人")
+	p.waitJS("polling", `document.body.getAttribute("data-live")==="poll"`, `String(document.body.getAttribute("data-live"))`)
+	h.post("/api/v1/windows/w1/finish", "", 200)
+	h.post("/api/v1/windows/w1/call-next", "", 200)
+	p.waitText("#ahead", "前面还有 1 人") // within one slow poll
+	if n := eval[int](p, phonePolls); n < 2 || n > 3 {
+		t.Fatalf("%d polls", n)
+	}
+	p.screenshot("phone-polling")
+}
+
+// TestBoardShowsASilentCallWithoutSpeakingIt: 无声叫号 set on the phone; the
+// board shows the call and does not speak it, and speaks the next one.
+func TestBoardShowsASilentCallWithoutSpeakingIt(t *testing.T) {
+	needBrowser(t)
+	h, _ := startPhoneHall(t)
+	h.waitDevice("printer-1", "ready")
+	h.post("/api/v1/windows/w1/sign-in", `{"staff":"s1"}`, 200)
+	_, link := h.phoneLink()
+	h.phoneLink()
+	token := link[strings.LastIndex(link, "/")+1:]
+	h.post("/api/v1/phone/"+token+"/silent", `{"silent":true}`, 200)
+	p := openBrowser(t, 1920, 1080)
+	p.navigate(h.base + "/board/")
+	p.waitJS("the board's stream connected", `window.halldBoard.stream.state==="connected"`, `window.halldBoard.stream.state`)
+	h.post("/api/v1/windows/w1/call-next", "", 200)
+	p.waitText(`.window-tile[data-window="w1"] .current-number`, "B001")
+	p.waitContains(`#recent-calls li[data-window="w1"]`, "B001")
+	time.Sleep(500 * time.Millisecond)
+	if s := p.text("#last-spoken"); strings.Contains(s, "B001") {
+		t.Fatalf("the board spoke the silent call: %q", s)
+	}
+	p.screenshot("board-silent-call")
+	h.post("/api/v1/windows/w1/finish", "", 200)
+	h.post("/api/v1/windows/w1/call-next", "", 200)
+	p.waitContains("#last-spoken", "请B002号到1号窗口办理")
 }

@@ -25,7 +25,7 @@
   var failures = 0;
   var timer = 0;
   var stopped = false;
-  var SLOW_POLL = 15;     // seconds between polls when no socket can open
+  var SLOW_POLL = 10;     // seconds between polls when no socket can open (500 phones: 50 a second)
   var RETRY_LIVE = 60;    // seconds between tries of the socket while polling
   var ws = null;          // the live socket
   var everLive = false;   // a socket has opened on this page
