@@ -97,7 +97,8 @@ func (s *Server) phoneLive(w http.ResponseWriter, r *http.Request) {
 		hub.remove(sub)
 		return // the upgrader has answered
 	}
-	first, _ := s.phoneFrame(pt)
+	first, key := s.phoneFrame(pt)
+	hub.seed(id, key) // the hub's next pass need not send it again
 	h := s.hub
 	h.wg.Add(1)
 	s.startPhoneHub(ps, hub)
@@ -190,6 +191,16 @@ func (h *phoneHub) remove(sub *phoneSub) {
 	if h.byTicket[sub.ticket]--; h.byTicket[sub.ticket] <= 0 {
 		delete(h.byTicket, sub.ticket)
 		delete(h.last, sub.ticket)
+	}
+}
+
+// seed records key as the view a new phone of ticket id has, when the hub
+// holds none for it yet.
+func (h *phoneHub) seed(id string, key []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.last[id]; !ok {
+		h.last[id] = key
 	}
 }
 
