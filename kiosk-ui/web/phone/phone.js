@@ -342,7 +342,7 @@
     var opened = false;
     var w;
     try {
-      w = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + api + "/live");
+      w = new WebSocket((location.protocol === "https:" ? "wss:" : "ws:") + "//" + location.host + api + "/live");
     } catch (e) { fallback(); return; }
     ws = w;
     w.onopen = function () {
