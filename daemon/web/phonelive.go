@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"halld/daemon/hall"
 )
@@ -202,6 +203,23 @@ func (h *phoneHub) seed(id string, key []byte) {
 	if _, ok := h.last[id]; !ok {
 		h.last[id] = key
 	}
+}
+
+// phoneMetrics registers halld_phone_live_clients.
+func (s *Server) phoneMetrics(reg *prometheus.Registry) {
+	if reg == nil {
+		return
+	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "halld_phone_live_clients",
+		Help: "Citizens' phone pages connected to their live view (/api/v1/phone/{token}/live)."}, func() float64 {
+		s.phoneMu.Lock()
+		ps := s.phoneSt
+		s.phoneMu.Unlock()
+		if ps == nil {
+			return 0
+		}
+		return float64(ps.live().count())
+	}))
 }
 
 // count is how many phones are connected (tests, metrics).

@@ -135,6 +135,9 @@ func TestPhoneLiveFollowsTheTicket(t *testing.T) {
 	if n := p.s.phone().live().count(); n != 1 {
 		t.Fatalf("%d phones connected", n)
 	}
+	if w := p.s.do(t, req{method: "GET", path: "/metrics"}); !strings.Contains(w.Body.String(), "halld_phone_live_clients 1") {
+		t.Fatalf("metrics: no halld_phone_live_clients 1")
+	}
 }
 
 func TestPhoneLiveRefusesGuessesAndBoundsSocketsPerTicket(t *testing.T) {

@@ -115,6 +115,7 @@ func New(d Deps) *Server {
 	s.origins = newOriginPolicy(listen, origins, hosts)
 	s.metrics = newHTTPMetrics(d.Registry)
 	s.hub = newStreamHub(s, s.metrics)
+	s.phoneMetrics(d.Registry) // phonelive.go
 	m := s.mux
 	// Scopes per route (access.go): none = the public projection or a public
 	// page; loopback holds every scope.
