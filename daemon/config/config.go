@@ -84,13 +84,13 @@ type Config struct {
 	HTTP     HTTP      `yaml:"http" doc:"The HTTP/WebSocket API and pages."`
 	Storage  Storage   `yaml:"storage" doc:"Where the journal and other data live."`
 	MQTT     MQTT      `yaml:"mqtt" doc:"Hall MQTT broker (for MQTT devices) and the uplink to the central server."`
+	Phone    Phone     `yaml:"phone" doc:"The citizen's phone page: rate limits per token and per client address (phone.go)."`
 	Areas    []Area    `yaml:"areas" doc:"Functional areas of the hall (功能区) that services, windows and devices belong to."`
 	Services []Service `yaml:"services" doc:"Services (事项/业务类别) that tickets are issued for."`
 	Windows  []Window  `yaml:"windows" doc:"Service windows (窗口)."`
 	Holidays []Holiday `yaml:"holidays" doc:"Calendar exceptions: public holidays (closed) and 调休 working days (workday: true)."`
 	Staff    []Staff   `yaml:"staff" doc:"Window staff (窗口工作人员) who sign in at windows; shown on the board and evaluation pads."`
 	Devices  []Device  `yaml:"devices" doc:"Devices: printers, pads, readers, terminals, kiosks, scanners, RS-485 lines."`
-	Phone    Phone     `yaml:"phone" doc:"The citizen's phone page: rate limits per token and per client address (phone.go)."`
 
 	// Location is the hall's time zone, loaded from Hall.Timezone.
 	Location *time.Location `yaml:"-"`
