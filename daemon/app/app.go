@@ -507,7 +507,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		stopDevices()
 		return err
 	}
-	defer phonetoken.Register(cfg, phoneKey)()
+	disp.PhoneKey = phoneKey
 	tokens, err := readTokens(cfg)
 	if err != nil {
 		stopDevices()
@@ -525,6 +525,8 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	iss := issuer.New(eng, disp, reg)
 	a.Kiosks = kiosks.New(cfg, eng, iss, key, log)
 	upCtx, stopUplink := context.WithCancel(context.Background())
+	var centralCmds uplink.CommandFunc
+	relayDone := make(chan struct{}) // the phone relay (below, once the web server is made)
 	upDone := make(chan struct{})
 	if cfg.MQTT.Uplink.URL != "" {
 		u, err := newUplink(cfg, j, sup, log)
@@ -533,10 +535,11 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 			stopUplink()
 			return err
 		}
-		u.OnCommand(central.Handler(eng, key, pii.Last4, func() (uint64, uint64, error) {
+		centralCmds = central.Handler(eng, key, pii.Last4, func() (uint64, uint64, error) {
 			u.Rewind(0)
 			return j.Oldest(), j.Head(), nil
-		}))
+		})
+		u.OnCommand(centralCmds)
 		a.upMu.Lock()
 		a.Uplink = u
 		a.upMu.Unlock()
@@ -564,7 +567,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	go padSvc.Run(devCtx) // every pad transport is attached by now
 	defer term.Close()
 	a.Pruner = newPruner(cfg, j, eng, a.Stats, log)
-	srv := web.New(web.Deps{Config: cfg, Engine: eng, Journal: j, Issuer: iss, Supervisor: sup,
+	srv := web.New(web.Deps{Config: cfg, Engine: eng, Journal: j, Issuer: iss, Supervisor: sup, PhoneKey: phoneKey,
 		Simulators: a.Sims, Tracer: a.Trace, Pages: kioskui.Pages(), Log: log, Registry: reg, Tokens: tokens, ListenAddr: a.Addr, PII: key, Kiosks: a.Kiosks, Lines: a, Stats: a.Stats, Uplink: a.uplinkStatus, Commander: a,
 		Ready: func() []string {
 			if err := eng.StorageErr(); err != nil {
@@ -573,6 +576,16 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 			return nil
 		}})
 	handler.Store(srv)
+	if u := a.uplink(); u != nil {
+		// The phone relay through the central server (docs/phone-relay.md).
+		u.OnCommand(srv.PhoneRelayCommands(centralCmds))
+		go func() {
+			defer close(relayDone)
+			srv.RunPhoneRelay(upCtx, u.PublishRetained, web.PhoneRelayEvery)
+		}()
+	} else {
+		close(relayDone)
+	}
 
 	sddaemon.SdNotify(false, "READY=1\nSTATUS=serving on "+a.Addr)
 	log.Info("halld ready", "addr", a.Addr, "hall", cfg.Hall.ID, "devices", len(cfg.Devices),
@@ -613,6 +626,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	<-obsDone
 	// Last: the uplink sends what the stop recorded, then "disconnected".
 	stopUplink()
+	<-relayDone
 	<-upDone
 	log.Info("halld stopped", "journal_head", j.Head())
 	return runErr

@@ -84,6 +84,7 @@ type Config struct {
 	HTTP     HTTP      `yaml:"http" doc:"The HTTP/WebSocket API and pages."`
 	Storage  Storage   `yaml:"storage" doc:"Where the journal and other data live."`
 	MQTT     MQTT      `yaml:"mqtt" doc:"Hall MQTT broker (for MQTT devices) and the uplink to the central server."`
+	Phone    Phone     `yaml:"phone" doc:"The citizen's phone page: rate limits per token and per client address (phone.go)."`
 	Areas    []Area    `yaml:"areas" doc:"Functional areas of the hall (功能区) that services, windows and devices belong to."`
 	Services []Service `yaml:"services" doc:"Services (事项/业务类别) that tickets are issued for."`
 	Windows  []Window  `yaml:"windows" doc:"Service windows (窗口)."`

@@ -85,6 +85,8 @@ type Ticket struct {
 	// service.finished; OutcomeNoShow or OutcomeExpired at ticket.closed when
 	// the hall day ends. Empty while it may still be served.
 	Outcome string `json:"outcome,omitempty"`
+	// Silent: 无声叫号, asked for on the phone page (silent.go).
+	Silent bool `json:"silent,omitempty"`
 }
 
 // Ticket outcomes: every ticket ends its day with exactly one.
@@ -238,6 +240,8 @@ func Decode(typ string, body []byte) (any, error) {
 		v = &AlertAction{}
 	case TypeDeviceEvent:
 		v = &DeviceEvent{}
+	case TypeSilentCallSet:
+		v = &SilentCallSet{}
 	case TypeNoticePosted:
 		v = &Notice{}
 	case TypeServiceOpened, TypeServiceClosed:

@@ -197,8 +197,10 @@ func (m *model) command() any {
 		return c
 	case n < 92:
 		return hall.RateTimeout{Visit: m.anyVisit()}
-	case n < 99:
+	case n < 98:
 		return hall.Tick{}
+	case n < 99:
+		return hall.SetSilentCall{Ticket: m.anyTicket(), Silent: m.rng.IntN(2) == 0, By: "phone"}
 	default:
 		return hall.ResolveInterrupted{}
 	}

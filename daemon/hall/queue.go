@@ -557,10 +557,10 @@ func overdueAlertID(w *WindowState) string {
 
 // call makes the ticket.called event; the visit number is assigned here.
 func (st *State) call(wc *config.Window, w *WindowState, t *Ticket, chosen bool, covering string) Emit {
-	return Emit{TypeTicketCalled, &TicketCalled{TicketID: t.ID, Number: t.Number, Service: t.Service,
+	return Emit{TypeTicketCalled, (&TicketCalled{TicketID: t.ID, Number: t.Number, Service: t.Service,
 		ServiceName: t.ServiceName, Window: wc.ID, WindowNumber: wc.Number, WindowName: wc.Name,
 		Visit: st.NextVisit + 1, Priority: t.Priority, Staff: w.Staff, OutOfOrder: chosen, Covering: covering,
-		Voice: voiceCall(t.Number, wc.Number)}}
+		Voice: voiceCall(t.Number, wc.Number), Silent: t.Silent}).silenced()}
 }
 
 func (st *State) sortedWindows() []*WindowState {

@@ -40,6 +40,7 @@ type TicketCalled struct {
 	OutOfOrder   bool   `json:"out_of_order,omitempty"` // called by choice, not call-next
 	Covering     string `json:"covering,omitempty"`     // the AB window whose queue this call served
 	Voice        string `json:"voice"`
+	Silent       bool   `json:"silent,omitempty"` // 无声叫号 (silent.go): the board shows it and does not speak; Voice is empty
 }
 
 // TicketAtWindow: a ticket's fate at a window (no-show, held).

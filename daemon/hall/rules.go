@@ -208,6 +208,8 @@ func decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, erro
 		return decideFollowUp(cfg, st, c, now)
 	case ToggleSign:
 		return decideToggle(cfg, st, c, now)
+	case SetSilentCall:
+		return decideSilent(cfg, st, c, now)
 	case FromDevice:
 		if len(c.Event.EventID) > MaxID || len(c.Event.Device) > MaxID {
 			return nil, refuse(400, "bad_event", "设备事件编号过长")
@@ -502,6 +504,7 @@ func Apply(st *State, seq uint64, typ string, ts time.Time, data any) {
 	applyAppointment(st, typ, data)
 	applyCentral(st, typ, data)
 	applyOutcome(st, typ, data)
+	applySilent(st, typ, data)
 }
 
 func digitsIn(s string) int {

@@ -153,46 +153,14 @@ func (ix *Index) Lookup(token string) (string, bool) {
 	return e.ticket, true
 }
 
-// Keys of running halls, by their configuration: the printed ticket's QR
-// (printing.Render) and the phone pages (web) find the key through the
-// configuration they already have, and several halls in one process (tests)
-// keep theirs apart.
-var (
-	regMu sync.RWMutex
-	reg   = map[*config.Config]*Key{}
-)
-
-// Register makes key the phone key of the hall running cfg. It returns a
-// function that undoes it (if no other key was registered since).
-func Register(cfg *config.Config, key *Key) (unregister func()) {
-	regMu.Lock()
-	reg[cfg] = key
-	regMu.Unlock()
-	return func() {
-		regMu.Lock()
-		if reg[cfg] == key {
-			delete(reg, cfg)
-		}
-		regMu.Unlock()
-	}
-}
-
-// For is the phone key of the hall running cfg; nil when none.
-func For(cfg *config.Config) *Key {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	return reg[cfg]
-}
-
 // QR is what a printed ticket's QR code holds: hall.phone_url followed by the
-// ticket's token when the phone page is configured (and the hall's key
-// loaded); else, as before, hall.eval_url followed by the ticket id; "" for
-// no QR code.
-func QR(cfg *config.Config, t *hall.Ticket) string {
-	if cfg.Hall.PhoneURL != "" {
-		if k := For(cfg); k != nil {
-			return cfg.Hall.PhoneURL + k.Token(t.Day, t.ID)
-		}
+// ticket's token when the phone page is configured and the hall's key k is
+// given (daemon/app passes it to the printers and the web server: there is no
+// global registry of keys); else, as before, hall.eval_url followed by the
+// ticket id; "" for no QR code.
+func QR(cfg *config.Config, k *Key, t *hall.Ticket) string {
+	if cfg.Hall.PhoneURL != "" && k != nil {
+		return cfg.Hall.PhoneURL + k.Token(t.Day, t.ID)
 	}
 	if cfg.Hall.EvalURL != "" {
 		return cfg.Hall.EvalURL + t.ID

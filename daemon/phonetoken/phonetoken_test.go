@@ -102,22 +102,21 @@ func TestPrintedQRCarriesTheTokenWhenPhoneURLIsSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := phonetoken.QR(old, tk); got != "https://hcp.example.org/eval?t=T20261125-1" {
+	if got := phonetoken.QR(old, k, tk); got != "https://hcp.example.org/eval?t=T20261125-1" {
 		t.Fatalf("without phone_url: %q", got)
 	}
 	cfg, err := config.Parse("t.yaml", []byte(fmt.Sprintf(qrYAML, `phone_url: "http://192.168.10.2:8080/t/"`)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := phonetoken.QR(cfg, tk); got != "https://hcp.example.org/eval?t=T20261125-1" {
+	if got := phonetoken.QR(cfg, nil, tk); got != "https://hcp.example.org/eval?t=T20261125-1" {
 		t.Fatalf("phone_url but no key loaded: %q", got)
 	}
-	defer phonetoken.Register(cfg, k)()
 	want := "http://192.168.10.2:8080/t/" + k.Token(tk.Day, tk.ID)
-	if got := phonetoken.QR(cfg, tk); got != want {
+	if got := phonetoken.QR(cfg, k, tk); got != want {
 		t.Fatalf("QR %q, want %q", got, want)
 	}
-	job, err := printing.Render(cfg, prof, tk)
+	job, err := printing.Render(cfg, prof, tk, k)
 	if err != nil {
 		t.Fatal(err)
 	}

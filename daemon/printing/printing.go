@@ -36,6 +36,9 @@ type Dispatcher struct {
 	area     map[string]string // printer id → area
 	// JobTimeout bounds one attempt on one printer.
 	JobTimeout time.Duration
+	// PhoneKey makes the ticket's QR link to its phone page (nil: the
+	// hall.eval_url link, or none). Set before the first print.
+	PhoneKey *phonetoken.Key
 }
 
 // New makes a dispatcher over the given printers.
@@ -96,7 +99,7 @@ func (d *Dispatcher) Print(ctx context.Context, kiosk string, t *hall.Ticket) Ou
 			continue
 		}
 		out.Tried = append(out.Tried, id)
-		job, err := Render(d.cfg, p.Profile(), t)
+		job, err := Render(d.cfg, p.Profile(), t, d.PhoneKey)
 		if err != nil {
 			last = err
 			continue
@@ -121,8 +124,8 @@ func (d *Dispatcher) Print(ctx context.Context, kiosk string, t *hall.Ticket) Ou
 }
 
 // Render lays out a ticket for a printer profile (hall.md: what a Chinese
-// hall ticket shows).
-func Render(cfg *config.Config, prof escpos.Profile, t *hall.Ticket) ([]byte, error) {
+// hall ticket shows); phone is the hall's phone key for the QR (nil: none).
+func Render(cfg *config.Config, prof escpos.Profile, t *hall.Ticket, phone *phonetoken.Key) ([]byte, error) {
 	svc, _ := cfg.Service(t.Service)
 	b := escpos.NewBuilder(prof).Init()
 	rule := strings.Repeat("-", prof.Columns)
@@ -170,7 +173,7 @@ func Render(cfg *config.Config, prof escpos.Profile, t *hall.Ticket) ([]byte, er
 		b.Line(rule)
 	}
 	b.Align(escpos.AlignCenter)
-	if qr := phonetoken.QR(cfg, t); qr != "" {
+	if qr := phonetoken.QR(cfg, phone, t); qr != "" {
 		b.QR(qr, 6, 0x31)
 		b.Line("扫码评价 · 查询办理进度")
 	}

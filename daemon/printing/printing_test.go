@@ -89,7 +89,7 @@ func TestRenderEveryProfile(t *testing.T) {
 	c := cfg(t)
 	for _, name := range escpos.ProfileNames() {
 		prof, _ := escpos.LookupProfile(name)
-		b, err := printing.Render(c, prof, ticket())
+		b, err := printing.Render(c, prof, ticket(), nil)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -130,7 +130,7 @@ func BenchmarkRenderTicket(b *testing.B) {
 	b.ReportAllocs()
 	n := 0
 	for b.Loop() {
-		out, err := printing.Render(c, prof, tk)
+		out, err := printing.Render(c, prof, tk, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -354,6 +354,7 @@ func (u *Uplink) pump(ctx context.Context, c *conn, ob *outbox) error {
 		case <-u.kick: // device status, node state, or a rewind (applied at the top)
 			u.publishNodeState(c)
 			u.publishDeviceStatus(c)
+			u.publishRetained(c, false)
 		}
 		timer.Stop()
 	}

@@ -152,6 +152,7 @@ type Uplink struct {
 	alertSent bool // what the broker has now
 	devStatus map[string][]byte
 	devDirty  map[string]bool
+	ret       retainedSet // retained.go
 	cmdFn     CommandFunc
 	recent    recentResults
 	rewind    *uint64 // pending Rewind
@@ -748,6 +749,7 @@ func (u *Uplink) startSession(ctx context.Context, c *conn) error {
 	}
 	u.mu.Unlock()
 	u.publishDeviceStatus(c)
+	u.publishRetained(c, true)
 
 	tok := c.client.SubscribeMultiple(map[string]byte{
 		u.root + "/dev/+/cmd/+": 1,

@@ -6,13 +6,16 @@ package web
 // POST /api/v1/phone/{token}/rating. The routes need no scope: the token
 // (daemon/phonetoken) is the guard, and they pass the Host check and, for the
 // rating, the Origin check like every other route. A token that is not one of
-// today's tickets gets 404 and nothing else; misses and requests are limited
-// per client address.
+// today's tickets gets 404 and nothing else; requests are limited per token
+// and per client address, misses per client address (config.Phone).
 
 import (
+	"context"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,15 +40,10 @@ const (
 	// appointments come due).
 	aheadMaxAge = 5 * time.Second
 
-	// Per client address (an IPv6 /64): requests at phoneRate a second, bursts
-	// of phoneBurst; tokens that match no ticket at one per phoneMissEvery,
-	// bursts of phoneMissBurst. Once the misses are spent every request from
-	// there gets 429 until they refill, so guessing learns nothing faster.
-	phoneRate      = 5.0
-	phoneBurst     = 30.0
-	phoneMissEvery = 6 * time.Second
-	phoneMissBurst = 10.0
-	phoneClients   = 8192 // addresses tracked at most
+	// The rate limits (per token, per address, misses per address) are
+	// config.Phone's: see there why they are sized for a NAT'd guest Wi-Fi.
+	phoneClients = 8192  // addresses tracked at most
+	phoneTokens  = 50000 // tokens tracked at most (a day's tickets)
 )
 
 // phoneState is the phone routes' own state, one per Server.
@@ -56,6 +54,9 @@ type phoneState struct {
 
 	mu    sync.Mutex // guards ahead
 	ahead aheadCache
+
+	liveOnce sync.Once
+	hub      *phoneHub // phonelive.go
 }
 
 type aheadCache struct {
@@ -70,8 +71,8 @@ func (s *Server) phone() *phoneState {
 	s.phoneMu.Lock()
 	defer s.phoneMu.Unlock()
 	if s.phoneSt == nil {
-		if key := phonetoken.For(s.d.Config); key != nil {
-			s.phoneSt = &phoneState{index: phonetoken.NewIndex(key)}
+		if key := s.d.PhoneKey; key != nil {
+			s.phoneSt = &phoneState{index: phonetoken.NewIndex(key), limit: phoneLimiter{cfg: s.d.Config.Phone}}
 		}
 	}
 	return s.phoneSt
@@ -97,24 +98,37 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, html bool) (*ph
 	}
 	client := clientKey(r)
 	now := time.Now()
-	if !ps.limit.allow(client, now) {
+	lim := &ps.limit
+	tooMany := func() {
 		w.Header().Set("Retry-After", "10")
 		writeError(w, http.StatusTooManyRequests, "rate_limited", "请求过于频繁，请稍后再试")
-		return nil, "", false
 	}
 	token := r.PathValue("token")
 	id, ok := ps.index.Lookup(token)
-	if !ok && len(token) == phonetoken.Len {
-		// Perhaps a ticket issued since the index was last brought up to date.
-		if err := s.refreshIndex(r, ps); err != nil {
-			writeRuleError(w, err)
+	if !ok {
+		// A token that matches no ticket: it spends the address's misses.
+		// Once they are spent the answer is 429 with no lookup beyond the
+		// index (no engine query), so guessing learns nothing faster.
+		if !lim.miss(client, now) {
+			tooMany()
 			return nil, "", false
 		}
-		id, ok = ps.index.Lookup(token)
+		if len(token) == phonetoken.Len {
+			// Perhaps a ticket issued since the index was last brought up to date.
+			if err := s.refreshIndex(r, ps); err != nil {
+				writeRuleError(w, err)
+				return nil, "", false
+			}
+			id, ok = ps.index.Lookup(token)
+		}
+		if !ok {
+			notFound()
+			return nil, "", false
+		}
+		lim.unmiss(client, now) // it was a ticket after all
 	}
-	if !ok {
-		ps.limit.miss(client, now)
-		notFound()
+	if !lim.allow(client, id, now) {
+		tooMany()
 		return nil, "", false
 	}
 	return ps, id, true
@@ -123,6 +137,10 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, html bool) (*ph
 // refreshIndex adds the tickets issued since the index last looked (a new
 // hall day starts it again). The MACs are made off the engine's goroutine.
 func (s *Server) refreshIndex(r *http.Request, ps *phoneState) error {
+	return s.refreshIndexCtx(r.Context(), ps)
+}
+
+func (s *Server) refreshIndexCtx(ctx context.Context, ps *phoneState) error {
 	ps.refresh.Lock()
 	defer ps.refresh.Unlock()
 	day, n := ps.index.Known()
@@ -131,7 +149,7 @@ func (s *Server) refreshIndex(r *http.Request, ps *phoneState) error {
 		from int
 		ids  []string
 	}
-	v, err := s.d.Engine.Query(r.Context(), func(st *hall.State) any {
+	v, err := s.d.Engine.Query(ctx, func(st *hall.State) any {
 		from := n
 		if st.Day != day || len(st.Order) < n {
 			from = 0
@@ -165,6 +183,7 @@ type phoneView struct {
 	Window      *phoneWindow   `json:"window"`   // where to go, once called
 	CalledAt    *hall.Stamp    `json:"called_at"`
 	Recalls     int            `json:"recalls"`
+	Silent      bool           `json:"silent"` // 无声叫号: the board shows the call and does not speak it
 	Notices     []string       `json:"notices"`
 	Rating      phoneRating    `json:"rating"`
 	Hall        phoneHall      `json:"hall"`
@@ -214,33 +233,38 @@ type phoneTicket struct {
 }
 
 func (s *Server) phoneQuery(r *http.Request, ps *phoneState, id string) (*phoneTicket, error) {
-	cfg := s.d.Config
 	v, err := s.d.Engine.Query(r.Context(), func(st *hall.State) any {
-		now := s.d.Engine.Now()
-		t, ok := st.Tickets[id]
-		if !ok || t.Day != cfg.Day(now) {
-			return (*phoneTicket)(nil)
-		}
-		out := &phoneTicket{t: *t, visit: t.Visit}
-		if t.Status == hall.StatusWaiting {
-			out.ahead = ps.aheadOf(cfg, st, t, now)
-			out.estimate = hall.EstimateFor(cfg, st, t.Service, out.ahead, now)
-		}
-		if t.Visit != 0 {
-			out.finished, out.rated, out.timedOut = st.Finished[t.Visit], st.Rated[t.Visit], st.TimedOut[t.Visit]
-		}
-		out.closed = st.ClosedDay != "" && st.ClosedDay == st.Day
-		for _, n := range st.Notices {
-			if n.Until == nil || time.Time(*n.Until).After(now) {
-				out.notices = append(out.notices, n.Text)
-			}
-		}
-		return out
+		return s.phoneTicketOf(st, ps, id, s.d.Engine.Now())
 	})
 	if err != nil {
 		return nil, err
 	}
 	return v.(*phoneTicket), nil
+}
+
+// phoneTicketOf takes what the phone shows of ticket id out of the state (on
+// the engine's goroutine); nil when it is not one of today's tickets.
+func (s *Server) phoneTicketOf(st *hall.State, ps *phoneState, id string, now time.Time) *phoneTicket {
+	cfg := s.d.Config
+	t, ok := st.Tickets[id]
+	if !ok || t.Day != cfg.Day(now) {
+		return nil
+	}
+	out := &phoneTicket{t: *t, visit: t.Visit}
+	if t.Status == hall.StatusWaiting {
+		out.ahead = ps.aheadOf(cfg, st, t, now)
+		out.estimate = hall.EstimateFor(cfg, st, t.Service, out.ahead, now)
+	}
+	if t.Visit != 0 {
+		out.finished, out.rated, out.timedOut = st.Finished[t.Visit], st.Rated[t.Visit], st.TimedOut[t.Visit]
+	}
+	out.closed = st.ClosedDay != "" && st.ClosedDay == st.Day
+	for _, nid := range slices.Sorted(maps.Keys(st.Notices)) { // one order, or every view would differ
+		if n := st.Notices[nid]; n.Until == nil || time.Time(*n.Until).After(now) {
+			out.notices = append(out.notices, n.Text)
+		}
+	}
+	return out
 }
 
 // aheadOf is how many tickets will be called before t: its place in the
@@ -303,7 +327,7 @@ func (s *Server) makePhoneView(pt *phoneTicket) phoneView {
 	t := &pt.t
 	v := phoneView{Number: t.Number, ServiceName: t.ServiceName, Priority: t.Priority, Status: t.Status,
 		StatusText: phoneStatusText[t.Status], Transferred: len(t.Transfers) > 0, IssuedAt: t.IssuedAt,
-		CalledAt: t.CalledAt, Recalls: t.Recalls, Notices: pt.notices, Poll: phonePollSeconds,
+		CalledAt: t.CalledAt, Recalls: t.Recalls, Silent: t.Silent, Notices: pt.notices, Poll: phonePollSeconds,
 		Hall: phoneHall{Name: cfg.Hall.Name, Hotline: cfg.Hall.Hotline}, Now: hall.Stamp(s.d.Engine.Now().In(cfg.Location))}
 	if v.StatusText == "" {
 		v.StatusText = t.Status
@@ -467,6 +491,31 @@ func (s *Server) phoneRate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]any{"ok": true, "duplicate": false, "late": late, "level": req.Level})
 }
 
+// phoneSilent sets or clears the ticket's 无声叫号 from its phone
+// ({"silent": true|false}); the event names the phone link as who asked.
+func (s *Server) phoneSilent(w http.ResponseWriter, r *http.Request) {
+	_, id, ok := s.resolve(w, r, false)
+	if !ok {
+		return
+	}
+	var req struct {
+		Silent *bool `json:"silent"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if req.Silent == nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "请说明是否无声叫号（silent: true 或 false）")
+		return
+	}
+	phoneHeaders(w)
+	if _, err := s.d.Engine.Submit(r.Context(), hall.SetSilentCall{Ticket: id, Silent: *req.Silent, By: "phone"}); err != nil {
+		writeRuleError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "silent": *req.Silent})
+}
+
 // clientKey is the address the limits count by: an IPv4 address, or an IPv6
 // /64 (one phone may hold many addresses of its network).
 func clientKey(r *http.Request) string {
@@ -484,71 +533,123 @@ func clientKey(r *http.Request) string {
 	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
-// phoneLimiter holds two token buckets per client address.
+// phoneLimiter holds the phone routes' token buckets: requests per address
+// and misses per address (phoneAddr), requests per ticket token. The rates
+// are config.Phone's.
 type phoneLimiter struct {
-	mu sync.Mutex
-	m  map[string]*phoneBucket
+	cfg    config.Phone
+	mu     sync.Mutex
+	addrs  map[string]*phoneAddr
+	tokens map[string]*bucket // by ticket id
 }
 
-type phoneBucket struct {
-	reqs, misses float64
-	at           time.Time
+type phoneAddr struct{ reqs, misses bucket }
+
+// bucket is a token bucket: n tokens at time at.
+type bucket struct {
+	n  float64
+	at time.Time
 }
 
-func (l *phoneLimiter) bucket(key string, now time.Time) *phoneBucket {
-	if l.m == nil {
-		l.m = map[string]*phoneBucket{}
-	}
-	b, ok := l.m[key]
-	if !ok {
-		if len(l.m) >= phoneClients {
-			// Forget the addresses whose buckets are full again: they are idle.
-			for k, o := range l.m {
-				o.fill(now)
-				if o.reqs >= phoneBurst && o.misses >= phoneMissBurst {
-					delete(l.m, k)
-				}
-			}
-			if len(l.m) >= phoneClients {
-				return nil
-			}
-		}
-		b = &phoneBucket{reqs: phoneBurst, misses: phoneMissBurst, at: now}
-		l.m[key] = b
-	}
-	b.fill(now)
-	return b
-}
-
-func (b *phoneBucket) fill(now time.Time) {
-	d := now.Sub(b.at).Seconds()
-	if d <= 0 {
-		return
-	}
-	b.reqs = min(phoneBurst, b.reqs+d*phoneRate)
-	b.misses = min(phoneMissBurst, b.misses+d/phoneMissEvery.Seconds())
-	b.at = now
-}
-
-// allow takes one request from key's bucket; false when it is empty or the
-// key's misses are spent.
-func (l *phoneLimiter) allow(key string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.bucket(key, now)
-	if b == nil || b.reqs < 1 || b.misses < 1 {
+// take refills b (perMinute, at most burst) and takes one token if it can.
+func (b *bucket) take(perMinute, burst int, now time.Time) bool {
+	b.fill(perMinute, burst, now)
+	if b.n < 1 {
 		return false
 	}
-	b.reqs--
+	b.n--
 	return true
 }
 
-// miss counts a token that matched no ticket.
-func (l *phoneLimiter) miss(key string, now time.Time) {
+func (b *bucket) fill(perMinute, burst int, now time.Time) {
+	if d := now.Sub(b.at).Minutes(); d > 0 {
+		b.n = min(float64(burst), b.n+d*float64(perMinute))
+		b.at = now
+	}
+}
+
+func (b *bucket) full(perMinute, burst int, now time.Time) bool {
+	b.fill(perMinute, burst, now)
+	return b.n >= float64(burst)
+}
+
+func (l *phoneLimiter) addr(key string, now time.Time) *phoneAddr {
+	c := &l.cfg
+	if l.addrs == nil {
+		l.addrs = map[string]*phoneAddr{}
+	}
+	a, ok := l.addrs[key]
+	if !ok {
+		if len(l.addrs) >= phoneClients {
+			// Forget the addresses whose buckets are full again: they are idle.
+			for k, o := range l.addrs {
+				if o.reqs.full(c.AddressPerMinute, c.AddressBurst, now) && o.misses.full(c.MissesPerMinute, c.MissBurst, now) {
+					delete(l.addrs, k)
+				}
+			}
+			if len(l.addrs) >= phoneClients {
+				return nil
+			}
+		}
+		a = &phoneAddr{reqs: bucket{float64(c.AddressBurst), now}, misses: bucket{float64(c.MissBurst), now}}
+		l.addrs[key] = a
+	}
+	return a
+}
+
+// allow takes one request of ticket id from key: false when the token's
+// bucket or the address's is empty.
+func (l *phoneLimiter) allow(key, id string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if b := l.bucket(key, now); b != nil {
-		b.misses = max(b.misses-1, 0)
+	c := &l.cfg
+	if l.tokens == nil {
+		l.tokens = map[string]*bucket{}
+	}
+	t, ok := l.tokens[id]
+	if !ok {
+		if len(l.tokens) >= phoneTokens {
+			for k, o := range l.tokens {
+				if o.full(c.TokenPerMinute, c.TokenBurst, now) {
+					delete(l.tokens, k)
+				}
+			}
+			if len(l.tokens) >= phoneTokens {
+				return false
+			}
+		}
+		t = &bucket{float64(c.TokenBurst), now}
+		l.tokens[id] = t
+	}
+	a := l.addr(key, now)
+	if a == nil {
+		return false
+	}
+	t.fill(c.TokenPerMinute, c.TokenBurst, now)
+	a.reqs.fill(c.AddressPerMinute, c.AddressBurst, now)
+	if t.n < 1 || a.reqs.n < 1 {
+		return false
+	}
+	t.n--
+	a.reqs.n--
+	return true
+}
+
+// miss takes one miss from key's budget: false when it is spent.
+func (l *phoneLimiter) miss(key string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	a := l.addr(key, now)
+	return a != nil && a.misses.take(l.cfg.MissesPerMinute, l.cfg.MissBurst, now)
+}
+
+// unmiss gives back a miss taken for a token that turned out to be a new
+// ticket's.
+func (l *phoneLimiter) unmiss(key string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if a := l.addr(key, now); a != nil {
+		a.misses.n = min(float64(l.cfg.MissBurst), a.misses.n+1)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -71,8 +72,8 @@ func newPhoneHall(t *testing.T) *phoneTestHall {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(phonetoken.Register(cfg, key))
-	s := New(Deps{Config: cfg, Engine: h.Engine, Journal: h.Journal, Log: h.Log, Registry: prometheus.NewRegistry(),
+	pages := fstest.MapFS{"phone/index.html": {Data: []byte(`<!DOCTYPE html><script src="/phone/phone.js"></script>`)}}
+	s := New(Deps{PhoneKey: key, Pages: pages, Config: cfg, Engine: h.Engine, Journal: h.Journal, Log: h.Log, Registry: prometheus.NewRegistry(),
 		Ready: func() []string { return nil }})
 	t.Cleanup(s.Close)
 	return &phoneTestHall{t: t, s: s, eng: h.Engine, cfg: cfg, key: key, clk: clk}
@@ -195,56 +196,127 @@ func TestPhoneRateLimitsGuessingPerAddress(t *testing.T) {
 	guesser := "10.0.0.9:5000"
 	limited := 0
 	for i := 0; i < 15; i++ {
-		code, _ := p.view(fmt.Sprintf("%032d", i), guesser)
+		code, v := p.view(fmt.Sprintf("%032d", i), guesser)
 		if code == 429 {
 			limited++
+		} else if code != 404 || v["number"] != nil {
+			t.Fatalf("guess %d: %d %v", i, code, v)
 		}
 	}
-	if limited < 4 {
-		t.Fatalf("15 misses in a row: only %d refused with 429", limited)
+	if miss := p.cfg.Phone.MissBurst; limited != 15-miss {
+		t.Fatalf("15 misses in a row with a budget of %d: %d refused with 429", miss, limited)
 	}
-	// Spent misses stop everything from that address, the right token too
-	// (or a 200 among 429s would say which guess was right)…
-	if code, _ := p.view(token, guesser); code != 429 {
+	// The misses are the guesser's own: a real ticket's token from the same
+	// address (the guest Wi-Fi's NAT) is still served.
+	if code, _ := p.view(token, guesser); code != 200 {
 		t.Fatalf("a valid token from the guessing address: %d", code)
-	}
-	// …but not from another phone.
-	if code, _ := p.view(token, "10.0.0.10:5000"); code != 200 {
-		t.Fatalf("another address: %d", code)
 	}
 	// An IPv6 phone changing its address within its /64 is the same client.
 	for i := 0; i < 12; i++ {
 		p.view("x", fmt.Sprintf("[2001:db8:1:2::%x]:443", i+1))
 	}
-	if code, _ := p.view(token, "[2001:db8:1:2::ffff]:443"); code != 429 {
+	if code, _ := p.view("y", "[2001:db8:1:2::ffff]:443"); code != 429 {
 		t.Fatalf("a new address in the same /64: %d", code)
 	}
-	// A polling phone is well within the request limit.
-	for i := 0; i < 20; i++ {
-		if code, _ := p.view(token, "10.0.0.11:5000"); code != 200 {
-			t.Fatalf("poll %d: %d", i, code)
+	if code, _ := p.view("y", "[2001:db8:1:3::1]:443"); code != 404 {
+		t.Fatalf("another /64: %d", code)
+	}
+	// A phone is well within its token's limit; a runaway one is stopped.
+	n := 0
+	for i := 0; i < 200; i++ {
+		code, _ := p.view(token, "10.0.0.11:5000")
+		if code != 200 {
+			break
 		}
+		n++
+	}
+	if n < 20 || n >= 200 {
+		t.Fatalf("one token: %d requests served in a burst (token_burst %d)", n, p.cfg.Phone.TokenBurst)
+	}
+}
+
+// TestPhoneNATdGuestWiFi: a hall's guest Wi-Fi leaves through one address.
+// 200 phones behind it each get their page and their view, twice over (the
+// page, the first view, a reconnect), while a guesser behind the same
+// address gets nothing and is slowed to the miss rate.
+func TestPhoneNATdGuestWiFi(t *testing.T) {
+	p := newPhoneHall(t)
+	const phones = 200
+	nat := "203.0.113.7:40000"
+	tokens := make([]string, phones)
+	for i := range tokens {
+		_, tokens[i] = p.issue("")
+	}
+	guessed, limited := 0, 0
+	guess := func(i int) {
+		tok := p.key.Token("2026-11-25", fmt.Sprintf("T20261125-%d", 5000+i)) // well-formed, not a ticket
+		code, v := p.view(tok, nat)
+		switch {
+		case code == 429:
+			limited++
+		case code == 404 && v["number"] == nil:
+			guessed++
+		default:
+			t.Fatalf("guess %d: %d %v", i, code, v)
+		}
+	}
+	for round := 0; round < 2; round++ {
+		for i, tok := range tokens {
+			w := p.s.do(t, req{method: "GET", path: "/t/" + tok, remote: nat})
+			if w.Code != 200 || !strings.Contains(w.Body.String(), "phone.js") {
+				t.Fatalf("round %d phone %d page: %d", round, i, w.Code)
+			}
+			if code, v := p.view(tok, nat); code != 200 || v["number"] == nil {
+				t.Fatalf("round %d phone %d view: %d %v", round, i, code, v)
+			}
+			guess(round*phones + i)
+		}
+	}
+	if guessed != p.cfg.Phone.MissBurst || limited != 2*phones-guessed {
+		t.Fatalf("the guesser: %d answered 404, %d refused 429 (miss burst %d)", guessed, limited, p.cfg.Phone.MissBurst)
+	}
+	if ra := p.s.do(t, req{method: "GET", path: "/api/v1/phone/" + strings.Repeat("A", 32), remote: nat}); ra.Code != 429 || ra.Header().Get("Retry-After") == "" {
+		t.Fatalf("a spent guesser: %d, Retry-After %q", ra.Code, ra.Header().Get("Retry-After"))
 	}
 }
 
 func TestPhoneLimiterRefills(t *testing.T) {
-	var l phoneLimiter
+	cfg := config.Phone{AddressPerMinute: 600, AddressBurst: 50, TokenPerMinute: 60, TokenBurst: 5, MissesPerMinute: 10, MissBurst: 3}
+	l := phoneLimiter{cfg: cfg}
 	t0 := time.Unix(1000, 0)
-	for i := 0; i < int(phoneMissBurst); i++ {
-		l.miss("a", t0)
+	for i := 0; i < cfg.MissBurst; i++ {
+		if !l.miss("a", t0) {
+			t.Fatalf("miss %d refused", i)
+		}
 	}
-	if l.allow("a", t0) {
-		t.Fatal("allowed with misses spent")
+	if l.miss("a", t0) {
+		t.Fatal("a miss with the misses spent")
 	}
-	if !l.allow("a", t0.Add(phoneMissEvery+time.Millisecond)) {
-		t.Fatal("not allowed after a miss refilled")
+	if !l.miss("a", t0.Add(6*time.Second+time.Millisecond)) {
+		t.Fatal("no miss after one refilled (10 a minute)")
 	}
-	n := 0
-	for l.allow("b", t0) {
+	if !l.allow("a", "T1", t0) {
+		t.Fatal("a valid token from an address with its misses spent")
+	}
+	n := 1
+	for l.allow("a", "T1", t0) {
 		n++
 	}
-	if n != int(phoneBurst) {
-		t.Fatalf("burst %d", n)
+	if n != cfg.TokenBurst {
+		t.Fatalf("token burst %d", n)
+	}
+	if !l.allow("a", "T1", t0.Add(time.Second+time.Millisecond)) {
+		t.Fatal("token not refilled after a second (60 a minute)")
+	}
+	// The address's ceiling holds across tokens.
+	m := 0
+	for i := 0; i < 100; i++ {
+		if l.allow("b", fmt.Sprint("U", i), t0) {
+			m++
+		}
+	}
+	if m != cfg.AddressBurst {
+		t.Fatalf("address burst %d", m)
 	}
 }
 

@@ -97,7 +97,7 @@ func projectObject(obj map[string]json.RawMessage, sh shape) (json.RawMessage, e
 var (
 	ticketPublic = shape{"number": nil, "service": nil, "service_name": nil, "day": nil, "priority": nil,
 		"status": nil, "print_status": nil, "issued_at": nil, "ahead": nil, "window": nil, "called_at": nil,
-		"started_at": nil, "finished_at": nil, "recalls": nil, "slot_start": nil, "estimate": nil, "outcome": nil}
+		"started_at": nil, "finished_at": nil, "recalls": nil, "slot_start": nil, "estimate": nil, "outcome": nil, "silent": nil}
 	// A window or kiosk works with ticket ids (call, reprint), visits and what printed.
 	ticketDesk = ticketPublic.with(shape{"id": nil, "visit": nil, "pinned_window": nil, "printed_by": nil,
 		"print_error": nil, "channel": nil, "kiosk": nil, "transfers": nil, "rating": nil})
@@ -135,7 +135,7 @@ var eventShapes = func() map[level]map[string]shape {
 		"ticket.printed":      {"number": nil, "reprint": nil},
 		"ticket.print_failed": {"number": nil, "code": nil, "message": nil},
 		"ticket.called": {"number": nil, "service": nil, "service_name": nil, "window": nil, "window_number": nil,
-			"window_name": nil, "priority": nil, "recall": nil, "recalls": nil, "voice": nil},
+			"window_name": nil, "priority": nil, "recall": nil, "recalls": nil, "voice": nil, "silent": nil},
 		"ticket.no_show": {"number": nil, "window": nil},
 		"ticket.held":    {"number": nil, "window": nil},
 		"ticket.transferred": {"number": nil, "from_service": nil, "to_service": nil, "from_window": nil, "to_window": nil,
@@ -159,6 +159,7 @@ var eventShapes = func() map[level]map[string]shape {
 		"device.state":         {"device": nil, "kind": nil, "state": nil},
 	}
 	pub["ticket.recalled"] = pub["ticket.called"]
+	pub["ticket.silent_call"] = shape{"number": nil, "silent": nil} // 无声叫号 (hall/silent.go)
 	desk := map[string]shape{}
 	for t, sh := range pub {
 		desk[t] = sh.with(shape{"ticket_id": nil, "visit": nil, "staff": nil})

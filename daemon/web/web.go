@@ -28,6 +28,7 @@ import (
 	"halld/daemon/issuer"
 	"halld/daemon/journal"
 	"halld/daemon/kiosks"
+	"halld/daemon/phonetoken"
 	"halld/daemon/stats"
 	"halld/daemon/supervisor"
 	"halld/daemon/uplink"
@@ -81,6 +82,9 @@ type Deps struct {
 	Kiosks *kiosks.Manager
 	// PII hashes ID numbers (appointments, ID cards); nil disables them.
 	PII interface{ Hash(string) string }
+	// PhoneKey makes and checks the phone pages' ticket tokens (phone.go);
+	// nil: no phone pages.
+	PhoneKey *phonetoken.Key
 }
 
 // Server is the HTTP handler.
@@ -111,6 +115,7 @@ func New(d Deps) *Server {
 	s.origins = newOriginPolicy(listen, origins, hosts)
 	s.metrics = newHTTPMetrics(d.Registry)
 	s.hub = newStreamHub(s, s.metrics)
+	s.phoneMetrics(d.Registry) // phonelive.go
 	m := s.mux
 	// Scopes per route (access.go): none = the public projection or a public
 	// page; loopback holds every scope.
@@ -157,7 +162,9 @@ func New(d Deps) *Server {
 	m.HandleFunc("POST /api/v1/devices/{id}/command", s.write(s.deviceCommand, it))
 	// The citizen's phone (phone.go): no scope, the ticket's token guards them.
 	m.HandleFunc("GET /api/v1/phone/{token}", s.phoneStatus)
+	m.HandleFunc("GET /api/v1/phone/{token}/live", s.phoneLive) // WebSocket (phonelive.go)
 	m.HandleFunc("POST /api/v1/phone/{token}/rating", s.write(s.phoneRate))
+	m.HandleFunc("POST /api/v1/phone/{token}/silent", s.write(s.phoneSilent))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "没有这个接口："+r.Method+" "+r.URL.Path)
 	})

@@ -575,7 +575,9 @@
     renderWindows();
     renderRecent();
     flash(ev.window);
-    if (fresh(ev)) {
+    // 无声叫号: the citizen asked on their phone to be called without the
+    // voice (their phone alerts instead); the board shows the call as usual.
+    if (fresh(ev) && !ev.silent) {
       var n = ev.window_number !== undefined ? ev.window_number : (w ? w.number : "");
       speak(ev.voice || ("请" + str(ev.number) + "号到" + (n !== "" && n !== undefined ? n + "号窗口" : windowLabel(w, "", ev.window_name)) + "办理"), SPEAK_TIMES);
     }

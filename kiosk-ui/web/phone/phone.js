@@ -1,8 +1,14 @@
 // The citizen's phone page (/t/{token}): one ticket's progress, a warning
-// when N are ahead, the call, then the rating of the visit. Plain ES5 and
-// XMLHttpRequest, so WeChat's built-in browser, Android Chrome and iOS Safari
-// all run it as it is; it polls GET /api/v1/phone/{token} (README "The
-// citizen's phone").
+// when N are ahead, the call, then the rating of the visit. Plain ES5,
+// WebSocket and XMLHttpRequest, so WeChat's built-in browser, Android Chrome
+// and iOS Safari all run it as it is (README "The citizen's phone").
+//
+// Live: the page follows GET /api/v1/phone/{token}/live, a WebSocket that
+// sends the ticket's view at once and whenever it changes; when it drops the
+// page reconnects (1 s, 2 s, … 30 s) and asks GET /api/v1/phone/{token} once
+// meanwhile. When the socket cannot open at all (some guest Wi-Fi proxies
+// refuse WebSockets), it polls every SLOW_POLL seconds and tries the socket
+// again every RETRY_LIVE.
 (function () {
   "use strict";
   var m = /^\/t\/([A-Za-z0-9_-]+)$/.exec(location.pathname);
@@ -19,10 +25,18 @@
   var failures = 0;
   var timer = 0;
   var stopped = false;
+  var SLOW_POLL = 10;     // seconds between polls when no socket can open (500 phones: 50 a second)
+  var RETRY_LIVE = 60;    // seconds between tries of the socket while polling
+  var ws = null;          // the live socket
+  var everLive = false;   // a socket has opened on this page
+  var liveFails = 0;      // drops in a row
+  var liveTimer = 0;
+  var lastLiveTry = 0;
   var level = "";
   var tags = {};
   var sending = false;
   var ratedMsg = "";      // what this phone's own rating got ("duplicate", or the words shown)
+  var silentSending = false; // a 无声叫号 change is on its way
 
   try {
     var saved = parseInt(localStorage.getItem("halld-phone-warn"), 10);
@@ -92,6 +106,11 @@
       s.textContent = [w.area_name, w.name].filter(Boolean).join(" · ");
       $("called").appendChild(s);
     }
+    if (v.silent) {
+      var q = document.createElement("small");
+      q.textContent = "无声叫号：大厅广播不念您的号码，请直接前往";
+      $("called").appendChild(q);
+    }
     show("called", true);
     vibrate([800, 200, 800, 200, 800]);
     beep(6, true);
@@ -120,7 +139,9 @@
       est = v.estimate.servable ? (v.ahead === 0 ? "即将叫号" : "预计等候" + v.estimate.text) : v.estimate.text;
     }
     text("estimate", est);
-    show("remind", waiting);
+    show("remind", waiting || v.status === "called");
+    if (!silentSending) { $("silent").checked = !!v.silent; }
+    body.setAttribute("data-silent", v.silent ? "on" : "off");
     if (waiting) { document.title = v.number + " · " + v.ahead_text; }
 
     // Warn at N, once, while it stays at or below N.
@@ -266,32 +287,93 @@
     if (!stopped) { timer = setTimeout(poll, seconds * 1000); }
   }
 
+  function finished(v) {
+    return v.rating.state === "rated" || v.rating.state === "closed" || v.status === "expired";
+  }
+
+  function gone() {
+    stopped = true;
+    closeLive();
+    body.setAttribute("data-state", "gone");
+    show("gone", true);
+    show("ticket", false); show("remind", false); show("rate", false); show("called", false); show("warn", false);
+  }
+
+  // got takes a view, from the socket or a poll.
+  function got(v) {
+    failures = 0;
+    show("conn", false);
+    draw(v);
+    // Nothing more will change once the visit is rated.
+    if (finished(v)) { stopped = true; closeLive(); clearTimeout(timer); }
+  }
+
   function poll() {
     clearTimeout(timer);
     request("GET", api, null, function (status, data) {
       if (status === 200 && data && data.number) {
-        failures = 0;
-        show("conn", false);
-        draw(data);
-        // Nothing more will change once the visit is rated.
-        if (data.rating.state === "rated" || data.rating.state === "closed" || data.status === "expired") {
-          stopped = true;
-          return;
+        got(data);
+        if (!stopped && !live()) {
+          schedule(SLOW_POLL);
+          // Now and then, try the socket again (another network, a proxy that relented).
+          if (new Date().getTime() - lastLiveTry > RETRY_LIVE * 1000) { connect(); }
         }
-        schedule(data.poll || 3);
         return;
       }
-      if (status === 404) {
-        stopped = true;
-        body.setAttribute("data-state", "gone");
-        show("gone", true);
-        show("ticket", false); show("remind", false); show("rate", false); show("called", false); show("warn", false);
-        return;
-      }
+      if (status === 404) { gone(); return; }
       failures++;
       if (last) { show("conn", true); }
-      schedule(status === 429 ? 10 : Math.min(3 * Math.pow(2, failures - 1), 30));
+      if (!live()) { schedule(status === 429 ? 10 : Math.min(3 * Math.pow(2, failures - 1), 30)); }
     });
+  }
+
+  function live() { return ws !== null && ws.readyState === 1; }
+
+  function closeLive() {
+    clearTimeout(liveTimer);
+    if (ws) { var w = ws; ws = null; w.onclose = null; try { w.close(); } catch (e) { /* closed */ } }
+    body.setAttribute("data-live", "off");
+  }
+
+  function connect() {
+    if (stopped || ws || !window.WebSocket) { return; }
+    clearTimeout(liveTimer);
+    lastLiveTry = new Date().getTime();
+    var opened = false;
+    var w;
+    try {
+      w = new WebSocket((location.protocol === "https:" ? "wss:" : "ws:") + "//" + location.host + api + "/live");
+    } catch (e) { fallback(); return; }
+    ws = w;
+    w.onopen = function () {
+      opened = true; everLive = true; liveFails = 0;
+      clearTimeout(timer); // the socket replaces the poll
+      body.setAttribute("data-live", "socket");
+    };
+    w.onmessage = function (ev) {
+      var f = null;
+      try { f = JSON.parse(ev.data); } catch (e) { return; }
+      if (f && f.type === "view" && f.data) { got(f.data); }
+      else if (f && f.type === "gone") { gone(); }
+    };
+    w.onclose = function () {
+      if (ws === w) { ws = null; }
+      if (stopped) { return; }
+      if (!opened && !everLive) { fallback(); return; }
+      // A drop: say so, ask once meanwhile, and reconnect.
+      liveFails++;
+      body.setAttribute("data-live", "reconnecting");
+      if (liveFails > 1 && last) { show("conn", true); }
+      poll();
+      liveTimer = setTimeout(connect, Math.min(1000 * Math.pow(2, liveFails - 1), 30000));
+    };
+  }
+
+  // fallback: no socket can open here; poll slowly (poll tries the socket again now and then).
+  function fallback() {
+    ws = null;
+    body.setAttribute("data-live", "poll");
+    schedule(SLOW_POLL);
   }
 
   // ------------------------------------------------------------ wiring
@@ -310,11 +392,29 @@
     body.setAttribute("data-reminder", "on");
   };
   $("rate-send").onclick = sendRating;
+  // 无声叫号: the hall's voice leaves this number out; this phone alerts.
+  $("silent").onchange = function () {
+    var on = $("silent").checked;
+    unlockAudio();
+    silentSending = true;
+    request("POST", api + "/silent", JSON.stringify({ silent: on }), function (status, data) {
+      silentSending = false;
+      if (status === 200 && data && data.ok) {
+        body.setAttribute("data-silent", on ? "on" : "off");
+        text("silent-text", on ? "已开启无声叫号：大厅广播不念您的号码，叫到您时本手机响铃振动。请勿关闭本页面。"
+          : "已关闭无声叫号：叫到您时大厅广播照常念号。");
+        return;
+      }
+      $("silent").checked = !on;
+      text("silent-text", data && data.error ? data.error.message : "设置失败，请检查网络后重试");
+    });
+  };
   // Any tap may unlock the sound (iOS allows it only in a gesture).
   document.addEventListener("touchend", unlockAudio, false);
   document.addEventListener("click", unlockAudio, false);
   document.addEventListener("visibilitychange", function () {
-    if (!document.hidden && !stopped) { poll(); }
+    // A phone that slept may have lost its socket without a close.
+    if (!document.hidden && !stopped) { poll(); if (!live()) { closeLive(); connect(); } }
   }, false);
 
   if (!token) {
@@ -323,4 +423,5 @@
     return;
   }
   poll();
+  connect();
 })();
