@@ -22,6 +22,11 @@ import (
 // replaces the visit's 未评价 (TimedOut cleared); ticket.closed and
 // day.closed (State.ClosedDay) record the day's end; tickets carry their
 // Estimate.
+//
+// (Not bumped for follow-up step deadlines: the events recorded before them
+// fold as they did — applyLegacy — and the new fields come only from new
+// events, so a checkpoint of version 3 is still right. Keeping it keeps the
+// follow-ups older than storage.retention, which only checkpoints hold.)
 const StateVersion = 3
 
 type checkpoint struct {
