@@ -125,7 +125,8 @@ type StageEntry struct {
 	Result  string `json:"result,omitempty"`  // a call's result; the citizen's rating
 	Attempt int    `json:"attempt,omitempty"` // the call's number, for calls that did not reach the citizen
 	Note    string `json:"note,omitempty"`
-	By      string `json:"by,omitempty"`
+	By      string `json:"by,omitempty"`      // who recorded it: the token's name (or the signed-in staff id)
+	Handler string `json:"handler,omitempty"` // who did it (经办人), as the page names them
 	At      Stamp  `json:"at"`
 }
 
@@ -147,6 +148,7 @@ type FollowUpUpdate struct {
 	Attempt int    `json:"attempt,omitempty"`
 	Note    string `json:"note,omitempty"`
 	By      string `json:"by,omitempty"`
+	Handler string `json:"handler,omitempty"`
 	Due     string `json:"due,omitempty"`
 	DueBy   *Stamp `json:"due_by,omitempty"`
 	Closed  bool   `json:"closed,omitempty"`
@@ -154,11 +156,12 @@ type FollowUpUpdate struct {
 
 // FollowUpStep moves a follow-up along (API: 回访, 整改, 反馈, 评价, 申诉, 复核).
 // Reached (nil: reached) is a call's result, for 回访 and the rating; Level
-// is the citizen's rating of the rectification.
+// is the citizen's rating of the rectification. By is who records it (the
+// caller), Handler who did it (经办人), when the page names them.
 type FollowUpStep struct {
-	ID, Stage, Note, By string
-	Reached             *bool
-	Level               string
+	ID, Stage, Note, By, Handler string
+	Reached                      *bool
+	Level                        string
 }
 
 func followUpID(visit uint32) string { return "fu-" + strconv.FormatUint(uint64(visit), 10) }
@@ -240,12 +243,15 @@ func decideFollowUp(cfg *config.Config, st *State, c FollowUpStep, now time.Time
 	if err := badID("bad_by", "办理人", c.By); err != nil {
 		return nil, err
 	}
+	if err := badID("bad_handler", "经办人", c.Handler); err != nil {
+		return nil, err
+	}
 	if f.Closed {
 		return nil, refuse(409, "followup_closed", "该记录已办结")
 	}
 	rules := cfg.FollowUpSteps()
 	due, _ := f.due()
-	u := &FollowUpUpdate{ID: f.ID, Stage: c.Stage, Note: c.Note, By: c.By}
+	u := &FollowUpUpdate{ID: f.ID, Stage: c.Stage, Note: c.Note, By: c.By, Handler: c.Handler}
 	next := func(step string) {
 		by := f.dueBy(cfg, step, now)
 		u.Due, u.DueBy = step, &by
@@ -421,7 +427,7 @@ func applyFollowUp(st *State, typ string, ts time.Time, data any) {
 		}
 		c := *f // copy on write: the engine's scratch state shares records
 		c.History = append(append([]StageEntry(nil), f.History...),
-			StageEntry{Stage: e.Stage, Result: e.Result, Attempt: e.Attempt, Note: e.Note, By: e.By, At: Stamp(ts)})
+			StageEntry{Stage: e.Stage, Result: e.Result, Attempt: e.Attempt, Note: e.Note, By: e.By, Handler: e.Handler, At: Stamp(ts)})
 		if e.DueBy == nil && !e.Closed {
 			applyLegacy(&c, f, e)
 		} else {
