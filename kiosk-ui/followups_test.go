@@ -127,6 +127,8 @@ func TestSuperviseFollowUpThroughEveryStep(t *testing.T) {
 	if alertOpen(h, fmt.Sprintf("bad-rating-%d", visit)) {
 		t.Fatal("the bad-rating alert is still open after the follow-up closed")
 	}
+	p.waitHidden(`[data-tab="followups"] .s-badge`)  // nothing overdue now
+	p.waitText(row+" .fu-countdown .fu-mark", "曾超期") // still marked, for the ranking
 	hist := p.text("#fu-detail .fu-history")
 	for _, want := range []string{"收到差评", "回访：未接通（第 1 次）", "回访：已接通", "经办：王主任 · 记录：loopback", "群众评价：不满意", "群众评价：满意"} {
 		if !strings.Contains(hist, want) {

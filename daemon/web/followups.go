@@ -80,23 +80,31 @@ func (s *Server) viewFollowUp(f *hall.FollowUp, now time.Time) followUpView {
 		v.StaffName = st.Name
 	}
 	if !f.Closed {
-		due, by := f.Due, time.Time(f.Deadline)
-		if f.DueBy != nil {
-			by = time.Time(*f.DueBy)
-		}
-		if due == "" { // recorded before steps had deadlines
-			due = map[string]string{hall.StageOpen: hall.StageCallback, hall.StageCallback: hall.StageRectify,
-				hall.StageRectify: hall.StageFeedback, hall.StageAppealed: hall.DueReview}[f.Stage]
-		}
+		due, by := dueOf(f)
 		v.DueName = hall.StepNames[due]
 		v.Remaining = countdown(cfg, now, by)
 	}
 	return v
 }
 
+// dueOf is the step an open follow-up awaits and its deadline; a record from
+// before steps had deadlines awaits the step after its stage by its one deadline.
+func dueOf(f *hall.FollowUp) (string, time.Time) {
+	due, by := f.Due, time.Time(f.Deadline)
+	if f.DueBy != nil {
+		by = time.Time(*f.DueBy)
+	}
+	if due == "" {
+		due = map[string]string{hall.StageOpen: hall.StageCallback, hall.StageCallback: hall.StageRectify,
+			hall.StageRectify: hall.StageFeedback, hall.StageAppealed: hall.DueReview}[f.Stage]
+	}
+	return due, by
+}
+
 // listFollowUps: GET /api/v1/followups?status=open|closed|overdue&window=&from=&to=&limit=
 // (open=1 is status=open). from/to are hall days the 差评s were given on.
-// Newest first; counts (open, closed, overdue) and reasons (each reason tag
+// Newest first; counts (open, closed, overdue: open with the step awaited
+// past its deadline, marked_overdue: some step ever was) and reasons (each reason tag
 // of the 差评s) are over every follow-up the window and days select.
 func (s *Server) listFollowUps(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -152,14 +160,18 @@ func (s *Server) listFollowUps(w http.ResponseWriter, r *http.Request) {
 		reason map[string]int
 	}
 	v, err := s.d.Engine.Query(r.Context(), func(st *hall.State) any {
-		res := result{list: []followUpView{}, counts: map[string]int{"open": 0, "closed": 0, "overdue": 0}, reason: map[string]int{}}
+		res := result{list: []followUpView{}, counts: map[string]int{"open": 0, "closed": 0, "overdue": 0, "marked_overdue": 0}, reason: map[string]int{}}
 		var picked []*hall.FollowUp
 		for _, f := range st.FollowUps {
 			opened := f.OpenedAt()
 			if (window != "" && f.Window != window) || (!from.IsZero() && opened.Before(from)) || (!to.IsZero() && !opened.Before(to)) {
 				continue
 			}
-			late := f.Overdue || (!f.Closed && f.DueBy != nil && now.After(time.Time(*f.DueBy)))
+			// Overdue: open, and the step awaited is past its deadline (what
+			// needs doing now); marked: some step ever was (what the ranking
+			// deducts for).
+			_, by := dueOf(f)
+			late := !f.Closed && now.After(by)
 			if f.Closed {
 				res.counts["closed"]++
 			} else {
@@ -167,6 +179,9 @@ func (s *Server) listFollowUps(w http.ResponseWriter, r *http.Request) {
 			}
 			if late {
 				res.counts["overdue"]++
+			}
+			if f.Overdue {
+				res.counts["marked_overdue"]++
 			}
 			for _, reason := range f.Reasons {
 				res.reason[reason]++

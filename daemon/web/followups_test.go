@@ -156,7 +156,7 @@ func TestFollowUpsAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	l = listFU(t, s, "?status=overdue")
-	if l.Total != 1 || l.FollowUps[0]["followup_id"] != "fu-2" || l.Counts["closed"] != 1 || l.Counts["overdue"] != 1 {
+	if l.Total != 1 || l.FollowUps[0]["followup_id"] != "fu-2" || l.Counts["closed"] != 1 || l.Counts["overdue"] != 1 || l.Counts["marked_overdue"] != 1 {
 		t.Fatalf("overdue: %+v", l)
 	}
 	if r := l.FollowUps[0]["remaining"].(map[string]any); r["overdue"] != true || r["hours"].(float64) >= 0 {
