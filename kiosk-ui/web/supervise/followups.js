@@ -53,10 +53,15 @@
     return "/api/v1/followups?" + q.join("&");
   }
 
+  // gen numbers the list's answers: one that a newer answer or a step has
+  // overtaken is dropped, so the page never goes back to an older record.
+  var gen = 0;
   function refresh() {
     clearTimeout(timer);
     timer = null;
+    var my = ++gen;
     ctx.api("GET", query()).then(function (d) {
+      if (my !== gen) return;
       state.data = d;
       render();
     }, function (e) {
@@ -263,6 +268,7 @@
     form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
     ctx.api("POST", "/api/v1/followups/" + encodeURIComponent(f.followup_id) + "/" + verb, body).then(function (r) {
       state.busy = false;
+      gen++; // lists asked for before this step are out of date
       ctx.toast(f.number + " 号：" + ({ callback: "回访", rectify: "整改", feedback: "反馈", rating: "群众评价", appeal: "申诉",
         uphold: "复核", reject: "复核" }[verb]) + "已记录");
       if (r.followup) renderDetail(r.followup);
@@ -346,6 +352,18 @@
 
   function renderDetail(f) {
     var box = root.querySelector("#fu-detail");
+    // The same record as shown: only the countdown moves, so a form being
+    // filled in is left alone (a refresh comes with every step and event).
+    var sig = [f.followup_id, (f.history || []).length, f.due || "", !!f.due_overdue, !!f.closed].join("|");
+    if (box.dataset.sig === sig) {
+      var cd = countdown(f), due = box.querySelector(".fu-due");
+      if (cd && due) {
+        due.className = "fu-due " + cd.cls;
+        due.textContent = cd.text + "（截止 " + md(f.due_by || f.deadline) + "）";
+      }
+      return;
+    }
+    box.dataset.sig = sig;
     var keepOpen = box.querySelector(".fu-appeal[open]") && box.dataset.id === f.followup_id;
     var typed = {};
     if (box.dataset.id === f.followup_id && box.dataset.due === (f.due || "")) {
