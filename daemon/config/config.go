@@ -123,9 +123,9 @@ type Hall struct {
 	// RatingTimeout ends the wait for a rating after a service when no pad
 	// reports one. Default "2m".
 	RatingTimeout string `yaml:"rating_timeout" format:"duration" default:"2m" doc:"How long to wait for the citizen's rating after a service before recording a timeout (default 2m)."`
-	// FollowUpDays is the deadline of a 差评 follow-up (回访、整改、反馈), in working days
-	// (Mon–Fri, minus holidays, plus 调休 working days). Default 5.
-	FollowUpDays int `yaml:"followup_days" min:"1" max:"30" default:"5" doc:"Working days to close a 差评 follow-up (回访 → 整改 → 反馈); default 5."`
+	// FollowUpDays is the deadline of a 差评 follow-up's first 回访、整改、反馈, in working days
+	// (Mon–Fri, minus holidays, plus 调休 working days); each step also has its own (FollowUp). Default 5.
+	FollowUpDays int `yaml:"followup_days" min:"1" max:"30" default:"5" doc:"Working days from a 差评 by which its first 回访, 整改 and 反馈 are done (the hall's promise; each step also has its own days in hall.followup); default 5."`
 	// FollowUp gives each step of a 差评 follow-up its own deadline (see FollowUpRules).
 	FollowUp FollowUpRules `yaml:"followup" doc:"Deadlines of each step of a 差评 follow-up in working days (回访, 整改, 反馈, the citizen's rating of the rectification, 复核 of an appeal), call attempts and rectification rounds."`
 	// RegionCode is the 行政区划代码 written into rating exports (GB/T 39046).
