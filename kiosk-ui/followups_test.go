@@ -153,3 +153,45 @@ func alertOpen(h *hall, id string) bool {
 	}
 	return false
 }
+
+// An appeal from the page: the step pauses, 复核 is due, and 申诉成立 closes
+// the follow-up with the rating excluded and the 差评's alert cleared.
+func TestSuperviseFollowUpAppealUpheld(t *testing.T) {
+	needBrowser(t)
+	h := launchHall(t, t.TempDir(), followUpHallYAML, "127.0.0.1:0", wednesday10)
+	h.post("/api/v1/windows/w1/sign-in", `{"staff":"s1"}`, 200)
+	h.issue("tax")
+	called := h.post("/api/v1/windows/w1/call-next", `{}`, 200)
+	visit := int(called["ticket"].(map[string]any)["visit"].(float64))
+	h.post("/api/v1/windows/w1/finish", `{}`, 200)
+	h.post("/api/v1/ratings", fmt.Sprintf(`{"visit":%d,"level":"非常不满意","reasons":["服务态度差"],"channel":"api"}`, visit), 201)
+
+	p := openBrowser(t, 1440, 900)
+	p.navigate(h.base + "/supervise/#followups")
+	row := `#fu-list tr[data-id="fu-1"]`
+	p.waitVisible(row)
+	p.click(row)
+	p.waitVisible("#fu-detail .fu-appeal")
+	p.click("#fu-detail .fu-appeal summary")
+	form := `#fu-detail form[data-step="appeal"]`
+	p.waitVisible(form + " textarea")
+	p.click(form + " .fu-submit") // no reason: refused, in Chinese
+	p.waitText(form+" .fu-error", "请填写申诉理由")
+	p.do("reason", chromedp.SendKeys(chromedp.CSS(form+` textarea[name="note"]`), "群众误按评价键，监控可查"))
+	p.click(form + " .fu-submit")
+	review := `#fu-detail form[data-step="review"]`
+	p.waitVisible(review)
+	p.waitText(row+" .fu-stage", "申诉复核中")
+	p.waitText(row+" .fu-countdown span", "申诉复核 · 剩 5 个工作日")
+	p.do("opinion", chromedp.SendKeys(chromedp.CSS(review+` textarea[name="note"]`), "调取监控，确认误评"))
+	p.screenshot("supervise-followups-review")
+	p.click(review + " .fu-uphold")
+	p.waitText("#fu-detail .fu-closed", "申诉成立：该差评不计入统计，已办结")
+	if alertOpen(h, fmt.Sprintf("bad-rating-%d", visit)) {
+		t.Fatal("the bad-rating alert is still open after the appeal was upheld")
+	}
+	_, one := h.call("GET", "/api/v1/followups/fu-1", "")
+	if f := one["followup"].(map[string]any); f["excluded"] != true || f["closed"] != true {
+		t.Fatalf("upheld: %v", f)
+	}
+}

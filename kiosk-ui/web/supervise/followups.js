@@ -412,8 +412,8 @@
       if (e.result) what += "：" + (RESULT_TEXT[e.result] || e.result) + (e.attempt ? "（第 " + e.attempt + " 次）" : "");
       li.appendChild(el("b", null, what));
       if (e.note) li.appendChild(el("span", "fu-note", e.note));
-      var by = [e.handler, e.by].filter(Boolean).join(" · 记录：");
-      if (by) li.appendChild(el("small", null, "经办：" + by));
+      var by = (e.handler ? "经办：" + e.handler : "") + (e.handler && e.by ? " · " : "") + (e.by ? "记录：" + e.by : "");
+      if (by) li.appendChild(el("small", null, by));
       hist.appendChild(li);
     });
     box.appendChild(el("h4", null, "办理记录"));
