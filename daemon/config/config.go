@@ -125,9 +125,11 @@ type Hall struct {
 	// RatingTimeout ends the wait for a rating after a service when no pad
 	// reports one. Default "2m".
 	RatingTimeout string `yaml:"rating_timeout" format:"duration" default:"2m" doc:"How long to wait for the citizen's rating after a service before recording a timeout (default 2m)."`
-	// FollowUpDays is the deadline of a 差评 follow-up (回访、整改、反馈), in working days
-	// (Mon–Fri, minus holidays, plus 调休 working days). Default 5.
-	FollowUpDays int `yaml:"followup_days" min:"1" max:"30" default:"5" doc:"Working days to close a 差评 follow-up (回访 → 整改 → 反馈); default 5."`
+	// FollowUpDays is the deadline of a 差评 follow-up's first 回访、整改、反馈, in working days
+	// (Mon–Fri, minus holidays, plus 调休 working days); each step also has its own (FollowUp). Default 5.
+	FollowUpDays int `yaml:"followup_days" min:"1" max:"30" default:"5" doc:"Working days from a 差评 by which its first 回访, 整改 and 反馈 are done (the hall's promise; each step also has its own days in hall.followup); default 5."`
+	// FollowUp gives each step of a 差评 follow-up its own deadline (see FollowUpRules).
+	FollowUp FollowUpRules `yaml:"followup" doc:"Deadlines of each step of a 差评 follow-up in working days (回访, 整改, 反馈, the citizen's rating of the rectification, 复核 of an appeal), call attempts and rectification rounds."`
 	// RegionCode is the 行政区划代码 written into rating exports (GB/T 39046).
 	RegionCode string `yaml:"region_code" pattern:"^[0-9]{6,12}$" hint:"a 6- to 12-digit 行政区划代码" doc:"行政区划代码 for rating exports (GB/T 39046), e.g. 430100."`
 	// RatingReasons are the reasons a citizen can pick for a 差评, in the order of
@@ -157,6 +159,25 @@ type Hall struct {
 type Numbering struct {
 	Digits   int    `yaml:"digits" min:"3" max:"5" default:"3" doc:"Least digits of a ticket number, zero-padded (3: A001); a service whose max_number has more digits uses as many (max_number 9999: A0001). Default 3."`
 	Overflow string `yaml:"overflow" enum:"grow|wrap|stop" default:"grow" doc:"What follows a service's max_number within a day: grow (default: A999 → A1000, numbers never repeat in a day), wrap (A999 → A001) or stop (no more tickets that day)."`
+}
+
+// FollowUpRules is hall.followup: the deadline of each step of a 差评 follow-up, in working days of the
+// hall's calendar (Mon–Fri, minus holidays, plus 调休 working days), each counted from the day the step
+// before it was done, the n-th working day after it ending at 23:59:59. 回访, 整改 and 反馈 of the first
+// round are also due no later than hall.followup_days after the 差评 (the hall's promise to the citizen);
+// the defaults (1 + 3 + 1) add up to its 5.
+type FollowUpRules struct {
+	CallbackDays int `yaml:"callback_days" min:"1" max:"30" default:"1" doc:"Working days to call the citizen back (回访核实) after a 差评; default 1."`
+	RectifyDays  int `yaml:"rectify_days" min:"1" max:"30" default:"3" doc:"Working days to rectify (整改) after the call; default 3."`
+	FeedbackDays int `yaml:"feedback_days" min:"1" max:"30" default:"1" doc:"Working days to report the rectification back to the citizen (反馈) after it; default 1."`
+	RatingDays   int `yaml:"rating_days" min:"1" max:"30" default:"2" doc:"Working days to record the citizen's own rating of the rectification (满意 / 基本满意 / 不满意) after the 反馈; default 2."`
+	ReviewDays   int `yaml:"review_days" min:"1" max:"30" default:"5" doc:"Working days to decide an appeal (申诉复核); default 5."`
+	// CallAttempts is how many calls that do not reach the citizen are recorded before the step counts as
+	// done with 未接通 (回访 goes on to 整改; the citizen's rating closes the follow-up as 未接通).
+	CallAttempts int `yaml:"call_attempts" min:"1" max:"10" default:"3" doc:"Calls that do not reach the citizen before a 回访 or the citizen's rating counts as done with 未接通; default 3."`
+	// RectifyRounds is how many times a follow-up is rectified at most: a 不满意 from the citizen sends it
+	// back to 整改 until this many rounds are done, then it closes marked 不满意.
+	RectifyRounds int `yaml:"rectify_rounds" min:"1" max:"5" default:"2" doc:"Rounds of 整改 at most: a 不满意 from the citizen sends the follow-up back to 整改 until this many are done, then it closes marked 不满意; default 2."`
 }
 
 // OpeningHours is one opening rule: on these days, from Open to Close (hall time, Close exclusive).
@@ -553,6 +574,21 @@ func (c *Config) FollowUpWorkdays() int {
 		return c.Hall.FollowUpDays
 	}
 	return 5
+}
+
+// FollowUpSteps is hall.followup with its defaults for any field left zero (a Config built in Go).
+func (c *Config) FollowUpSteps() FollowUpRules {
+	f := c.Hall.FollowUp
+	for _, x := range []struct {
+		v   *int
+		def int
+	}{{&f.CallbackDays, 1}, {&f.RectifyDays, 3}, {&f.FeedbackDays, 1}, {&f.RatingDays, 2}, {&f.ReviewDays, 5},
+		{&f.CallAttempts, 3}, {&f.RectifyRounds, 2}} {
+		if *x.v <= 0 {
+			*x.v = x.def
+		}
+	}
+	return f
 }
 
 // DefaultRatingReasons are offered when hall.rating_reasons is not set.

@@ -247,6 +247,10 @@ func (d *decoder) validate(c *Config, profiles []string) {
 		}
 	}
 
+	if f := c.Hall.FollowUp; f.CallbackDays > 0 && c.Hall.FollowUpDays > 0 && f.CallbackDays > c.Hall.FollowUpDays {
+		d.semantic("hall.followup.callback_days", "must not exceed hall.followup_days (%d), got %d: the 回访 would be due after the whole follow-up", c.Hall.FollowUpDays, f.CallbackDays)
+	}
+
 	// Windows.
 	windows := map[string]bool{}
 	var windowIDs []string

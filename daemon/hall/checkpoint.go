@@ -25,8 +25,20 @@ import (
 //
 // 4: an ended alert (alert.cleared, alert.closed) moves to
 // State.ClosedAlerts with its history instead of vanishing; alerts keep
-// their history, acknowledgement and assignee.
+// their history, acknowledgement and assignee. A checkpoint of version 3 is
+// still read (MinStateVersion): what 4 adds starts empty — no closed alerts
+// yet, histories from now on — and rebuilding from the journal instead would
+// lose the follow-ups and bookings older than storage.retention, which only
+// checkpoints hold.
+//
+// (Not bumped for follow-up step deadlines: the events recorded before them
+// fold as they did — applyLegacy — and the new fields come only from new
+// events.)
 const StateVersion = 4
+
+// MinStateVersion is the oldest checkpoint version that folds on correctly
+// under these rules (see StateVersion 4).
+const MinStateVersion = 3
 
 type checkpoint struct {
 	Version int    `json:"version"`
@@ -50,7 +62,7 @@ func DecodeState(b []byte) (*State, error) {
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("hall: checkpoint: %w", err)
 	}
-	if c.Version != StateVersion {
+	if c.Version < MinStateVersion || c.Version > StateVersion {
 		return nil, fmt.Errorf("%w: have %d", ErrStateVersion, c.Version)
 	}
 	st := c.State

@@ -67,6 +67,15 @@ func TestDecodedStateHasNoNilMaps(t *testing.T) {
 	if _, err := DecodeState([]byte(`{"version":` + strconv.Itoa(StateVersion+1) + `,"state":{}}`)); err == nil {
 		t.Fatal("a checkpoint of another version was accepted")
 	}
+	if _, err := DecodeState([]byte(`{"version":` + strconv.Itoa(MinStateVersion-1) + `,"state":{}}`)); err == nil {
+		t.Fatal("a checkpoint older than MinStateVersion was accepted")
+	}
+	// A version-3 checkpoint is read (it folds on under version 4's rules),
+	// so upgrading halld keeps the follow-ups only checkpoints still hold.
+	old, err := DecodeState([]byte(`{"version":3,"state":{"FollowUps":{"fu-7":{"followup_id":"fu-7","visit":7,"stage":"rectify"}}}}`))
+	if err != nil || old.FollowUps["fu-7"] == nil || old.Alerts == nil {
+		t.Fatalf("version 3 checkpoint: %v %+v", err, old)
+	}
 	if _, err := DecodeState([]byte(`{"version":` + strconv.Itoa(StateVersion) + `,"state":[]}`)); err == nil {
 		t.Fatal("a malformed checkpoint was accepted")
 	}

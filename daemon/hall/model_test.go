@@ -197,10 +197,12 @@ func (m *model) command() any {
 		return c
 	case n < 92:
 		return hall.RateTimeout{Visit: m.anyVisit()}
-	case n < 98:
+	case n < 96:
 		return hall.Tick{}
-	case n < 99:
+	case n < 97:
 		return hall.SetSilentCall{Ticket: m.anyTicket(), Silent: m.rng.IntN(2) == 0, By: "phone"}
+	case n < 99:
+		return m.followUpStep()
 	default:
 		return hall.ResolveInterrupted{}
 	}
@@ -229,6 +231,40 @@ func (m *model) alertCommand() any {
 		return hall.AssignAlert{AlertID: id, By: by, To: m.pick(m.staff)}
 	}
 	return hall.CloseAlert{AlertID: id, By: by, Note: "已处理"}
+}
+
+// followUpStep draws a step of a 差评 follow-up, mostly one that is due.
+func (m *model) followUpStep() any {
+	var ids []string
+	for id, f := range m.st.FollowUps {
+		if !f.Closed || m.rng.IntN(10) == 0 {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	c := hall.FollowUpStep{ID: "fu-0", Note: "已处理", By: "admin"}
+	if len(ids) > 0 {
+		c.ID = m.pick(ids)
+	}
+	f := m.st.FollowUps[c.ID]
+	stages := []string{hall.StageCallback, hall.StageRectify, hall.StageFeedback, hall.StageRating,
+		hall.StageAppealed, hall.StageUpheld, hall.StageRejected, "bogus"}
+	c.Stage = m.pick(stages)
+	if f != nil && f.Due != "" && m.rng.IntN(3) > 0 {
+		c.Stage = f.Due
+		if f.Due == hall.DueReview {
+			c.Stage = []string{hall.StageUpheld, hall.StageRejected, hall.StageRejected}[m.rng.IntN(3)]
+		}
+	}
+	if m.rng.IntN(4) == 0 {
+		no := false
+		c.Reached = &no
+	}
+	c.Level = []string{"满意", "基本满意", "不满意", "不满意", "x"}[m.rng.IntN(5)]
+	if m.rng.IntN(10) == 0 {
+		c.Note = ""
+	}
+	return c
 }
 
 // advance moves the clock: mostly seconds, sometimes minutes, now and then
@@ -534,6 +570,37 @@ func (m *model) check() {
 		}
 	}
 	clear(m.justClosed)
+	// 差评 follow-ups: a closed one awaits nothing and its 差评's alert is
+	// gone; an open one awaits one step, with a deadline, its overdue alert
+	// open exactly while that step is marked overdue; calls and rounds stay
+	// within their bounds.
+	rules := m.cfg.FollowUpSteps()
+	for id, f := range st.FollowUps {
+		open := func(a string) bool { _, ok := st.Alerts[a]; return ok }
+		if f.Closed {
+			if f.Due != "" || f.DueBy != nil || open(fmt.Sprintf("bad-rating-%d", f.Visit)) {
+				m.fail("closed follow-up %s: due %q by %v, bad-rating alert open %v", id, f.Due, f.DueBy, open(fmt.Sprintf("bad-rating-%d", f.Visit)))
+			}
+			if f.Satisfaction == "" && !f.Excluded {
+				m.fail("follow-up %s closed with neither the citizen's rating nor an upheld appeal", id)
+			}
+			continue
+		}
+		if f.Due == "" || f.DueBy == nil || f.DueSince == nil || time.Time(*f.DueBy).Before(time.Time(*f.DueSince)) {
+			m.fail("open follow-up %s awaits %q by %v since %v", id, f.Due, f.DueBy, f.DueSince)
+		}
+		if f.Attempts >= rules.CallAttempts || f.Rounds > rules.RectifyRounds || f.Appeals > 1 {
+			m.fail("follow-up %s: %d unanswered calls, %d rounds, %d appeals", id, f.Attempts, f.Rounds, f.Appeals)
+		}
+		for a, r := range st.Alerts {
+			if strings.HasPrefix(a, "followup-overdue-"+id+"-") && r.Kind == "followup_overdue" && !f.DueOverdue {
+				m.fail("follow-up %s has overdue alert %s open, its step %s is not overdue", id, a, f.Due)
+			}
+		}
+		if f.DueOverdue && !f.Overdue {
+			m.fail("follow-up %s: step overdue, record not marked", id)
+		}
+	}
 }
 
 func encode(t *testing.T, st *hall.State) []byte {
@@ -600,6 +667,8 @@ func TestModelHallRules(t *testing.T) {
 				{"hall.IssueTicket", hall.TypeDayClosed}, {"hall.Pause", hall.TypeRatingTimeout},
 				{"hall.SignOut", hall.TypeRatingTimeout}, {"hall.NoShow", hall.TypeTicketNoShow},
 				{"hall.Hold", hall.TypeTicketHeld}, {"hall.Recall", hall.TypeTicketRecalled},
+				{"hall.FollowUpStep", hall.TypeFollowUpUpdated}, {"hall.Tick", hall.TypeFollowUpOverdue},
+				{"hall.FollowUpStep", hall.TypeAlertCleared},
 			} {
 				if m.counts[need.cmd][need.typ] == 0 && *modelSteps >= 3000 {
 					t.Errorf("%d steps never made %s by %s (%v)", *modelSteps, need.typ, need.cmd, m.counts[need.cmd])

@@ -47,7 +47,7 @@
 //     service, window and staff); a ticket issued with no window to serve it
 //     counts as unservable, at its issue.
 //   - follow-ups (差评整改): opened at their opening time; open / closed (反馈 or
-//     upheld appeal) / overdue (followup.overdue seen) / excluded, as of the
+//     upheld appeal) / overdue (followup.overdue seen: any step late) / excluded, as of the
 //     last record.
 //   - attendance: signed-in time from staff.signed_in to staff.signed_out,
 //     split at hour and day boundaries (a shift across midnight counts on both
@@ -505,10 +505,12 @@ func (a *Aggregator) fold(typ string, ts time.Time, data any) error {
 		if !ok {
 			return nil
 		}
-		switch e.Stage {
-		case hall.StageFeedback:
+		switch {
+		// Closed: by the citizen's rating of the rectification (or 未接通);
+		// recorded before steps had deadlines (no due_by), by the 反馈.
+		case e.Closed && e.Stage != hall.StageUpheld, e.Stage == hall.StageFeedback && e.DueBy == nil && !e.Closed:
 			a.facts[ref.fact].flags |= fClosed
-		case hall.StageUpheld: // 申诉成立: the rating no longer counts
+		case e.Stage == hall.StageUpheld: // 申诉成立: the rating no longer counts
 			a.facts[ref.fact].flags |= fClosed | fExcluded
 			if r, ok := a.badRatings[ref.visit]; ok {
 				a.facts[r].flags |= fExcluded

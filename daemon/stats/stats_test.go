@@ -573,3 +573,34 @@ func TestScriptedDay(t *testing.T) {
 		}
 	})
 }
+
+// TestFollowUpClosesAtTheCitizensRating: a follow-up is closed by the
+// citizen's rating of the rectification (反馈 alone no longer closes it),
+// and one late step marks it overdue for its window — what the quarterly
+// ranking reads (Row.FollowUps.Overdue by window over the quarter).
+func TestFollowUpClosesAtTheCitizensRating(t *testing.T) {
+	s := newScript(t, dayHall)
+	s.at("2026-11-25 09:00").do(hall.SignIn{Window: "w2", Staff: "s2"})
+	s.issue("tax")
+	v := s.call("w2", "B001")
+	s.do(hall.Finish{Window: "w2"})
+	s.has(s.do(hall.Rate{Visit: v, Level: "不满意", Reasons: []string{"等候时间长"}, Channel: "pad"}), hall.TypeFollowUpOpened)
+	s.at("2026-11-26 10:00").do(hall.FollowUpStep{ID: "fu-1", Stage: hall.StageCallback, Note: "已回访"})
+	s.do(hall.FollowUpStep{ID: "fu-1", Stage: hall.StageRectify, Note: "已整改"})
+	s.do(hall.FollowUpStep{ID: "fu-1", Stage: hall.StageFeedback, Note: "已反馈"})
+	q := Query{By: ByWindow}
+	row := func() FollowUpStats {
+		t.Helper()
+		for _, r := range fold(t, s.cfg, s.recs).Report(q).Rows {
+			if r.Key == "w2" {
+				return r.FollowUps
+			}
+		}
+		t.Fatal("no row for w2")
+		return FollowUpStats{}
+	}
+	eq(t, "after 反馈", row(), FollowUpStats{Opened: 1, Open: 1})
+	s.has(s.at("2026-12-01 09:00").do(hall.Tick{}), hall.TypeFollowUpOverdue) // the rating was due 11-30
+	s.do(hall.FollowUpStep{ID: "fu-1", Stage: hall.StageRating, Level: "满意"})
+	eq(t, "after the citizen's rating", row(), FollowUpStats{Opened: 1, Closed: 1, Overdue: 1})
+}

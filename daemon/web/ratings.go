@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -12,53 +11,6 @@ import (
 	"halld/daemon/hall"
 	"halld/daemon/journal"
 )
-
-// stageNames maps the API's verbs to follow-up stages.
-var stageNames = map[string]string{
-	"callback": hall.StageCallback, "rectify": hall.StageRectify, "feedback": hall.StageFeedback,
-	"appeal": hall.StageAppealed, "uphold": hall.StageUpheld, "reject": hall.StageRejected,
-}
-
-func (s *Server) listFollowUps(w http.ResponseWriter, r *http.Request) {
-	openOnly := r.URL.Query().Get("open") != ""
-	v, err := s.d.Engine.Query(r.Context(), func(st *hall.State) any {
-		out := []hall.FollowUp{}
-		for _, f := range st.FollowUps {
-			if !openOnly || !f.Closed {
-				out = append(out, *f)
-			}
-		}
-		sort.Slice(out, func(i, j int) bool { return out[i].Visit < out[j].Visit })
-		return out
-	})
-	if err != nil {
-		writeRuleError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"followups": v})
-}
-
-func (s *Server) stepFollowUp(w http.ResponseWriter, r *http.Request) {
-	stage, ok := stageNames[r.PathValue("stage")]
-	if !ok {
-		writeError(w, http.StatusNotFound, "unknown_stage", "未知的办理环节（callback, rectify, feedback, appeal, uphold, reject）")
-		return
-	}
-	var req struct {
-		Note string `json:"note"`
-		By   string `json:"by"`
-	}
-	if !decodeBody(w, r, &req) {
-		return
-	}
-	id := r.PathValue("id")
-	if _, err := s.d.Engine.Submit(r.Context(), hall.FollowUpStep{ID: id, Stage: stage, Note: req.Note, By: req.By}); err != nil {
-		writeRuleError(w, err)
-		return
-	}
-	v, _ := s.d.Engine.Query(r.Context(), func(st *hall.State) any { return *st.FollowUps[id] })
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "followup": v})
-}
 
 // RatingCode maps a level to a target system's 满意度代码. GB/T 39046 Annex A.8
 // runs 1 = 非常满意 … 5 = 非常不满意; several provincial feeds run the other way.

@@ -140,6 +140,7 @@ func New(d Deps) *Server {
 	m.HandleFunc("POST /api/v1/ratings", s.write(s.rate, window))
 	m.HandleFunc("GET /api/v1/ratings/export", s.allow(s.exportRatings, super, central))
 	m.HandleFunc("GET /api/v1/followups", s.allow(s.listFollowUps, super, central))
+	m.HandleFunc("GET /api/v1/followups/{id}", s.allow(s.getFollowUp, super, central))
 	m.HandleFunc("GET /api/v1/reports", s.allow(s.reports, super, central))
 	m.HandleFunc("GET /api/v1/uplink", s.allow(s.uplinkStatus, it, central))
 	m.HandleFunc("GET /api/v1/stars", s.allow(s.stars, super, central))

@@ -51,7 +51,7 @@
     "idcard.read": "读证", "device.state": "设备状态", "device.event": "设备事件", "device.line": "设备数据",
     "notice.posted": "公告"
   };
-  var STAGE_TEXT = { open: "待回访", callback: "已回访", rectify: "已整改", feedback: "已反馈", appealed: "申诉中", upheld: "申诉成立", rejected: "申诉驳回" };
+  var STAGE_TEXT = { open: "待回访", callback: "已回访", rectify: "已整改", feedback: "已反馈", rating: "群众评价", appealed: "申诉中", upheld: "申诉成立", rejected: "申诉驳回" };
   // How long a device may be silent before its last contact shows red:
   // polled devices answer every few seconds; a scanner speaks only when
   // used, so its silence says nothing.
@@ -712,7 +712,7 @@
       case "followup.opened":
         return { text: str(ev.number) + " 差评待回访 · " + winName(ev.window), level: "warn", cat: "ticket" };
       case "followup.updated":
-        return { text: "差评回访进展：" + (STAGE_TEXT[ev.stage] || "已更新"), level: "", cat: "ticket" };
+        return { text: "差评回访进展：" + (STAGE_TEXT[ev.stage] || "已更新") + (ev.result === "not_reached" ? "（未接通）" : (ev.stage === "rating" && ev.result ? "：" + ev.result : "")) + (ev.closed ? " · 已办结" : ""), level: "", cat: "ticket" };
       case "followup.overdue":
         return { text: "差评回访超期", level: "bad", cat: "ticket" };
       case "notice.posted":
