@@ -120,7 +120,7 @@ func (d *Dispatcher) Print(ctx context.Context, kiosk string, t *hall.Ticket) Ou
 	return out
 }
 
-// Render lays out a ticket for a printer profile (hall.md: what a Chinese
+// Render lays out a ticket for a printer profile (docs/hall.md: what a Chinese
 // hall ticket shows).
 func Render(cfg *config.Config, prof escpos.Profile, t *hall.Ticket) ([]byte, error) {
 	svc, _ := cfg.Service(t.Service)
