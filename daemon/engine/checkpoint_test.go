@@ -48,8 +48,8 @@ func randomHall(t *testing.T, e *engine.Engine, clock *time.Time, n int, seed ui
 	svcs := []string{"s1", "s2"}
 	pick := func(xs []string) string { return xs[r.IntN(len(xs))] }
 	type view struct {
-		tickets, awaiting, followups, appts []uint32
-		ids, fus, codes                     []string
+		awaiting        []uint32
+		ids, fus, codes []string
 	}
 	look := func() view {
 		v, err := e.Query(ctx, func(st *hall.State) any {
