@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"halld/daemon/config"
 	"halld/daemon/hall"
 	"halld/daemon/phonetoken"
@@ -484,15 +486,21 @@ func clientKey(r *http.Request) string {
 	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
-// phoneLimiter holds two token buckets per client address.
+// phoneLimiter holds two token buckets per client address
+// (golang.org/x/time/rate): its requests, and its tokens that matched no
+// ticket.
 type phoneLimiter struct {
 	mu sync.Mutex
 	m  map[string]*phoneBucket
 }
 
 type phoneBucket struct {
-	reqs, misses float64
-	at           time.Time
+	reqs, misses *rate.Limiter
+}
+
+// idle tells whether both buckets are full again: nothing to remember.
+func (b *phoneBucket) idle(now time.Time) bool {
+	return b.reqs.TokensAt(now) >= phoneBurst && b.misses.TokensAt(now) >= phoneMissBurst
 }
 
 func (l *phoneLimiter) bucket(key string, now time.Time) *phoneBucket {
@@ -504,8 +512,7 @@ func (l *phoneLimiter) bucket(key string, now time.Time) *phoneBucket {
 		if len(l.m) >= phoneClients {
 			// Forget the addresses whose buckets are full again: they are idle.
 			for k, o := range l.m {
-				o.fill(now)
-				if o.reqs >= phoneBurst && o.misses >= phoneMissBurst {
+				if o.idle(now) {
 					delete(l.m, k)
 				}
 			}
@@ -513,21 +520,11 @@ func (l *phoneLimiter) bucket(key string, now time.Time) *phoneBucket {
 				return nil
 			}
 		}
-		b = &phoneBucket{reqs: phoneBurst, misses: phoneMissBurst, at: now}
+		b = &phoneBucket{reqs: rate.NewLimiter(phoneRate, phoneBurst),
+			misses: rate.NewLimiter(rate.Every(phoneMissEvery), phoneMissBurst)}
 		l.m[key] = b
 	}
-	b.fill(now)
 	return b
-}
-
-func (b *phoneBucket) fill(now time.Time) {
-	d := now.Sub(b.at).Seconds()
-	if d <= 0 {
-		return
-	}
-	b.reqs = min(phoneBurst, b.reqs+d*phoneRate)
-	b.misses = min(phoneMissBurst, b.misses+d/phoneMissEvery.Seconds())
-	b.at = now
 }
 
 // allow takes one request from key's bucket; false when it is empty or the
@@ -536,11 +533,10 @@ func (l *phoneLimiter) allow(key string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.bucket(key, now)
-	if b == nil || b.reqs < 1 || b.misses < 1 {
+	if b == nil || b.misses.TokensAt(now) < 1 {
 		return false
 	}
-	b.reqs--
-	return true
+	return b.reqs.AllowN(now, 1)
 }
 
 // miss counts a token that matched no ticket.
@@ -548,7 +544,7 @@ func (l *phoneLimiter) miss(key string, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if b := l.bucket(key, now); b != nil {
-		b.misses = max(b.misses-1, 0)
+		b.misses.AllowN(now, 1) // none left: it stays empty
 	}
 }
 
