@@ -12,16 +12,12 @@ import (
 
 	"halld/daemon/hall"
 	"halld/daemon/internal/testhall"
+	"halld/daemon/internal/testprinter"
 	"halld/daemon/issuer"
 	"halld/daemon/kiosks"
 	"halld/daemon/pii"
 	"halld/daemon/printing"
-	"halld/drivers/device"
-	"halld/drivers/escpos"
 	"halld/drivers/escpos/escpossim"
-	"halld/drivers/serialport"
-	"halld/drivers/ticketprinter"
-	"halld/drivers/vport"
 )
 
 const hallYAML = `
@@ -64,7 +60,7 @@ type rig struct {
 
 // newRig is the manager on a real engine and journal, issuing through the
 // real issuer and dispatcher to a ticket printer driver over a pty to the
-// printer simulator.
+// printer simulator (testprinter).
 func newRig(t *testing.T, timeout string) *rig {
 	t.Helper()
 	h := testhall.New(t, fmt.Sprintf(hallYAML, timeout))
@@ -72,40 +68,9 @@ func newRig(t *testing.T, timeout string) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, sim := realPrinter(t, "p1")
+	p, sim := testprinter.Start(t, "p1", testprinter.Options{})
 	iss := issuer.New(h.Engine, printing.New(h.Config, []printing.Printer{p}), prometheus.NewRegistry())
 	return &rig{h: h, m: kiosks.New(h.Config, h.Engine, iss, key, h.Log), key: key, sim: sim}
-}
-
-func realPrinter(t *testing.T, id string) (*ticketprinter.Printer, *escpossim.Simulator) {
-	t.Helper()
-	prof, _ := escpos.LookupProfile("generic-80mm")
-	sim := escpossim.New(prof)
-	vp, err := vport.New(filepath.Join(t.TempDir(), id), sim.Serve)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vp.Close() })
-	p := ticketprinter.New(id, prof, ticketprinter.Options{PollInterval: 50 * time.Millisecond, ReplyTimeout: 20 * time.Millisecond})
-	ctx, cancel := context.WithCancel(context.Background())
-	port, err := serialport.Open(ctx, id, serialport.Spec{Path: vp.Path(), Baud: 115200}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		p.Run(ctx, port, func(device.Report) {})
-		port.Close()
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	for deadline := time.Now().Add(3 * time.Second); !p.CanPrint(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never ready", id)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return p, sim
 }
 
 // next waits for the next message to a kiosk's page.
