@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test: vet, unit and integration tests (real ptys, real SQLite,
-# a real halld killed with SIGKILL), a short run of each fuzz target, and the
-# CGO_ENABLED=0 cross builds. Installs what it needs on Debian 12.
+# Runs every test and gate: go vet, staticcheck, go mod tidy, the CGO_ENABLED=0
+# cross builds smoke-run under qemu-user (arm64, armv7, loong64, riscv64),
+# unit and integration tests (real ptys, real SQLite, a real halld killed
+# with SIGKILL), the same tests again under the race detector, the webview
+# shell under Xvfb, and a short run of each fuzz target. Installs what it
+# needs on Debian 12. Each step prints how long it took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -10,16 +13,40 @@ ensure_go
 # (fonts-droid-fallback is a plain TrueType CJK font the PDF reports embed;
 # poppler-utils' pdftotext and pdfinfo let the tests read those PDFs back);
 # iproute2 gives the abuse suite (daemon/abuse) ip netns for its LAN floods,
-# which need root and fail rather than skip under CI=true.
-apt_install ca-certificates git curl systemd chromium fonts-wqy-zenhei fonts-droid-fallback poppler-utils qemu-user espeak-ng mosquitto prometheus iproute2
+# which need root and fail rather than skip under CI=true; gcc and libc6-dev
+# are the cgo that go test -race needs; qemu-user runs the cross builds.
+apt_install ca-certificates git curl systemd chromium fonts-wqy-zenhei fonts-droid-fallback poppler-utils qemu-user espeak-ng mosquitto prometheus iproute2 gcc libc6-dev
 export HALLD_REQUIRE_BROWSER=1 CI=${CI:-}
+
+t0=$SECONDS
+times=()
+mark() { times+=("$(printf '%-28s %4d s' "$1" $((SECONDS - t0)))"); t0=$SECONDS; }
 
 echo ">> go vet"
 CGO_ENABLED=0 go vet ./...
+mark "vet"
 
-echo ">> build (CGO_ENABLED=0) and smoke-test arm64 and arm/7 under qemu-user"
+# staticcheck at a pinned version, built once into a cache directory; the
+# module cache is tried first as a proxy, so a machine that fetched it once
+# builds it again offline.
+echo ">> staticcheck"
+STATICCHECK_VERSION=v0.8.2
+tools=${XDG_CACHE_HOME:-$HOME/.cache}/halld-tools/staticcheck-$STATICCHECK_VERSION
+if ! "$tools/staticcheck" -version 2>/dev/null | grep -q "(${STATICCHECK_VERSION#v})"; then
+  GOBIN=$tools GOFLAGS=-mod=mod GOPROXY="file://$(go env GOMODCACHE)/cache/download,$(go env GOPROXY)" \
+    go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+fi
+"$tools/staticcheck" ./...
+mark "staticcheck"
+
+echo ">> go mod tidy -diff"
+go mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+mark "go mod tidy -diff"
+
+echo ">> build (CGO_ENABLED=0); cross builds smoke-tested under qemu-user"
 CGO_ENABLED=0 go build ./...
-bash scripts/arm-smoke.sh
+bash scripts/cross-smoke.sh
+mark "builds + cross smoke"
 
 echo ">> tests"
 log=$(mktemp)
@@ -35,9 +62,25 @@ if [ "$status" -ne 0 ]; then
   echo "$passed passed, $failed failed, $skipped skipped"
   exit 1
 fi
+mark "tests"
+
+# The race detector over every package. -short skips what only runs real
+# halld processes (the crash, signal and abuse drills: a separate binary the
+# detector does not instrument, run in full by the step above), so every test
+# that runs halld's code in the test process runs under -race.
+echo ">> tests under the race detector (-race -short)"
+rlog=$(mktemp)
+if ! CGO_ENABLED=1 go test -race -short -count=1 -timeout 20m ./... >"$rlog" 2>&1; then
+  grep -E '^(ok|FAIL|---|panic:|WARNING: DATA RACE)|\s+\S+_test\.go:[0-9]+:' "$rlog" | grep -v -- '--- PASS' || true
+  echo ">> go test -race failed; full log: $rlog"
+  exit 1
+fi
+grep -cE '^ok' "$rlog" | sed 's/^/   packages clean under -race: /'
+mark "tests -race -short"
 
 echo ">> webview shell (hall-kiosk) under Xvfb"
 bash scripts/shell-test.sh
+mark "webview shell"
 
 echo ">> fuzz (short)"
 FUZZTIME=${FUZZTIME:-8s}
@@ -58,4 +101,7 @@ for pkg in $(go list ./...); do
   done
 done
 echo ">> fuzz targets ran clean"
+mark "fuzz"
+echo ">> time per step"
+printf '   %s\n' "${times[@]}"
 echo "tests: $passed passed, $failed failed, $skipped skipped"

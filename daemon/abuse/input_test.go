@@ -122,20 +122,6 @@ func TestAbuseAlertFlood(t *testing.T) {
 		"ticket", fmt.Sprintf("%d/%s", tk.status, tk.PrintStatus))
 }
 
-// execTimeout runs a command and kills it after limit.
-func execTimeout(limit time.Duration, name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		err = fmt.Errorf("still running after %v: %w", limit, ctx.Err())
-	}
-	return out.String(), err
-}
-
 // TestAbuseAliasBomb: a devices.yaml anchoring a 60 KB string and aliasing
 // it 20,000 times (1.2 GB once expanded, from a 200 KB file). `halld check`
 // must refuse it quickly with file:line, and `halld run` must refuse to

@@ -63,9 +63,8 @@ func ipCmd(args ...string) error {
 }
 
 var (
-	staleNS  = regexp.MustCompile(`^` + nsPrefix + `(\d+)\b`)
-	staleIf  = regexp.MustCompile(`^\d+: (hab(\d+))[@:]`)
-	cleanOne sync.Once
+	staleNS = regexp.MustCompile(`^` + nsPrefix + `(\d+)\b`)
+	staleIf = regexp.MustCompile(`^\d+: (hab(\d+))[@:]`)
 )
 
 func alive(pid int) bool {

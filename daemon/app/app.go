@@ -159,7 +159,7 @@ func newUplink(cfg *config.Config, j *journal.Journal, sup *supervisor.Superviso
 }
 
 // anyFault tells whether some device is in fault: the node's $state is
-// then "alert" (protocols.md §4.2).
+// then "alert" (docs/protocols.md §4.2).
 func anyFault(sup *supervisor.Supervisor) bool {
 	if sup == nil {
 		return false
@@ -172,7 +172,7 @@ func anyFault(sup *supervisor.Supervisor) bool {
 	return false
 }
 
-// deviceStatus is a device's retained status payload (protocols.md §4.2).
+// deviceStatus is a device's retained status payload (docs/protocols.md §4.2).
 func deviceStatus(kind, state, reason string, detail map[string]any) map[string]any {
 	out := map[string]any{"kind": kind, "state": state, "ts": time.Now().UnixMilli()}
 	if reason != "" {

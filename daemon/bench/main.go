@@ -96,8 +96,6 @@ func main() {
 	}
 }
 
-type sample struct{ d time.Duration }
-
 func run(nPrinters int, dur time.Duration, conc, baud int, bin string) error {
 	h, err := newHarness(bin)
 	if err != nil {

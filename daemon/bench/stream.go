@@ -79,7 +79,7 @@ func (s *stream) run(stop <-chan struct{}) error {
 			return err
 		}
 		go func() { <-stop; ws.Close() }()
-		err = s.read(ws)
+		_ = s.read(ws) // whatever ended the read, it counts as a drop below
 		select {
 		case <-stop:
 			return nil

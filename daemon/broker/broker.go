@@ -24,7 +24,7 @@
 // clients always have a loopback listener of their own (URL) with its own
 // budget, so nothing on the LAN can lock them out. Stats counts it all.
 //
-// mochi v2.7.9 replays an offline QoS 1 backlog out of order (engineering.md):
+// mochi v2.7.9 replays an offline QoS 1 backlog out of order (docs/engineering.md):
 // everything here uses clean sessions, and consumers must not rely on order
 // across a reconnect (events carry ids, statuses are snapshots).
 package broker

@@ -243,7 +243,7 @@ func (l *listener) Close(closeClients listeners.CloseFn) {
 		if l.ln != nil {
 			_ = l.ln.Close()
 		}
-		closeClients(l.id)
+		l.closeClientsBounded(closeClients)
 		l.mu.Lock()
 		cs := make([]*conn, 0, len(l.conns))
 		for c := range l.conns {
@@ -254,6 +254,30 @@ func (l *listener) Close(closeClients listeners.CloseFn) {
 			_ = c.Close()
 		}
 	})
+}
+
+// closeClientsWait bounds mochi's disconnect of the listener's clients.
+var closeClientsWait = 2 * time.Second
+
+// closeClientsBounded runs mochi's closeClients for at most closeClientsWait.
+// mochi v2.7.9's Clients.GetByListener read-locks the client map and, inside,
+// read-locks it again (Clients.Len): when a client with a clean session ends
+// between the two (its Clients.Delete waits for the write lock), both wait
+// for ever — halld hung on SIGTERM (seen under qemu-riscv64 in CI). Past the
+// bound the connections are closed below all the same, and the stuck
+// goroutine is left behind: the broker is going away.
+func (l *listener) closeClientsBounded(closeClients listeners.CloseFn) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		closeClients(l.id)
+	}()
+	select {
+	case <-done:
+	case <-time.After(closeClientsWait):
+		l.log.Warn("mqtt broker: disconnecting clients did not finish (mochi lock); closing their connections", "listener", l.id,
+			"waited", closeClientsWait)
+	}
 }
 
 // ListenerStats counts one listener's connections.

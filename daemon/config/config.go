@@ -415,7 +415,7 @@ type Device struct {
 	// an eval_pad may use it for a point-to-point link.
 	Serial *Serial `yaml:"serial" doc:"Serial link: exactly one of port or usb. Needed by ticket_printer, id_reader, scanner and line unless simulate: true."`
 	// Bus is the id of the `bus` device (RS-485 line) an eval_pad hangs on. Added to the first sketch
-	// because several pads share one RS-485 line (HPAD-1, protocols.md §3).
+	// because several pads share one RS-485 line (HPAD-1, docs/protocols.md §3).
 	Bus string `yaml:"bus" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"a bus device id" doc:"eval_pad only: id of the bus device (RS-485 line) the pad hangs on."`
 	// Address is the eval_pad's HPAD-1 address on its bus, 1..247, unique on the bus. Required with Bus.
 	Address int `yaml:"address" min:"1" max:"247" doc:"eval_pad only: HPAD-1 address on the bus (1–247), unique on that bus."`

@@ -315,14 +315,13 @@ func (d *decoder) validate(c *Config, profiles []string) {
 
 	// Devices.
 	devices := map[string]*Device{}
-	var deviceIDs, printerIDs, lineIDs []string
+	var printerIDs, lineIDs []string
 	for i := range c.Devices {
 		dev := &c.Devices[i]
 		if dev.ID == "" || devices[dev.ID] != nil {
 			continue
 		}
 		devices[dev.ID] = dev
-		deviceIDs = append(deviceIDs, dev.ID)
 		switch dev.Kind {
 		case KindTicketPrinter:
 			printerIDs = append(printerIDs, dev.ID)

@@ -40,7 +40,7 @@ devices:
 // every kind of thing a checkpoint must carry: tickets, visits, ratings,
 // follow-ups at every stage, appointments, notices, closed services, devices,
 // alerts and pauses.
-func randomHall(t *testing.T, e *engine.Engine, clock *time.Time, n int, seed uint64) {
+func randomHall(t *testing.T, e *engine.Engine, clock *testClock, n int, seed uint64) {
 	t.Helper()
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(seed, 1))
@@ -48,8 +48,8 @@ func randomHall(t *testing.T, e *engine.Engine, clock *time.Time, n int, seed ui
 	svcs := []string{"s1", "s2"}
 	pick := func(xs []string) string { return xs[r.IntN(len(xs))] }
 	type view struct {
-		tickets, awaiting, followups, appts []uint32
-		ids, fus, codes                     []string
+		awaiting        []uint32
+		ids, fus, codes []string
 	}
 	look := func() view {
 		v, err := e.Query(ctx, func(st *hall.State) any {
@@ -77,7 +77,7 @@ func randomHall(t *testing.T, e *engine.Engine, clock *time.Time, n int, seed ui
 	}
 	stages := []string{hall.StageCallback, hall.StageRectify, hall.StageFeedback, hall.StageAppealed, hall.StageUpheld, hall.StageRejected}
 	for i := 0; i < n; i++ {
-		*clock = clock.Add(time.Duration(r.IntN(12*60)) * time.Second)
+		clock.Advance(time.Duration(r.IntN(12*60)) * time.Second)
 		v := look()
 		var cmd any
 		switch k := r.IntN(24); k {
@@ -123,7 +123,7 @@ func randomHall(t *testing.T, e *engine.Engine, clock *time.Time, n int, seed ui
 				cmd = hall.Tick{}
 			}
 		case 20:
-			start := clock.Add(time.Duration(r.IntN(3)) * time.Hour)
+			start := clock.Now().Add(time.Duration(r.IntN(3)) * time.Hour)
 			code := fmt.Sprintf("Y%04d", i)
 			if r.IntN(3) == 0 && len(v.codes) > 0 {
 				cmd = hall.CheckIn{Code: pick(v.codes), Kiosk: "k1", RequestID: "c" + code}
@@ -162,7 +162,7 @@ func randomHall(t *testing.T, e *engine.Engine, clock *time.Time, n int, seed ui
 // hallEngine is an engine (not yet running) over a new journal at path for
 // hallYAML, on a clock the test moves. Whole milliseconds: the journal keeps
 // event times to the millisecond.
-func hallEngine(t *testing.T, path string) (*config.Config, *journal.Journal, *engine.Engine, *time.Time) {
+func hallEngine(t *testing.T, path string) (*config.Config, *journal.Journal, *engine.Engine, *testClock) {
 	t.Helper()
 	cfg, err := config.Parse("t.yaml", []byte(hallYAML))
 	if err != nil {
@@ -172,12 +172,12 @@ func hallEngine(t *testing.T, path string) (*config.Config, *journal.Journal, *e
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := time.Date(2026, 11, 23, 8, 0, 0, 0, cfg.Location)
-	e, err := engine.New(context.Background(), cfg, j, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return clock })
+	clock := newTestClock(time.Date(2026, 11, 23, 8, 0, 0, 0, cfg.Location))
+	e, err := engine.New(context.Background(), cfg, j, slog.New(slog.NewTextHandler(io.Discard, nil)), clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cfg, j, e, &clock
+	return cfg, j, e, clock
 }
 
 func stateJSON(t *testing.T, st *hall.State) []byte {

@@ -30,8 +30,8 @@ staff:
 // last visit's 未评价 or the last day's outcomes with it.
 func TestAnswersNameTheCommandsTicket(t *testing.T) {
 	cfg := testhall.Config(t, outcomeYAML)
-	now := time.Date(2026, 11, 25, 9, 0, 0, 0, cfg.Location)
-	e := testhall.StartAt(t, cfg, testhall.Journal(t), func() time.Time { return now }).Engine
+	clock := newTestClock(time.Date(2026, 11, 25, 9, 0, 0, 0, cfg.Location))
+	e := testhall.StartAt(t, cfg, testhall.Journal(t), clock.Now).Engine
 	ctx := context.Background()
 	must := func(cmd any) engine.Result {
 		t.Helper()
@@ -50,7 +50,7 @@ func TestAnswersNameTheCommandsTicket(t *testing.T) {
 	if len(r.Events) != 2 || r.Ticket == nil || r.Ticket.Number != "A002" {
 		t.Fatalf("call-next answered %+v with %d events", r.Ticket, len(r.Events))
 	}
-	now = now.AddDate(0, 0, 1)
+	clock.Advance(24 * time.Hour)
 	r = must(hall.IssueTicket{Service: "s"}) // the 25th ends first
 	if r.Ticket == nil || r.Ticket.Number != "A001" || r.Ticket.Day != "2026-11-26" || len(r.Events) < 3 {
 		t.Fatalf("the new day's first ticket answered %+v with %d events", r.Ticket, len(r.Events))

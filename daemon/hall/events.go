@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Event types recorded in the journal (contracts.md).
+// Event types recorded in the journal (docs/contracts.md).
 const (
 	TypeTicketIssued      = "ticket.issued"
 	TypeTicketPrinted     = "ticket.printed"

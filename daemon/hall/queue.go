@@ -772,7 +772,7 @@ type ToggleSign struct{ Window string }
 
 func decideToggle(cfg *config.Config, st *State, c ToggleSign, now time.Time) ([]Emit, error) {
 	if st.window(c.Window).Staff != "" {
-		return decideWindow(cfg, st, SignOut{Window: c.Window}, now)
+		return decideWindow(cfg, st, SignOut(c), now)
 	}
 	pick := ""
 	for _, s := range cfg.Staff {

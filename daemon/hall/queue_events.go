@@ -1,6 +1,6 @@
 package hall
 
-// Calling, service, rating and window events (contracts.md event list).
+// Calling, service, rating and window events (docs/contracts.md event list).
 const (
 	TypeTicketCalled      = "ticket.called"
 	TypeTicketRecalled    = "ticket.recalled"

@@ -59,16 +59,15 @@ type session struct {
 
 // Manager runs every kiosk's sessions.
 type Manager struct {
-	cfg    *config.Config
-	eng    *engine.Engine
-	iss    *issuer.Issuer
-	key    *pii.Key
-	log    *slog.Logger
-	now    func() time.Time
-	mu     sync.Mutex
-	sess   map[string]*session
-	subs   map[string]map[chan Msg]struct{}
-	closed bool
+	cfg  *config.Config
+	eng  *engine.Engine
+	iss  *issuer.Issuer
+	key  *pii.Key
+	log  *slog.Logger
+	now  func() time.Time
+	mu   sync.Mutex
+	sess map[string]*session
+	subs map[string]map[chan Msg]struct{}
 }
 
 // New makes the manager.

@@ -3,20 +3,16 @@ package printing_test
 import (
 	"context"
 	"io"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"halld/daemon/config"
+	"halld/daemon/internal/testprinter"
 	"halld/daemon/printing"
-	"halld/drivers/device"
-	"halld/drivers/escpos"
 	"halld/drivers/escpos/escpossim"
-	"halld/drivers/serialport"
 	"halld/drivers/ticketprinter"
-	"halld/drivers/vport"
 )
 
 const failoverYAML = `
@@ -55,38 +51,11 @@ func (h holding) Read(b []byte) (int, error) {
 
 func (h holding) Write(b []byte) (int, error) { return h.rw.Write(b) }
 
-// realPrinter runs a ticketprinter over a pty to a simulated printer.
+// realPrinter runs a ticketprinter over a pty to a simulated printer that
+// takes nothing while hold is set.
 func realPrinter(t *testing.T, id string, hold *atomic.Bool, wt time.Duration) (*ticketprinter.Printer, *escpossim.Simulator) {
-	t.Helper()
-	prof, _ := escpos.LookupProfile("generic-80mm")
-	sim := escpossim.New(prof)
-	vp, err := vport.New(filepath.Join(t.TempDir(), id), func(ctx context.Context, rw io.ReadWriter) error {
-		return sim.Serve(ctx, holding{rw, ctx, hold})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vp.Close() })
-	p := ticketprinter.New(id, prof, ticketprinter.Options{PollInterval: 50 * time.Millisecond, ReplyTimeout: 20 * time.Millisecond})
-	ctx, cancel := context.WithCancel(context.Background())
-	port, err := serialport.Open(ctx, id, serialport.Spec{Path: vp.Path(), Baud: 115200, WriteTimeout: wt}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		p.Run(ctx, port, func(device.Report) {})
-		port.Close()
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	for deadline := time.Now().Add(3 * time.Second); !p.CanPrint(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never ready", id)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return p, sim
+	return testprinter.Start(t, id, testprinter.Options{WriteTimeout: wt,
+		Line: func(ctx context.Context, rw io.ReadWriter) io.ReadWriter { return holding{rw, ctx, hold} }})
 }
 
 // A kiosk's first printer stops taking data: the ticket that finds it stuck

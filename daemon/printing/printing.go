@@ -123,7 +123,7 @@ func (d *Dispatcher) Print(ctx context.Context, kiosk string, t *hall.Ticket) Ou
 	return out
 }
 
-// Render lays out a ticket for a printer profile (hall.md: what a Chinese
+// Render lays out a ticket for a printer profile (docs/hall.md: what a Chinese
 // hall ticket shows); phone is the hall's phone key for the QR (nil: none).
 func Render(cfg *config.Config, prof escpos.Profile, t *hall.Ticket, phone *phonetoken.Key) ([]byte, error) {
 	svc, _ := cfg.Service(t.Service)

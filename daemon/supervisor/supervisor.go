@@ -8,11 +8,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"sort"
 	"sync"
 	"time"
 
+	"halld/daemon/internal/backoff"
 	"halld/drivers/device"
 	"halld/drivers/serialport"
 )
@@ -86,12 +86,9 @@ type jobCounter interface{ Jobs() uint64 }
 // Observer hears every state change, in order per device.
 type Observer func(id, kind string, r device.Report)
 
-// Backoff bounds the reconnect delay.
-type Backoff struct {
-	Min, Max time.Duration
-	// Stable is how long a connection must last before the delay resets.
-	Stable time.Duration
-}
+// Backoff bounds the reconnect delay (full jitter, doubling from Min to Max,
+// reset after a link that lasted Stable): the same policy as the uplink's.
+type Backoff = backoff.Policy
 
 // Supervisor runs devices.
 type Supervisor struct {
@@ -273,7 +270,7 @@ func (s *Supervisor) Seen(id string, at time.Time) {
 
 func (s *Supervisor) run(ctx context.Context, d Device) {
 	log := s.log.With("device", d.ID, "kind", d.Kind)
-	delay := s.backoff.Min
+	retry := backoff.New(s.backoff)
 	s.report(d, device.Report{State: device.StateOffline, Reason: "connecting"})
 	first := true
 	for ctx.Err() == nil {
@@ -282,17 +279,16 @@ func (s *Supervisor) run(ctx context.Context, d Device) {
 			s.update(d.ID, func(i *Info) {
 				i.Counters.OpenFails++
 				i.LastError = err.Error()
-				i.RetryDelay = delay
+				i.RetryDelay = retry.Delay()
 			})
 			if first || !errors.Is(err, serialport.ErrNotFound) {
-				log.Warn("cannot open port; will retry", "port", d.Spec.String(), "err", err, "retry_in", delay)
+				log.Warn("cannot open port; will retry", "port", d.Spec.String(), "err", err, "retry_in", retry.Delay())
 			}
 			first = false
 			s.report(d, device.Report{State: device.StateOffline, Reason: "not_attached"})
-			if !sleep(ctx, jitter(delay)) {
+			if !retry.Wait(ctx) {
 				return
 			}
-			delay = min(delay*2, s.backoff.Max)
 			continue
 		}
 		first = true
@@ -339,20 +335,17 @@ func (s *Supervisor) run(ctx context.Context, d Device) {
 		if writeTimeout {
 			// The device takes nothing: offline with a reason hall IT can
 			// act on (flow control, cable), then reopened with backoff.
-			log.Warn("device takes no data; link dropped, will reopen", "err", runErr, "retry_in", delay)
+			log.Warn("device takes no data; link dropped, will reopen", "err", runErr, "retry_in", retry.Delay())
 			s.report(d, device.Report{State: device.StateOffline, Reason: ReasonWriteTimeout,
 				Detail: map[string]any{"message": WriteTimeoutMessage}})
 		} else {
 			log.Warn("device link lost", "err", runErr)
 			s.report(d, device.Report{State: device.StateOffline, Reason: "link_lost"})
 		}
-		if time.Since(started) > s.backoff.Stable {
-			delay = s.backoff.Min
-		}
-		if !sleep(ctx, jitter(delay)) {
+		retry.Ended(time.Since(started))
+		if !retry.Wait(ctx) {
 			return
 		}
-		delay = min(delay*2, s.backoff.Max)
 	}
 }
 
@@ -467,21 +460,4 @@ func (s *Supervisor) Info(id string) (Info, bool) {
 	c.Trace = s.trace.On(id)
 	c.TraceStopped = s.trace.Stopped(id)
 	return c, true
-}
-
-// jitter spreads retries over 60–100% of d so many devices on one hub do not
-// retry in step, and the cap is never exceeded.
-func jitter(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * (0.6 + 0.4*rand.Float64()))
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -1,5 +1,5 @@
 // Package terminals watches the hall's 24-hour self-service terminals
-// (自助终端) over MQTT (contracts.md, protocols.md §4) and sends them
+// (自助终端) over MQTT (docs/contracts.md, docs/protocols.md §4) and sends them
 // commands. It works at any hour: nothing here looks at opening hours.
 //
 // A terminal's node id is its device id: it publishes

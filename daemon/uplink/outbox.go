@@ -7,6 +7,7 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"golang.org/x/time/rate"
 
 	"halld/daemon/journal"
 )
@@ -391,33 +392,23 @@ func (u *Uplink) heartbeat(c *conn, ob *outbox) {
 	}
 }
 
-// bucket is a token bucket: rate tokens per second, up to burst.
-type bucket struct {
-	rate, burst, tokens float64
-	last                time.Time
-}
+// bucket paces the backlog: rate events per second, up to burst at once
+// (golang.org/x/time/rate); rate ≤ 0 is unlimited.
+type bucket struct{ l *rate.Limiter }
 
-func newBucket(rate, burst int) *bucket {
-	if rate < 0 {
-		return &bucket{}
+func newBucket(r, burst int) *bucket {
+	if r <= 0 {
+		return &bucket{l: rate.NewLimiter(rate.Inf, 0)}
 	}
-	b := &bucket{rate: float64(rate), burst: float64(max(1, min(burst, rate)))}
-	b.tokens = b.burst
-	return b
+	return &bucket{l: rate.NewLimiter(rate.Limit(r), max(1, min(burst, r)))}
 }
 
-// take takes a token and returns 0, or returns how long until one is there.
+// take takes a token and returns 0, or takes none and returns how long
+// until one is there.
 func (b *bucket) take(now time.Time) time.Duration {
-	if b.rate == 0 {
+	if b.l.AllowN(now, 1) {
 		return 0
 	}
-	if !b.last.IsZero() {
-		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	}
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return 0
-	}
-	return max(time.Duration((1-b.tokens)/b.rate*float64(time.Second)), time.Millisecond)
+	need := 1 - b.l.TokensAt(now)
+	return max(time.Duration(need/float64(b.l.Limit())*float64(time.Second)), time.Millisecond)
 }

@@ -47,6 +47,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"halld/daemon/internal/backoff"
 	"halld/daemon/journal"
 )
 
@@ -458,7 +459,7 @@ func (u *Uplink) Run(ctx context.Context) error {
 		u.saveCursor()
 	}()
 
-	backoff := u.minBackoff
+	retry := backoff.New(backoff.Policy{Min: u.minBackoff, Max: u.maxBackoff, Stable: u.stableAfter})
 	for {
 		if !u.connectBudget(ctx) {
 			return nil
@@ -473,20 +474,13 @@ func (u *Uplink) Run(ctx context.Context) error {
 			u.setError(err)
 			u.log.Warn("uplink connection ended", "err", err, "cursor", ob.cursor)
 		}
-		if connected && time.Since(start) >= u.stableAfter {
-			backoff = u.minBackoff
+		if connected {
+			retry.Ended(time.Since(start))
 		}
-		// Full jitter over [0, backoff): halls cut off together do not
-		// come back together.
-		d := rand.N(backoff + 1)
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		// Full jitter: halls cut off together do not come back together.
+		if !retry.Wait(ctx) {
 			return nil
-		case <-t.C:
 		}
-		backoff = min(2*backoff, u.maxBackoff)
 	}
 }
 

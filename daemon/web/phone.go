@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"halld/daemon/config"
 	"halld/daemon/hall"
 	"halld/daemon/phonetoken"
@@ -109,7 +111,8 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, html bool) (*ph
 		// A token that matches no ticket: it spends the address's misses.
 		// Once they are spent the answer is 429 with no lookup beyond the
 		// index (no engine query), so guessing learns nothing faster.
-		if !lim.miss(client, now) {
+		spent := lim.miss(client, now)
+		if spent == nil {
 			tooMany()
 			return nil, "", false
 		}
@@ -125,7 +128,7 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, html bool) (*ph
 			notFound()
 			return nil, "", false
 		}
-		lim.unmiss(client, now) // it was a ticket after all
+		spent.CancelAt(now) // it was a ticket after all
 	}
 	if !lim.allow(client, id, now) {
 		tooMany()
@@ -533,45 +536,22 @@ func clientKey(r *http.Request) string {
 	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
-// phoneLimiter holds the phone routes' token buckets: requests per address
-// and misses per address (phoneAddr), requests per ticket token. The rates
-// are config.Phone's.
+// phoneLimiter holds the phone routes' token buckets
+// (golang.org/x/time/rate): requests per address and misses per address
+// (phoneAddr), requests per ticket token. The rates are config.Phone's.
 type phoneLimiter struct {
 	cfg    config.Phone
 	mu     sync.Mutex
 	addrs  map[string]*phoneAddr
-	tokens map[string]*bucket // by ticket id
+	tokens map[string]*rate.Limiter // by ticket id
 }
 
-type phoneAddr struct{ reqs, misses bucket }
+type phoneAddr struct{ reqs, misses *rate.Limiter }
 
-// bucket is a token bucket: n tokens at time at.
-type bucket struct {
-	n  float64
-	at time.Time
-}
+func perMinute(n int) rate.Limit { return rate.Limit(float64(n) / 60) }
 
-// take refills b (perMinute, at most burst) and takes one token if it can.
-func (b *bucket) take(perMinute, burst int, now time.Time) bool {
-	b.fill(perMinute, burst, now)
-	if b.n < 1 {
-		return false
-	}
-	b.n--
-	return true
-}
-
-func (b *bucket) fill(perMinute, burst int, now time.Time) {
-	if d := now.Sub(b.at).Minutes(); d > 0 {
-		b.n = min(float64(burst), b.n+d*float64(perMinute))
-		b.at = now
-	}
-}
-
-func (b *bucket) full(perMinute, burst int, now time.Time) bool {
-	b.fill(perMinute, burst, now)
-	return b.n >= float64(burst)
-}
+// full tells whether l has refilled to its burst: nothing to remember.
+func full(l *rate.Limiter, now time.Time) bool { return l.TokensAt(now) >= float64(l.Burst()) }
 
 func (l *phoneLimiter) addr(key string, now time.Time) *phoneAddr {
 	c := &l.cfg
@@ -583,7 +563,7 @@ func (l *phoneLimiter) addr(key string, now time.Time) *phoneAddr {
 		if len(l.addrs) >= phoneClients {
 			// Forget the addresses whose buckets are full again: they are idle.
 			for k, o := range l.addrs {
-				if o.reqs.full(c.AddressPerMinute, c.AddressBurst, now) && o.misses.full(c.MissesPerMinute, c.MissBurst, now) {
+				if full(o.reqs, now) && full(o.misses, now) {
 					delete(l.addrs, k)
 				}
 			}
@@ -591,26 +571,27 @@ func (l *phoneLimiter) addr(key string, now time.Time) *phoneAddr {
 				return nil
 			}
 		}
-		a = &phoneAddr{reqs: bucket{float64(c.AddressBurst), now}, misses: bucket{float64(c.MissBurst), now}}
+		a = &phoneAddr{reqs: rate.NewLimiter(perMinute(c.AddressPerMinute), c.AddressBurst),
+			misses: rate.NewLimiter(perMinute(c.MissesPerMinute), c.MissBurst)}
 		l.addrs[key] = a
 	}
 	return a
 }
 
 // allow takes one request of ticket id from key: false when the token's
-// bucket or the address's is empty.
+// bucket or the address's is empty (then neither is spent).
 func (l *phoneLimiter) allow(key, id string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c := &l.cfg
 	if l.tokens == nil {
-		l.tokens = map[string]*bucket{}
+		l.tokens = map[string]*rate.Limiter{}
 	}
 	t, ok := l.tokens[id]
 	if !ok {
 		if len(l.tokens) >= phoneTokens {
 			for k, o := range l.tokens {
-				if o.full(c.TokenPerMinute, c.TokenBurst, now) {
+				if full(o, now) {
 					delete(l.tokens, k)
 				}
 			}
@@ -618,39 +599,26 @@ func (l *phoneLimiter) allow(key, id string, now time.Time) bool {
 				return false
 			}
 		}
-		t = &bucket{float64(c.TokenBurst), now}
+		t = rate.NewLimiter(perMinute(c.TokenPerMinute), c.TokenBurst)
 		l.tokens[id] = t
 	}
 	a := l.addr(key, now)
-	if a == nil {
+	if a == nil || t.TokensAt(now) < 1 || a.reqs.TokensAt(now) < 1 {
 		return false
 	}
-	t.fill(c.TokenPerMinute, c.TokenBurst, now)
-	a.reqs.fill(c.AddressPerMinute, c.AddressBurst, now)
-	if t.n < 1 || a.reqs.n < 1 {
-		return false
-	}
-	t.n--
-	a.reqs.n--
-	return true
+	return t.AllowN(now, 1) && a.reqs.AllowN(now, 1)
 }
 
-// miss takes one miss from key's budget: false when it is spent.
-func (l *phoneLimiter) miss(key string, now time.Time) bool {
+// miss takes one miss from key's budget: nil when it is spent. Cancelling
+// the reservation gives it back (a token that was a new ticket's after all).
+func (l *phoneLimiter) miss(key string, now time.Time) *rate.Reservation {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	a := l.addr(key, now)
-	return a != nil && a.misses.take(l.cfg.MissesPerMinute, l.cfg.MissBurst, now)
-}
-
-// unmiss gives back a miss taken for a token that turned out to be a new
-// ticket's.
-func (l *phoneLimiter) unmiss(key string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if a := l.addr(key, now); a != nil {
-		a.misses.n = min(float64(l.cfg.MissBurst), a.misses.n+1)
+	if a == nil || a.misses.TokensAt(now) < 1 {
+		return nil
 	}
+	return a.misses.ReserveN(now, 1)
 }
 
 const phoneNotFoundPage = `<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">` +

@@ -285,14 +285,14 @@ func TestPhoneLimiterRefills(t *testing.T) {
 	l := phoneLimiter{cfg: cfg}
 	t0 := time.Unix(1000, 0)
 	for i := 0; i < cfg.MissBurst; i++ {
-		if !l.miss("a", t0) {
+		if l.miss("a", t0) == nil {
 			t.Fatalf("miss %d refused", i)
 		}
 	}
-	if l.miss("a", t0) {
+	if l.miss("a", t0) != nil {
 		t.Fatal("a miss with the misses spent")
 	}
-	if !l.miss("a", t0.Add(6*time.Second+time.Millisecond)) {
+	if l.miss("a", t0.Add(6*time.Second+time.Millisecond)) == nil {
 		t.Fatal("no miss after one refilled (10 a minute)")
 	}
 	if !l.allow("a", "T1", t0) {

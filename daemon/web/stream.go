@@ -96,13 +96,6 @@ func skipFrame(seq uint64) []byte {
 	return append(strconv.AppendUint([]byte(`{"type":"skip","seq":`), seq, 10), '}')
 }
 
-type frame struct {
-	Type  string `json:"type"`
-	Seq   uint64 `json:"seq"`
-	Data  any    `json:"data,omitempty"`
-	Event any    `json:"event,omitempty"`
-}
-
 // write runs one client's stream; it returns why it stopped ("" = normal).
 // Below levelFull each event is projected (projection.go); an event the
 // level may not see becomes {"type":"skip","seq":N}, so the client's seq

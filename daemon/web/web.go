@@ -1,5 +1,5 @@
 // Package web is halld's HTTP and WebSocket face: the JSON API of
-// contracts.md, the live event stream, health, metrics and the pages. It
+// docs/contracts.md, the live event stream, health, metrics and the pages. It
 // changes hall state only by submitting commands to the engine.
 package web
 

@@ -12,7 +12,7 @@ import (
 	"halld/drivers/escpos/internal/bigfont"
 )
 
-// Command prefixes (protocols.md 1.1).
+// Command prefixes (docs/protocols.md §1.1).
 const (
 	dle = 0x10
 	eot = 0x04
@@ -82,7 +82,7 @@ func (b *Builder) fail(format string, a ...any) *Builder {
 func (b *Builder) raw(p ...byte) { b.buf = append(b.buf, p...) }
 
 // lineStart ends a pending text line: cuts work only at the beginning of a
-// line (protocols.md 1.1), and images and QR codes should not share one.
+// line (docs/protocols.md §1.1), and images and QR codes should not share one.
 func (b *Builder) lineStart() {
 	if b.midLine {
 		b.raw(lf)
@@ -91,7 +91,7 @@ func (b *Builder) lineStart() {
 }
 
 // Init resets the printer, then turns Chinese mode on: ESC @ may or may not
-// keep it (protocols.md 1.3, §5), so we never rely on the power-up state.
+// keep it (docs/protocols.md §1.3, §5), so we never rely on the power-up state.
 func (b *Builder) Init() *Builder {
 	if b.err != nil {
 		return b
@@ -288,7 +288,7 @@ func (b *Builder) Feed(n int) *Builder {
 }
 
 // QR prints data as a model 2 QR code: GS ( k functions 165, 167, 169, 180
-// and 181 (protocols.md 1.2). module is clamped to 1..QRMaxModule dots. ecc
+// and 181 (docs/protocols.md §1.2). module is clamped to 1..QRMaxModule dots. ecc
 // is 'L', 'M', 'Q' or 'H' (also accepted: '0'..'3' and 0..3). Keep data
 // ASCII: printers differ on how they read other bytes. A profile with
 // QRMaxData 0 has no GS ( k; the symbol is then drawn here and sent as an

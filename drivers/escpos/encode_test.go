@@ -28,7 +28,7 @@ func unhex(t testing.TB, s string) []byte {
 	return b
 }
 
-// Golden bytes from the tables in protocols.md 1.1–1.3.
+// Golden bytes from the tables in docs/protocols.md §1.1–1.3.
 func TestCommandBytes(t *testing.T) {
 	tests := []struct {
 		name, profile string

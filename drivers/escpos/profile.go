@@ -19,7 +19,7 @@ const (
 )
 
 // Profile describes what one printer model accepts. escpos-printer-db has no
-// CJK, magnification or status fields, so we keep our own (protocols.md 1.5).
+// CJK, magnification or status fields, so we keep our own (docs/protocols.md §1.5).
 type Profile struct {
 	Name         string
 	PaperWidthMM int
@@ -44,7 +44,7 @@ const (
 const qrMaxData = 7089
 
 // Built-in profiles. Values marked "assumed" are not from a manual we read;
-// verify them on the real unit (protocols.md §5).
+// verify them on the real unit (docs/protocols.md §5).
 var profiles = map[string]Profile{
 	"generic-80mm": {
 		Name: "generic-80mm", PaperWidthMM: 80, Dots: 576, Columns: 48, Charset: CharsetGB18030,

@@ -12,7 +12,7 @@ const (
 
 // Status is one poll cycle's view of a printer. A field whose reply is
 // missing stays at its zero value (Paper: unknown): no reply means unknown,
-// not offline (protocols.md 1.4).
+// not offline (docs/protocols.md §1.4).
 type Status struct {
 	Known           bool // at least one valid reply
 	Online          bool // reply 1 valid and b3 (offline) clear

@@ -15,7 +15,7 @@ type Stats struct {
 	JunkBytes uint64 // bytes dropped: every byte fed is in an accepted frame, dropped, or still buffered
 }
 
-// Decoder finds frames in a byte stream, as protocols.md §3.1 says a
+// Decoder finds frames in a byte stream, as docs/protocols.md §3.1 says a
 // receiver does: it hunts for STX, reads the header, waits for LEN+3 more
 // bytes and accepts the frame only when both the CRC and ETX match;
 // otherwise it resyncs from the next 02 after the bad start, so a good

@@ -1,5 +1,5 @@
 // Package hpad is the HPAD-1 codec for window evaluation pads (好差评评价器),
-// our own design in protocols.md §3: binary frames on an RS-485 line where
+// our own design in docs/protocols.md §3: binary frames on an RS-485 line where
 // the daemon is the only master. It is pure code, no I/O: frames, the
 // CRC-16/MODBUS check, a streaming decoder that resyncs after garbage, and
 // typed payloads for every command and reply. The pads' side (a simulator)

@@ -26,7 +26,7 @@ func TestCRC16(t *testing.T) {
 	}
 }
 
-// The test vectors of protocols.md §3.1, byte for byte, both ways.
+// The test vectors of docs/protocols.md §3.1, byte for byte, both ways.
 func TestVectors(t *testing.T) {
 	tests := []struct {
 		name    string

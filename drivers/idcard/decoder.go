@@ -26,7 +26,7 @@ func (s Stats) Add(o Stats) Stats {
 	}
 }
 
-// Decoder finds responses in the byte stream from a reader, as protocols.md
+// Decoder finds responses in the byte stream from a reader, as docs/protocols.md
 // §2.1 says a receiver does: it hunts for the preamble, reads LEN, waits for
 // LEN more bytes and accepts the frame only when the XOR matches; otherwise
 // it drops the candidate and hunts again from the byte after its start, so a

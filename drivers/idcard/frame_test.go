@@ -18,7 +18,7 @@ func unhex(t testing.TB, s string) []byte {
 
 func cat(bs ...[]byte) []byte { return bytes.Join(bs, nil) }
 
-// The full frames of protocols.md §2.2, byte for byte.
+// The full frames of docs/protocols.md §2.2, byte for byte.
 func TestCommandFrames(t *testing.T) {
 	tests := []struct {
 		cmd  Command
@@ -55,7 +55,7 @@ func TestCommandFrames(t *testing.T) {
 	}
 }
 
-// The replies protocols.md spells out in full or by their last bytes.
+// The replies docs/protocols.md spells out in full or by their last bytes.
 func TestResponseFrames(t *testing.T) {
 	tests := []struct {
 		name string

@@ -1,6 +1,6 @@
 // Package idcard is the codec for second-generation resident ID card readers
 // (二代身份证阅读器) that speak the SAM serial protocol (GA 467; text layouts
-// GA/T 490), protocols.md §2. It is pure code, no I/O: frames and their XOR
+// GA/T 490), docs/protocols.md §2. It is pure code, no I/O: frames and their XOR
 // check, a streaming decoder that resyncs after garbage, every command of
 // §2.2, the SW3 status codes, and the 256-byte text block in its four
 // layouts (resident card, HK/Macao/Taiwan residence permit, the 2017 and
@@ -31,7 +31,7 @@ const (
 // preamble starts every frame in both directions.
 var preamble = [5]byte{0xAA, 0xAA, 0xAA, 0x96, 0x69}
 
-// Command codes (CMD) and parameters (PARA), protocols.md §2.2.
+// Command codes (CMD) and parameters (PARA), docs/protocols.md §2.2.
 const (
 	CmdResetSAM  byte = 0x10
 	CmdSAMStatus byte = 0x11
@@ -86,10 +86,10 @@ func (c Command) String() string {
 	return fmt.Sprintf("%s (%02X %02X)", name, c.Cmd, c.Para)
 }
 
-// The commands of protocols.md §2.2.
+// The commands of docs/protocols.md §2.2.
 
 // ResetSAM resets the SAM (10 FF → 90). BearPi lists 01 FF instead; 10 is
-// the canonical code (open question in protocols.md §5).
+// the canonical code (open question in docs/protocols.md §5).
 func ResetSAM() Command { return Command{Cmd: CmdResetSAM, Para: ParaNone} }
 
 // SAMStatus asks for the SAM's state (11 FF → 90; 60 self-test failed, 66

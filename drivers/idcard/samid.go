@@ -13,7 +13,7 @@ const SAMIDLen = 16
 // print: d[0].d[2]-u32le(d[4])-u32le(d[8])%09d-u32le(d[12])%09d, e.g.
 // "05.01-20240101-000012345-678901234". (HSL indexes the whole frame, where
 // the data starts at offset 10.) HSL reads the three numbers as signed
-// int32; they are unsigned here, as protocols.md writes them, which differs
+// int32; they are unsigned here, as docs/protocols.md writes them, which differs
 // only for values of 2³¹ and above.
 func FormatSAMID(data []byte) (string, error) {
 	if len(data) < SAMIDLen {

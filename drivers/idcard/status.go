@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Status is a reply's SW3, protocols.md §2.3 (SW1 = SW2 = 00). Every code
+// Status is a reply's SW3, docs/protocols.md §2.3 (SW1 = SW2 = 00). Every code
 // but OK and FindOK is an error, so a driver can return it as is and callers
 // can test errors.Is(err, idcard.NoCard). Error() is English, for logs;
 // Message() is Chinese, for the kiosk screen.
@@ -58,7 +58,7 @@ var statusTexts = map[Status]statusText{
 	SelectFailed:    {"select card failed", "选卡失败，请重新放置证件"},
 }
 
-// Known reports whether s is a code of protocols.md §2.3.
+// Known reports whether s is a code of docs/protocols.md §2.3.
 func (s Status) Known() bool { _, ok := statusTexts[s]; return ok }
 
 // Error is the English text for logs: "idcard: SW3 41: read card failed".

@@ -9,7 +9,7 @@ import (
 )
 
 func TestStatusCodes(t *testing.T) {
-	// Every code of protocols.md §2.3, with its English text.
+	// Every code of docs/protocols.md §2.3, with its English text.
 	tests := []struct {
 		s        Status
 		code     byte

@@ -8,7 +8,7 @@ import (
 	"unicode/utf16"
 )
 
-// Sizes of what a read returns (protocols.md §2.4).
+// Sizes of what a read returns (docs/protocols.md §2.4).
 const (
 	TextLen        = 256  // text block
 	PhotoLen       = 1024 // WLT photo
@@ -51,7 +51,7 @@ func KindOf(block []byte) Kind {
 	return KindResident
 }
 
-// ParseText decodes a 256-byte text block (protocols.md §2.5). Text is
+// ParseText decodes a 256-byte text block (docs/protocols.md §2.5). Text is
 // UTF-16LE with trailing spaces and NULs trimmed (inner spaces stay: English
 // names have them). Dates, sex, nation and counts must parse; whether the
 // card's data agree with each other is Validate's job.
@@ -274,7 +274,7 @@ func ParseRead(data []byte) (Card, error) {
 
 // ParseReadFingerprint decodes the data of a read with fingerprint reply
 // (30 10): text, photo and fingerprint lengths (big-endian), then the three.
-// protocols.md marks this layout as unverified.
+// docs/protocols.md marks this layout as unverified.
 func ParseReadFingerprint(data []byte) (Card, error) {
 	if len(data) < 6 {
 		return Card{}, fmt.Errorf("idcard: read with fingerprint reply of %d bytes", len(data))
@@ -301,7 +301,7 @@ func ParseReadFingerprint(data []byte) (Card, error) {
 
 // ParseExtraAddress decodes the data of a read extra address reply (30 03):
 // up to four 70-byte UCS-2 entries (追加住址), oldest first; blank entries
-// are skipped. The mapping of this reply is inferred (protocols.md §2.2).
+// are skipped. The mapping of this reply is inferred (docs/protocols.md §2.2).
 func ParseExtraAddress(data []byte) ([]string, error) {
 	if len(data)%ExtraAddrLen != 0 || len(data) > MaxExtraAddrs*ExtraAddrLen {
 		return nil, fmt.Errorf("idcard: extra address of %d bytes, want up to %d entries of %d", len(data), MaxExtraAddrs, ExtraAddrLen)

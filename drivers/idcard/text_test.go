@@ -11,7 +11,7 @@ import (
 	"unicode/utf16"
 )
 
-// block is a text block built by hand from the offsets of protocols.md
+// block is a text block built by hand from the offsets of docs/protocols.md
 // §2.5, independently of the parser (and of the simulator's encoder).
 type block [TextLen]byte
 

@@ -74,7 +74,7 @@ type Decoder struct {
 
 // Feed parses p and returns what the printer did. DLE EOT n is recognised
 // wherever it occurs, even inside another command's data, because printers
-// execute it on receipt (protocols.md 1.4); its Item comes before those of
+// execute it on receipt (docs/protocols.md §1.4); its Item comes before those of
 // commands still incomplete at that point.
 func (d *Decoder) Feed(p []byte) []Item {
 	var out []Item

@@ -181,7 +181,7 @@ func (s *Simulator) stopped() bool {
 	return s.paper == escpos.PaperEnd || s.cover || s.offline
 }
 
-// reply computes the DLE EOT n answer (protocols.md 1.4). A printer that
+// reply computes the DLE EOT n answer (docs/protocols.md §1.4). A printer that
 // stopped for paper end or an open cover also reports itself offline.
 func (s *Simulator) reply(n int) (byte, bool) {
 	s.mu.Lock()

@@ -1,4 +1,4 @@
-// Package hpadsim is the pads' side of HPAD-1 (protocols.md §3): a bus of
+// Package hpadsim is the pads' side of HPAD-1 (docs/protocols.md §3): a bus of
 // simulated evaluation pads answering a master on one io.ReadWriter, as
 // several pads share one RS-485 line. Tests drive the pads (a citizen's
 // rating, staff keys, faults, power loss) and inject line faults; vport puts

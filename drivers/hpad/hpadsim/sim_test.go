@@ -53,7 +53,7 @@ func start(t *testing.T, b *Bus) *master {
 	return m
 }
 
-// timeout is the master's reply timeout from protocols.md §3.1.
+// timeout is the master's reply timeout from docs/protocols.md §3.1.
 const timeout = 200 * time.Millisecond
 
 func (m *master) write(t *testing.T, b []byte) {

@@ -40,7 +40,7 @@ type Display struct {
 // "try again later": the event stays on the pad and comes back at the next POLL.
 type EventHandler func(padID string, ev hpad.Event) error
 
-// Options tune the master; zero values take protocols.md's numbers.
+// Options tune the master; zero values take docs/protocols.md's numbers.
 type Options struct {
 	Timeout   time.Duration // reply timeout (200 ms)
 	Retries   int           // retries after the first try (2)

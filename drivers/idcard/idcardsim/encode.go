@@ -11,7 +11,7 @@ import (
 )
 
 // EncodeText writes a card as the 256-byte text block a card of its kind
-// holds (protocols.md §2.5), space padded. The offsets are written out here
+// holds (docs/protocols.md §2.5), space padded. The offsets are written out here
 // from the table, apart from the codec's parser, so that a round trip
 // through both checks each against the other. It fails when a field does
 // not fit or a required one is missing; errors name the field, never its

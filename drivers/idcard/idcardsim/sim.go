@@ -1,4 +1,4 @@
-// Package idcardsim is the reader's side of the SAM protocol (protocols.md
+// Package idcardsim is the reader's side of the SAM protocol (docs/protocols.md
 // §2): a simulated ID card reader answering a host on one io.ReadWriter.
 // Tests place and remove cards of the four kinds, switch the SAM's state and
 // inject line and card faults; vport puts a Reader behind a real pty for the

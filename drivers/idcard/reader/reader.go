@@ -1,4 +1,4 @@
-// Package reader drives one ID card reader (SAM protocol, protocols.md §2)
+// Package reader drives one ID card reader (SAM protocol, docs/protocols.md §2)
 // over a serial port: it checks the SAM, polls for a card, reads it and
 // hands it over once per placement, and notices when it is taken away.
 //
@@ -36,7 +36,7 @@ import (
 	"halld/drivers/serialport"
 )
 
-// Options tune a reader; zero values take protocols.md's numbers.
+// Options tune a reader; zero values take docs/protocols.md's numbers.
 type Options struct {
 	PollInterval   time.Duration // between find card polls (1 s)
 	StatusInterval time.Duration // between SAM status checks (3 s)

@@ -1,5 +1,5 @@
 // Package termsim simulates a 24-hour self-service terminal (自助终端) as an
-// MQTT client, speaking the topics of contracts.md / protocols.md §4:
+// MQTT client, speaking the topics of docs/contracts.md / docs/protocols.md §4:
 //
 //	hall/{hall}/{id}/$state                     init → ready|alert; "disconnected" on Stop; will "lost"
 //	hall/{hall}/{id}/dev/{id}/status            retained JSON snapshot, on change and every heartbeat
@@ -218,7 +218,7 @@ func (t *Terminal) loop(ctx context.Context) {
 }
 
 // state is the $state for the current peripherals: alert while any is in
-// fault (protocols.md §4.2).
+// fault (docs/protocols.md §4.2).
 func (t *Terminal) stateLocked() string {
 	for _, v := range t.periph {
 		if v == "fault" {

@@ -47,7 +47,7 @@ func (b *inbox) wait(t *testing.T, topic string, pred func(string) bool) string 
 func eq(s string) func(string) bool { return func(p string) bool { return p == s } }
 
 // TestLifecycle: $state init → ready, retained status with the fields of
-// protocols.md §4, heartbeats, alert on a fault, Stop → disconnected, Kill → lost.
+// docs/protocols.md §4, heartbeats, alert on a fault, Stop → disconnected, Kill → lost.
 func TestLifecycle(t *testing.T) {
 	b, err := broker.New(broker.Options{Listen: "127.0.0.1:0", Hall: "h", Users: map[string]string{"t1": "p1", "t2": "p2"},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
