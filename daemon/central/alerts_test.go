@@ -10,21 +10,6 @@ import (
 	"halld/daemon/internal/testhall"
 )
 
-const hallYAML = `
-hall:
-  id: c-hall
-  name: 中心大厅
-  timezone: Asia/Shanghai
-  always_open: true
-  opening_hours: [{days: [mon, tue, wed, thu, fri], open: "09:00", close: "17:00"}]
-areas: [{id: front, name: 前台}]
-services: [{id: tax, prefix: B, name: 税务, area: front}]
-windows: [{id: w1, number: 1, area: front, services: [{service: tax}]}]
-staff: [{id: s1, name: 张敏, windows: [w1]}]
-devices:
-  - {id: p1, kind: ticket_printer, area: front, simulate: true}
-`
-
 // The central server works an alert with the same rules as the monitoring
 // room, recorded under its own name.
 func TestCentralAlertCommands(t *testing.T) {

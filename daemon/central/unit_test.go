@@ -29,7 +29,10 @@ areas:
 services:
   - {id: tax, prefix: B, name: 税务, area: front}
 windows:
-  - {id: w1, number: 1, name: 综合窗口, services: [{service: tax}]}
+  - {id: w1, number: 1, name: 综合窗口, area: front, services: [{service: tax}]}
+staff: [{id: s1, name: 张敏, windows: [w1]}]
+devices:
+  - {id: p1, kind: ticket_printer, area: front, simulate: true}
 `
 
 type rig struct {

@@ -91,14 +91,16 @@ func (r WindowRanking) CSV(w io.Writer) error {
 
 // monthsLooked are the months whose places each window carries (MonthRanks' order).
 func (r WindowRanking) monthsLooked() []string {
-	for _, ws := range r.Windows {
-		out := make([]string, len(ws.MonthRanks))
-		for i, m := range ws.MonthRanks {
-			out[i] = m.Month
-		}
-		return out
+	if len(r.Windows) == 0 {
+		return nil
 	}
-	return nil
+	// Every window carries the same months: the first one's say which.
+	ws := r.Windows[0]
+	out := make([]string, len(ws.MonthRanks))
+	for i, m := range ws.MonthRanks {
+		out[i] = m.Month
+	}
+	return out
 }
 
 // text defuses a text cell a spreadsheet would run as a formula (OWASP CSV injection); numbers
