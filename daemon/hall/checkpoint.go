@@ -22,7 +22,11 @@ import (
 // replaces the visit's 未评价 (TimedOut cleared); ticket.closed and
 // day.closed (State.ClosedDay) record the day's end; tickets carry their
 // Estimate.
-const StateVersion = 3
+//
+// 4: runtime changes fold (State.Roster: staff added/updated/removed, a
+// window's services for today, services closed for today, who has a PIN;
+// notice.expired removes a notice).
+const StateVersion = 4
 
 type checkpoint struct {
 	Version int    `json:"version"`

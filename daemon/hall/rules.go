@@ -115,6 +115,7 @@ type State struct {
 	Notices        map[string]*Notice      // board notices by id; replaced, never mutated
 	ClosedServices map[string]string       // services closed by the central server → reason
 	ClosedDay      string                  // the last hall day whose outcomes are recorded (day.closed)
+	Roster         *RosterState            // runtime changes over devices.yaml (roster.go); replaced, never mutated
 }
 
 // DeviceRecord is a device's last recorded state and when it began.
@@ -163,6 +164,8 @@ func (st *State) resetDay() {
 // Decide applies the rules to one command and returns the events to record.
 // It does not change st.
 func Decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, error) {
+	base := cfg
+	cfg = Effective(cfg, st) // the roster and windows as changed at run time
 	switch c := cmd.(type) {
 	case IssueTicket:
 		return decideIssue(cfg, st, c, now)
@@ -191,6 +194,8 @@ func Decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, erro
 		return []Emit{{TypeAlertCleared, &AlertCleared{AlertID: c.AlertID, Reason: c.Reason}}}, nil
 	case CallNext, CallTicket, Recall, NoShow, Start, Finish, Hold, Transfer, Pause, Resume, SignIn, SignOut, Rate, RateTimeout, Tick:
 		return decideWindow(cfg, st, cmd, now)
+	case SetStaff, RemoveStaff, SetWindowServices, ExpireNotice, RecordPIN:
+		return decideRoster(base, cfg, st, cmd, now)
 	case PostNotice, SetServiceOpen:
 		return decideCentral(cfg, st, cmd, now)
 	case Book, CancelAppointment, CheckIn, RecordCardRead, RecordLine:
@@ -492,6 +497,7 @@ func Apply(st *State, seq uint64, typ string, ts time.Time, data any) {
 	applyAppointment(st, typ, data)
 	applyCentral(st, typ, data)
 	applyOutcome(st, typ, data)
+	applyRoster(st, typ, data)
 }
 
 func digitsIn(s string) int {
