@@ -68,6 +68,8 @@ var durationBounds = map[string]durationBound{
 	"hall.pause_limit": {"1m", "8h", ""},
 	// A citizen rates within seconds or not at all; past 30 minutes the window waits for nothing.
 	"hall.rating_timeout": {"10s", "30m", ""},
+	// A lock-out under a minute lets a guesser go on; past a day it locks staff out of their work.
+	"hall.staff_pin.lockout": {"1m", "24h", ""},
 	// The minimum (24h) is checked in validate, with its own reason.
 	"storage.retention": {"", "87600h", "3650 days"},
 	// Faster than 100 ms the status queries crowd the ticket bytes on the line; slower than a minute a

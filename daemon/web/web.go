@@ -93,6 +93,8 @@ type Server struct {
 	origins  *originPolicy
 	public   publicCache
 
+	roster rosterDeps // roster.go
+
 	phoneMu sync.Mutex
 	phoneSt *phoneState // phone.go; nil until the first phone request
 }
@@ -154,6 +156,7 @@ func New(d Deps) *Server {
 	// The citizen's phone (phone.go): no scope, the ticket's token guards them.
 	m.HandleFunc("GET /api/v1/phone/{token}", s.phoneStatus)
 	m.HandleFunc("POST /api/v1/phone/{token}/rating", s.write(s.phoneRate))
+	s.rosterRoutes(m) // roster.go: roster, notices, services today, PINs
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "没有这个接口："+r.Method+" "+r.URL.Path)
 	})

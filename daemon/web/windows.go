@@ -15,6 +15,8 @@ type windowRequest struct {
 	Reason  string `json:"reason"`  // pause
 	Minutes int    `json:"minutes"` // pause
 	Staff   string `json:"staff"`   // sign-in
+	PIN     string `json:"pin"`     // sign-in: the staff member's own PIN
+	Confirm bool   `json:"confirm"` // sign-in: yes, sign them out where they are
 }
 
 // windowCommand maps a staff action to a hall command.
@@ -55,6 +57,10 @@ func (s *Server) windowAction(w http.ResponseWriter, r *http.Request) {
 		if !decodeBody(w, r, &req) {
 			return
 		}
+	}
+	if action == "sign-in" {
+		s.signIn(w, r, id, req) // roster.go: PIN, ask before moving
+		return
 	}
 	cmd, ok := windowCommand(id, action, req)
 	if !ok {
@@ -156,15 +162,25 @@ func (s *Server) listStaff(w http.ResponseWriter, r *http.Request) {
 		Title   string   `json:"title,omitempty"`
 		Windows []string `json:"windows"`
 	}
-	out := []staff{}
-	for _, st := range s.d.Config.Staff {
-		ws := st.Windows
-		if ws == nil {
-			ws = []string{}
+	// The roster as it stands (runtime changes included), and whether
+	// sign-in needs a PIN.
+	v, err := s.d.Engine.Query(r.Context(), func(hs *hall.State) any {
+		out := []staff{}
+		cfg := hall.Effective(s.d.Config, hs)
+		for _, st := range cfg.Staff {
+			ws := st.Windows
+			if ws == nil {
+				ws = []string{}
+			}
+			out = append(out, staff{st.ID, st.Name, st.Title, ws})
 		}
-		out = append(out, staff{st.ID, st.Name, st.Title, ws})
+		return map[string]any{"staff": out, "pin_required": hall.PINRequired(cfg, hs)}
+	})
+	if err != nil {
+		writeRuleError(w, err)
+		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"staff": out})
+	writeJSON(w, http.StatusOK, v)
 }
 
 // rate takes a rating through the API (a pad on the network, the QR page).
