@@ -45,6 +45,12 @@ func (s *Server) rosterRoutes(m *http.ServeMux) {
 			s.d.Log.Error("staff PIN store", "err", s.roster.pinErr)
 		}
 	}
+	if s.d.Pages != nil {
+		// The window page's sign-in pad: files, not /window/{id}/ pages.
+		files := http.FileServerFS(s.d.Pages)
+		m.Handle("GET /window/signin.js", files)
+		m.Handle("GET /window/signin.css", files)
+	}
 	m.HandleFunc("GET /api/v1/roster", s.allow(s.getRoster, super, central))
 	m.HandleFunc("POST /api/v1/staff", s.write(s.setStaff, super))
 	m.HandleFunc("POST /api/v1/staff/{id}/remove", s.write(s.removeStaff, super))
