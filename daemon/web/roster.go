@@ -208,7 +208,7 @@ func (s *Server) removeStaff(w http.ResponseWriter, r *http.Request) {
 	if !s.submitOK(w, r, hall.RemoveStaff{ID: id, By: s.by(r)}, http.StatusOK) {
 		return
 	}
-	if s.roster.pins != nil && s.roster.pins.Status(id, time.Now()).Set {
+	if s.roster.pins != nil && s.roster.pins.Status(id, s.d.Engine.Now()).Set {
 		if err := s.roster.pins.Remove(id); err == nil {
 			_, _ = s.d.Engine.Submit(r.Context(), hall.RecordPIN{PINEvent: hall.PINEvent{Staff: id, Action: "removed", By: s.by(r)}})
 		}
@@ -261,10 +261,10 @@ func (s *Server) setPIN(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	action := "set"
-	if store.Status(id, time.Now()).Set {
+	if store.Status(id, s.d.Engine.Now()).Set {
 		action = "reset"
 	}
-	if err := store.Set(id, req.PIN, time.Now()); err != nil {
+	if err := store.Set(id, req.PIN, s.d.Engine.Now()); err != nil {
 		writeError(w, http.StatusServiceUnavailable, "pin_store_failed", "签到密码保存失败，请重试")
 		return
 	}
@@ -293,7 +293,7 @@ func (s *Server) changePIN(w http.ResponseWriter, r *http.Request) {
 	if !s.checkPIN(w, r, store, id, req.Old, "") {
 		return
 	}
-	if err := store.Set(id, req.New, time.Now()); err != nil {
+	if err := store.Set(id, req.New, s.d.Engine.Now()); err != nil {
 		writeError(w, http.StatusServiceUnavailable, "pin_store_failed", "签到密码保存失败，请重试")
 		return
 	}
@@ -321,7 +321,7 @@ func (s *Server) unlockPIN(w http.ResponseWriter, r *http.Request) {
 // checkPIN checks a staff member's PIN, records a wrong one and a lock-out in
 // the journal (never the PIN), and answers the refusal itself.
 func (s *Server) checkPIN(w http.ResponseWriter, r *http.Request, store *staffpin.Store, id, pin, window string) bool {
-	now := time.Now()
+	now := s.d.Engine.Now()
 	res, err := store.Check(id, pin, now)
 	by := s.by(r)
 	switch {
@@ -343,7 +343,7 @@ func (s *Server) checkPIN(w http.ResponseWriter, r *http.Request, store *staffpi
 				return false
 			}
 		}
-		mins := int(time.Until(res.LockedUntil).Minutes()) + 1
+		mins := max(int((res.LockedUntil.Sub(s.d.Engine.Now())+time.Minute-1)/time.Minute), 1)
 		writeJSON(w, http.StatusLocked, map[string]any{"error": hall.ErrorInfo{Code: "pin_locked",
 			Message: "密码错误次数过多，签到已锁定，请 " + strconv.Itoa(mins) + " 分钟后再试或联系大厅管理员解锁"},
 			"locked_until": hall.Stamp(res.LockedUntil.In(s.d.Config.Location)), "remaining": 0})

@@ -24,7 +24,10 @@
   }
 
   function until(choice, custom) {
-    var now = Date.now();
+    // The hall's clock (the snapshot's hall.now), not the browser's.
+    var snap = ctx.snapshot && ctx.snapshot(), now = Date.now();
+    var hallNow = snap && snap.hall && Date.parse(snap.hall.now);
+    if (hallNow && !isNaN(hallNow)) now = hallNow;
     if (choice === "1h") return new Date(now + 3600e3).toISOString();
     if (choice === "2h") return new Date(now + 7200e3).toISOString();
     if (choice === "today") {
