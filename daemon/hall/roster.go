@@ -312,6 +312,10 @@ func decideRoster(base, cfg *config.Config, st *State, cmd any, now time.Time) (
 			if st.Roster == nil || st.Roster.WindowServices[c.Window] == nil {
 				return nil, refuse(409, "not_changed", "本窗口今天未调整业务")
 			}
+			bw, _ := base.Window(c.Window)
+			if err := stranded(cfg, st, c.Window, bw.Services); err != nil {
+				return nil, err
+			}
 			return []Emit{{TypeWindowServicesReset, &WindowToday{Window: c.Window, Day: day, By: c.By}}}, nil
 		}
 		if len(c.Services) == 0 {
@@ -337,6 +341,9 @@ func decideRoster(base, cfg *config.Config, st *State, cmd any, now time.Time) (
 				return nil, refuse(400, "bad_weight", "权重须在 1–100 之间")
 			}
 			svcs = append(svcs, s)
+		}
+		if err := stranded(cfg, st, c.Window, svcs); err != nil {
+			return nil, err
 		}
 		return []Emit{{TypeWindowServicesSet, &WindowToday{Window: c.Window, Day: day, Services: svcs, By: c.By}}}, nil
 	case ExpireNotice:
@@ -369,6 +376,35 @@ func decideRoster(base, cfg *config.Config, st *State, cmd any, now time.Time) (
 		return out, nil
 	}
 	return nil, errNotWindowCommand
+}
+
+// stranded refuses a window change that would leave a service that some
+// window serves now with none: tickets for it could be taken and never
+// called (and people already waiting would be stranded).
+func stranded(cfg *config.Config, st *State, window string, next []config.WindowService) error {
+	before, after := map[string]bool{}, map[string]bool{}
+	for _, w := range cfg.Windows {
+		list := w.Services
+		for _, ws := range list {
+			before[ws.Service] = true
+		}
+		if w.ID == window {
+			list = next
+		}
+		for _, ws := range list {
+			after[ws.Service] = true
+		}
+	}
+	for _, svc := range cfg.Services {
+		if before[svc.ID] && !after[svc.ID] {
+			msg := "调整后没有窗口办理「" + svc.Name + "」：请先安排其他窗口办理它"
+			if n := st.Waiting()[svc.ID]; n > 0 {
+				msg += "（还有 " + strconv.Itoa(n) + " 人在等候）"
+			}
+			return refuse(409, "service_unserved", msg)
+		}
+	}
+	return nil
 }
 
 func windowName(cfg *config.Config, id string) string {

@@ -111,6 +111,8 @@ func TestRosterChangesWithoutRestart(t *testing.T) {
 	// 潮汐窗口: w1 takes tax today; never no service.
 	refused("no_service", hall.SetWindowServices{Window: "w1", By: "sup"})
 	refused("unknown_service", hall.SetWindowServices{Window: "w1", Services: []config.WindowService{{Service: "nope"}}})
+	// …nor leave a service with no window at all (biz is w1's only).
+	refused("service_unserved", hall.SetWindowServices{Window: "w1", Services: []config.WindowService{{Service: "tax"}}})
 	must(hall.SetWindowServices{Window: "w1", Services: []config.WindowService{{Service: "biz"}, {Service: "tax"}}, By: "sup"})
 	if v := hall.WindowHead(cfg, st, "w1"); !reflect.DeepEqual(v.Services, []string{"biz", "tax"}) {
 		t.Fatalf("w1 services = %v", v.Services)
