@@ -729,12 +729,12 @@
     data = data || {};
     state.hall = data.hall || state.hall;
     state.notices = Array.isArray(data.notices) ? data.notices.slice() : [];
-    renderNotices();
     setServices(data.services);
     state.tickets = {};
     (Array.isArray(data.tickets) ? data.tickets : []).forEach(function (t) { if (t && t.id !== undefined) state.tickets[t.id] = t; });
     state.loaded = true;
     applyHall();
+    renderNotices(); // after applyHall: a notice's end is in the hall's time
     if (state.result && state.tickets[state.result.id] && !state.reprinting) {
       var st = state.tickets[state.result.id].print_status;
       if (st && st !== "pending") { state.result.print_status = st; renderPrint(); }
@@ -1141,6 +1141,7 @@
 
   var stream = new window.HallStream();
   stream.onSnapshot(onSnapshot).onEvent(onEvent).onStatus(onStatus).connect();
+  setInterval(renderNotices, 30000); // a notice goes at its end without waiting for an event
 
   var session = new KioskSession(KIOSK_ID, onSessionMessage, function (st) {
     document.body.setAttribute("data-session", st);
