@@ -67,7 +67,7 @@ type (
 		PINChecked    bool
 		By            string
 	}
-	SignOut struct{ Window string }
+	SignOut struct{ Window, By string }
 	// Rate is the citizen's rating of a visit. Level is a name from RatingLevels.
 	Rate struct {
 		Visit            uint32
@@ -477,7 +477,7 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 		if err := st.requireFree(w); err != nil {
 			return nil, err
 		}
-		return append(closeAwaiting(st, w.ID, RatingEndSignOut), Emit{TypeStaffSignedOut, &StaffEvent{Window: w.ID, Staff: w.Staff}}), nil
+		return append(closeAwaiting(st, w.ID, RatingEndSignOut), Emit{TypeStaffSignedOut, &StaffEvent{Window: w.ID, Staff: w.Staff, By: c.By}}), nil
 	case Rate:
 		if !ValidLevel(c.Level) {
 			return nil, refuse(400, "bad_level", "评价等级不正确（非常满意、满意、基本满意、不满意、非常不满意）")

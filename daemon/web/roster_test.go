@@ -83,6 +83,16 @@ func TestNoticePostedAndExpiredBySupervisor(t *testing.T) {
 	}
 }
 
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	var out []byte
+	for _, p := range []string{path, path + ".log", path + "-wal"} {
+		b, _ := os.ReadFile(p)
+		out = append(out, b...)
+	}
+	return out
+}
+
 func TestStaffPINSignInAndLockOut(t *testing.T) {
 	s, _ := accessServer(t)
 	sup := func(path, body string) {
@@ -171,7 +181,12 @@ func TestStaffPINSignInAndLockOut(t *testing.T) {
 			t.Fatalf("%q is in the journal files", secret)
 		}
 	}
-	for _, who := range []string{`"type":"staff.added"`, `"action":"changed","by":"desk-1"`, `"action":"unlocked","by":"office"`} {
+	if w := s.do(t, req{method: "POST", path: "/api/v1/windows/w1/sign-out", remote: lan, token: windowTok}); w.Code != 200 {
+		t.Fatalf("sign-out: %d %s", w.Code, w.Body)
+	}
+	s.d.Journal.Flush()
+	journal = append(journal, mustRead(t, s.d.Journal.Path())...)
+	for _, who := range []string{`"type":"staff.signed_out"`, `"staff":"s2","by":"desk-1"`, `"staff_name":"李四","by":"desk-1"`, `"type":"staff.added"`, `"action":"changed","by":"desk-1"`, `"action":"unlocked","by":"office"`} {
 		if !bytes.Contains(journal, []byte(who)) {
 			t.Errorf("the journal lacks %s", who)
 		}

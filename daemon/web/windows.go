@@ -67,6 +67,10 @@ func (s *Server) windowAction(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "unknown_action", "没有这个窗口操作："+action)
 		return
 	}
+	if so, isOut := cmd.(hall.SignOut); isOut {
+		so.By = s.callerOf(r).name() // who signed them out (roster.go: sign-in names its caller too)
+		cmd = so
+	}
 	res, err := s.d.Engine.Submit(r.Context(), cmd)
 	if err != nil {
 		writeRuleError(w, err)
