@@ -124,3 +124,29 @@ func TestNoticeOnBoardAndKiosk(t *testing.T) {
 	board.waitJS("the notice gone from the board", `document.getElementById("notice-text").textContent.indexOf(`+js(text)+`)<0`, `document.getElementById("notice-text").textContent`)
 	kiosk.waitJS("the notice gone from the kiosk", `document.getElementById("hall-notices").textContent.indexOf(`+js(text)+`)<0`, `document.getElementById("hall-notices").textContent`)
 }
+
+// Signing in where that person is already signed in elsewhere asks first,
+// naming the other window; confirmed, they move.
+func TestWindowSignInAsksBeforeMovingSomeone(t *testing.T) {
+	needBrowser(t)
+	h := startHall2(t)
+	h.post("/api/v1/windows/w1/sign-in", `{"staff":"s1"}`, 200)
+	win := openBrowser(t, monitorW, monitorH)
+	win.navigate(h.base + "/window/w2/")
+	win.waitJS("s1 in the staff list", `!!document.querySelector('#staff-select option[value="s1"]')`, `document.getElementById("staff-select").innerHTML`)
+	win.do("choose 张敏", chromedp.SetValue(chromedp.ID("staff-select"), "s1"))
+	win.waitEnabled("#btn-sign")
+	win.click("#btn-sign")
+	win.waitVisible("#pin-confirm")
+	win.waitContains("#pin-confirm", "1号窗口")
+	win.waitHidden("#pin-pad") // this hall has no PINs: only the question
+	win.screenshot("window-signin-confirm")
+	if _, out := h.call("GET", "/api/v1/windows/w1", ""); out["window"].(map[string]any)["staff"] == nil {
+		t.Fatal("asking moved them already")
+	}
+	win.click("#pin-ok")
+	win.waitContains("#staff-name", "张敏")
+	if _, out := h.call("GET", "/api/v1/windows/w1", ""); out["window"].(map[string]any)["staff"] != nil {
+		t.Fatalf("still signed in at w1: %v", out["window"])
+	}
+}

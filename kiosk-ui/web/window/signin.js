@@ -13,7 +13,7 @@
   if (!W) return;
   var MAX = 12;
   var pin = "", who = null, busy = false, askConfirm = false, locked = false;
-  var modal, dots, err, confirmBox, okBtn, title;
+  var modal, dots, err, confirmBox, okBtn, title, heading, pad;
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -30,14 +30,14 @@
     d.setAttribute("role", "dialog");
     d.setAttribute("aria-modal", "true");
     d.setAttribute("aria-labelledby", "pin-title");
-    var h = el("h2", "", "输入签到密码");
+    var h = heading = el("h2", "", "输入签到密码");
     h.id = "pin-title";
     title = el("p", "pin-who");
     title.id = "pin-who";
     dots = el("div", "pin-dots");
     dots.id = "pin-dots";
     dots.setAttribute("aria-live", "polite");
-    var pad = el("div", "pin-pad");
+    pad = el("div", "pin-pad");
     pad.id = "pin-pad";
     ["1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "back"].forEach(function (k) {
       var b = el("button", k.length > 1 ? "pin-fn" : "", k === "clear" ? "清除" : (k === "back" ? "退格" : k));
@@ -103,6 +103,8 @@
     showErr("");
     confirmBox.hidden = true;
     title.textContent = "签到人员：" + who.label;
+    heading.textContent = who.needPIN ? "输入签到密码" : "确认签到";
+    dots.hidden = pad.hidden = !who.needPIN; // no PINs in this hall: only the question
     modal.hidden = false;
     render();
   }
