@@ -280,6 +280,10 @@ func reloadOnHUP(ctx context.Context, path string, cur *config.Config, log *slog
 		if len(cur.Devices) != len(next.Devices) {
 			restart = append(restart, "devices")
 		}
+		if !reflect.DeepEqual(cur.Staff, next.Staff) {
+			restart = append(restart, "staff")
+		}
+		a.ReportRosterConflicts(ctx, next, true, log) // runtime roster changes the new file overtakes
 		log.Info("config reloaded: trace switches applied", "needs_restart", restart)
 	}
 }

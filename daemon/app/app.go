@@ -590,6 +590,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	sddaemon.SdNotify(false, "READY=1\nSTATUS=serving on "+a.Addr)
 	log.Info("halld ready", "addr", a.Addr, "hall", cfg.Hall.ID, "devices", len(cfg.Devices),
 		"journal_head", j.Head(), "startup", time.Since(start).Round(time.Millisecond))
+	a.ReportRosterConflicts(ctx, cfg, false, log) // roster.go
 	if opts.OnReady != nil {
 		opts.OnReady(a)
 	}

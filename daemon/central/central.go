@@ -72,6 +72,9 @@ func Handler(eng *engine.Engine, key Hasher, last4 Last4, resync func() (from, t
 			if err := strict(args, &n); err != nil {
 				return nil, err
 			}
+			if n.By == "" {
+				n.By = "central"
+			}
 			cmd = hall.PostNotice{Notice: n}
 		case "service.open", "service.close":
 			var a struct {
@@ -81,7 +84,7 @@ func Handler(eng *engine.Engine, key Hasher, last4 Last4, resync func() (from, t
 			if err := strict(args, &a); err != nil {
 				return nil, err
 			}
-			cmd = hall.SetServiceOpen{Service: a.Service, Open: name == "service.open", Reason: a.Reason}
+			cmd = hall.SetServiceOpen{Service: a.Service, Open: name == "service.open", Reason: a.Reason, By: "central"}
 		case "alert.ack", "alert.assign", "alert.close":
 			c, err := alertCommand(name, args)
 			if err != nil {

@@ -142,6 +142,31 @@ type Hall struct {
 	Numbering Numbering `yaml:"numbering" doc:"How ticket numbers are written (digits) and what follows a service's max_number within a day (overflow: grow, wrap or stop)."`
 	// PeakLoad holds the thresholds of the peak-load alert (peak.go).
 	PeakLoad PeakLoad `yaml:"peak_load" doc:"Thresholds of the peak-load alert of a service: waiting per serving window, longest wait (hall practice: more than 10 a window, anyone past 30 minutes)."`
+	// StaffPIN says whether window sign-in needs the staff member's own PIN, and the lock-out.
+	StaffPIN StaffPIN `yaml:"staff_pin" doc:"Staff sign-in PINs (签到密码): when sign-in needs one, and the lock-out after wrong ones."`
+}
+
+// StaffPIN configures per-staff sign-in PINs (the hashes live in <storage.dir>/pins.json).
+type StaffPIN struct {
+	Mode        string `yaml:"mode" enum:"auto|on|off" default:"auto" doc:"auto (default): sign-in needs a PIN once any staff member has one; on: always (staff without a PIN cannot sign in); off: never."`
+	MaxAttempts int    `yaml:"max_attempts" min:"1" max:"20" default:"5" doc:"Wrong PINs in a row that lock a staff member's sign-in (default 5)."`
+	Lockout     string `yaml:"lockout" format:"duration" default:"15m" doc:"How long the sign-in stays locked after max_attempts wrong PINs (default 15m); a supervisor can unlock earlier."`
+}
+
+// LockoutDuration is hall.staff_pin.lockout parsed (15 minutes when unset).
+func (c *Config) LockoutDuration() time.Duration {
+	if d, err := time.ParseDuration(c.Hall.StaffPIN.Lockout); err == nil && d > 0 {
+		return d
+	}
+	return 15 * time.Minute
+}
+
+// PINMaxAttempts is hall.staff_pin.max_attempts (5 when unset).
+func (c *Config) PINMaxAttempts() int {
+	if n := c.Hall.StaffPIN.MaxAttempts; n > 0 {
+		return n
+	}
+	return 5
 }
 
 // Numbering is hall.numbering. A service's tickets are counted 1, 2, … per day (hall time); the count n

@@ -70,6 +70,8 @@ var durationBounds = map[string]durationBound{
 	"hall.rating_timeout": {"10s", "30m", ""},
 	// 管理办法 practice: nobody should wait past 30 minutes; under a minute every queue is a peak.
 	"hall.peak_load.longest_wait": {"1m", "8h", ""},
+	// A lock-out under a minute lets a guesser go on; past a day it locks staff out of their work.
+	"hall.staff_pin.lockout": {"1m", "24h", ""},
 	// The minimum (24h) is checked in validate, with its own reason.
 	"storage.retention": {"", "87600h", "3650 days"},
 	// Faster than 100 ms the status queries crowd the ticket bytes on the line; slower than a minute a

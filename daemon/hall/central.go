@@ -22,6 +22,11 @@ type SetServiceOpen struct {
 	Service string `json:"service"`
 	Open    bool   `json:"open"`
 	Reason  string `json:"reason,omitempty"`
+	// ForToday closes the service for the hall day only (Day is then that day):
+	// it reopens by itself when the day ends.
+	ForToday bool   `json:"-"`
+	Day      string `json:"day,omitempty"`
+	By       string `json:"by,omitempty"`
 }
 
 func decideCentral(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, error) {
@@ -39,7 +44,22 @@ func decideCentral(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emi
 		if c.Until != nil && (time.Time(*c.Until).Sub(now) > MaxBookAhead || now.Sub(time.Time(*c.Until)) > MaxBookAhead) {
 			return nil, refuse(400, "bad_notice", "公告截止时间须在一年之内")
 		}
+		for _, w := range c.Where {
+			if !oneOf(w, NoticePlaces) {
+				return nil, refuse(400, "bad_notice", "公告显示位置不正确："+clip(w, 16)+"（可选 board、kiosk、phone）")
+			}
+		}
+		if len(c.Where) > len(NoticePlaces) {
+			return nil, refuse(400, "bad_notice", "公告显示位置重复")
+		}
+		if err := tooLong("bad_notice", "发布人", c.By, MaxID); err != nil {
+			return nil, err
+		}
 		n := c.Notice
+		if n.PostedAt == nil {
+			at := Stamp(now.In(cfg.Location))
+			n.PostedAt = &at
+		}
 		return []Emit{{TypeNoticePosted, &n}}, nil
 	case SetServiceOpen:
 		if _, ok := cfg.Service(c.Service); !ok {
@@ -49,6 +69,9 @@ func decideCentral(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emi
 			return nil, err
 		}
 		e := c
+		if c.ForToday && !c.Open {
+			e.Day = st.Today(cfg, now)
+		}
 		if c.Open {
 			return []Emit{{TypeServiceOpened, &e}}, nil
 		}

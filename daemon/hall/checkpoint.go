@@ -25,9 +25,12 @@ import (
 //
 // 4: an ended alert (alert.cleared, alert.closed) moves to
 // State.ClosedAlerts with its history instead of vanishing; alerts keep
-// their history, acknowledgement and assignee. A checkpoint of version 3 is
-// still read (MinStateVersion): what 4 adds starts empty — no closed alerts
-// yet, histories from now on — and rebuilding from the journal instead would
+// their history, acknowledgement and assignee. Runtime changes fold
+// (State.Roster: staff added/updated/removed, a window's services for today,
+// services closed for today, who has a PIN; notice.expired removes a notice).
+// A checkpoint of version 3 is still read (MinStateVersion): what 4 adds
+// starts empty — no closed alerts yet, histories from now on, no runtime
+// changes — and rebuilding from the journal instead would
 // lose the follow-ups and bookings older than storage.retention, which only
 // checkpoints hold.
 //

@@ -179,11 +179,13 @@ func (m *model) command() any {
 	case n < 71:
 		return hall.Resume{Window: w}
 	case n < 76:
-		return hall.SignIn{Window: w, Staff: m.pick(m.staff)}
+		return hall.SignIn{Window: w, Staff: m.pick(m.staff), PINChecked: m.rng.IntN(4) > 0, Ask: m.rng.IntN(3) == 0}
 	case n < 78:
 		return hall.SignOut{Window: w}
 	case n < 79:
 		return hall.ToggleSign{Window: w}
+	case n < 80:
+		return m.rosterCommand(w)
 	case n < 90:
 		lvl := hall.RatingLevels[m.rng.IntN(len(hall.RatingLevels))]
 		c := hall.Rate{Visit: m.anyVisit(), Level: lvl, Channel: hall.RatingChannels[m.rng.IntN(len(hall.RatingChannels))]}
@@ -406,8 +408,39 @@ func (m *model) observe(e hall.Emit) {
 
 // callable tells whether a staffed window could call a new ticket of service
 // now, by the queue itself: a window serving it, or covering one that does.
+// rosterCommand is a runtime change (roster.go): staff added, edited,
+// removed; a window's services today; a service closed today; a notice; a PIN.
+func (m *model) rosterCommand(w string) any {
+	staff := append([]string{"s8", "s9"}, m.staff...)
+	switch m.rng.IntN(7) {
+	case 0:
+		return hall.SetStaff{ID: m.pick(staff), Name: "新人", Windows: []string{w}, By: "model"}
+	case 1:
+		return hall.RemoveStaff{ID: m.pick(staff), By: "model"}
+	case 2:
+		svcs := []config.WindowService{{Service: m.pick(m.services)}}
+		if m.rng.IntN(2) == 0 {
+			svcs = append(svcs, config.WindowService{Service: m.pick(m.services), Weight: 2})
+		}
+		return hall.SetWindowServices{Window: w, Services: svcs, Reset: m.rng.IntN(4) == 0, By: "model"}
+	case 3:
+		return hall.SetServiceOpen{Service: m.pick(m.services), Open: m.rng.IntN(2) == 0, ForToday: true, By: "model"}
+	case 4:
+		id := m.pick([]string{"n1", "n2"})
+		if m.rng.IntN(2) == 0 {
+			return hall.ExpireNotice{ID: id, By: "model"}
+		}
+		u := hall.Stamp(m.now.Add(time.Hour))
+		return hall.PostNotice{Notice: hall.Notice{ID: id, Text: "公告", Until: &u, Where: []string{"board"}, By: "model"}}
+	default:
+		a := m.pick([]string{"set", "removed", "locked", "unlocked", "wrong"})
+		return hall.RecordPIN{PINEvent: hall.PINEvent{Staff: m.pick(m.staff), Action: a, Attempts: 5, By: "model"}}
+	}
+}
+
 func (m *model) callable(service string) bool {
-	for _, w := range m.cfg.Windows {
+	cfg := hall.Effective(m.cfg, m.st) // 潮汐窗口 and the roster as changed at run time
+	for _, w := range cfg.Windows {
 		if m.st.Windows[w.ID] == nil || m.st.Windows[w.ID].Staff == "" {
 			continue
 		}
@@ -416,7 +449,7 @@ func (m *model) callable(service string) bool {
 				return true
 			}
 		}
-		for _, o := range m.cfg.Windows {
+		for _, o := range cfg.Windows {
 			if o.Backup != w.ID {
 				continue
 			}

@@ -204,6 +204,7 @@ func todayServiceMinutes(st *State, service string) (float64, int) {
 // EstimateFor is the wait of a ticket of service with ahead tickets before
 // it, as the rules see it at now (see Estimate).
 func EstimateFor(cfg *config.Config, st *State, service string, ahead int, now time.Time) *Estimate {
+	cfg = Effective(cfg, st)
 	n := staffedServers(cfg, st, service)
 	if n == 0 {
 		return &Estimate{Servable: false, Reason: "no_window", Text: "当前暂无窗口办理，请留意叫号"}

@@ -57,9 +57,17 @@ type (
 		Window, Reason string
 		Minutes        int
 	}
-	Resume  struct{ Window string }
-	SignIn  struct{ Window, Staff string }
-	SignOut struct{ Window string }
+	Resume struct{ Window string }
+	// SignIn: Ask refuses (signed_in_elsewhere) when the person is signed in
+	// at another window, instead of moving them; PINChecked says the web has
+	// checked their PIN (needed when the hall has PINs); By who did it.
+	SignIn struct {
+		Window, Staff string
+		Ask           bool
+		PINChecked    bool
+		By            string
+	}
+	SignOut struct{ Window, By string }
 	// Rate is the citizen's rating of a visit. Level is a name from RatingLevels.
 	Rate struct {
 		Visit            uint32
@@ -192,6 +200,7 @@ type Candidate struct {
 // the service, ties first come first served. A window also calls the queue of
 // every window whose AB backup it is while that window is paused or closed.
 func Queue(cfg *config.Config, st *State, id string, now time.Time) []Candidate {
+	cfg = Effective(cfg, st)
 	wc, ok := cfg.Window(id)
 	if !ok {
 		return nil
@@ -428,10 +437,16 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 		if c.Staff == "" {
 			return nil, refuse(400, "staff_required", "请选择签到人员")
 		}
+		if !c.PINChecked && pinRequired(cfg, st) {
+			return nil, refuse(403, "pin_required", "请在窗口页面输入本人签到密码签到")
+		}
 		w := st.window(c.Window)
 		var out []Emit
 		if w.Staff == c.Staff {
 			return nil, refuse(409, "already_signed_in", name+" 已在本窗口签到")
+		}
+		if other := st.SignedInAt(c.Staff); c.Ask && other != "" {
+			return nil, refuse(409, "signed_in_elsewhere", name+" 已在 "+windowName(cfg, other)+" 签到，确认后将在那里签退并在本窗口签到")
 		}
 		if w.Staff != "" {
 			if err := st.requireFree(w); err != nil {
@@ -450,7 +465,7 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 				out = append(out, Emit{TypeStaffSignedOut, &StaffEvent{Window: other.ID, Staff: c.Staff}})
 			}
 		}
-		return append(out, Emit{TypeStaffSignedIn, &StaffEvent{Window: w.ID, Staff: c.Staff, StaffName: name}}), nil
+		return append(out, Emit{TypeStaffSignedIn, &StaffEvent{Window: w.ID, Staff: c.Staff, StaffName: name, By: c.By}}), nil
 	case SignOut:
 		if _, err := windowCfg(cfg, c.Window); err != nil {
 			return nil, err
@@ -462,7 +477,7 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 		if err := st.requireFree(w); err != nil {
 			return nil, err
 		}
-		return append(closeAwaiting(st, w.ID, RatingEndSignOut), Emit{TypeStaffSignedOut, &StaffEvent{Window: w.ID, Staff: w.Staff}}), nil
+		return append(closeAwaiting(st, w.ID, RatingEndSignOut), Emit{TypeStaffSignedOut, &StaffEvent{Window: w.ID, Staff: w.Staff, By: c.By}}), nil
 	case Rate:
 		if !ValidLevel(c.Level) {
 			return nil, refuse(400, "bad_level", "评价等级不正确（非常满意、满意、基本满意、不满意、非常不满意）")
@@ -772,7 +787,7 @@ type ToggleSign struct{ Window string }
 
 func decideToggle(cfg *config.Config, st *State, c ToggleSign, now time.Time) ([]Emit, error) {
 	if st.window(c.Window).Staff != "" {
-		return decideWindow(cfg, st, SignOut(c), now)
+		return decideWindow(cfg, st, SignOut{Window: c.Window}, now)
 	}
 	pick := ""
 	for _, s := range cfg.Staff {

@@ -178,6 +178,7 @@ type StaffEvent struct {
 	Window    string `json:"window"`
 	Staff     string `json:"staff"`
 	StaffName string `json:"staff_name,omitempty"`
+	By        string `json:"by,omitempty"` // who signed them in (a token's name, loopback)
 }
 
 // Alert is something that needs a person now.

@@ -116,6 +116,7 @@ type State struct {
 	ClosedServices map[string]string       // services closed by the central server → reason
 	ClosedDay      string                  // the last hall day whose outcomes are recorded (day.closed)
 	ClosedAlerts   []*AlertRecord          // the last MaxClosedAlerts ended alerts, oldest first; never written in place
+	Roster         *RosterState            // runtime changes over devices.yaml (roster.go); replaced, never mutated
 }
 
 // DeviceRecord is a device's last recorded state and when it began.
@@ -170,6 +171,8 @@ func Decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, erro
 }
 
 func decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, error) {
+	base := cfg
+	cfg = Effective(cfg, st) // the roster and windows as changed at run time
 	switch c := cmd.(type) {
 	case IssueTicket:
 		return decideIssue(cfg, st, c, now)
@@ -200,6 +203,8 @@ func decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, erro
 		return []Emit{{TypeAlertCleared, &AlertCleared{AlertID: c.AlertID, Reason: c.Reason}}}, nil
 	case CallNext, CallTicket, Recall, NoShow, Start, Finish, Hold, Transfer, Pause, Resume, SignIn, SignOut, Rate, RateTimeout, Tick:
 		return decideWindow(cfg, st, cmd, now)
+	case SetStaff, RemoveStaff, SetWindowServices, ExpireNotice, RecordPIN:
+		return decideRoster(base, cfg, st, cmd, now)
 	case PostNotice, SetServiceOpen:
 		return decideCentral(cfg, st, cmd, now)
 	case Book, CancelAppointment, CheckIn, RecordCardRead, RecordLine:
@@ -505,6 +510,7 @@ func Apply(st *State, seq uint64, typ string, ts time.Time, data any) {
 	applyCentral(st, typ, data)
 	applyOutcome(st, typ, data)
 	applySilent(st, typ, data)
+	applyRoster(st, typ, data)
 }
 
 func digitsIn(s string) int {

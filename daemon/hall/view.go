@@ -127,6 +127,10 @@ type Notice struct {
 	ID    string `json:"id"`
 	Text  string `json:"text"`
 	Until *Stamp `json:"until"`
+	// Where it shows: board, kiosk, phone (none: everywhere).
+	Where    []string `json:"where,omitempty"`
+	By       string   `json:"by,omitempty"`
+	PostedAt *Stamp   `json:"posted_at,omitempty"`
 }
 
 // HallView is the hall's identity and whether it is open now.
@@ -175,6 +179,7 @@ type DeviceView struct {
 
 // MakeView renders the state for people at time now.
 func MakeView(cfg *config.Config, st *State, now time.Time) View {
+	cfg = Effective(cfg, st)
 	day := st.Today(cfg, now)
 	v := View{
 		Hall: HallView{ID: cfg.Hall.ID, Name: cfg.Hall.Name, Hotline: cfg.Hall.Hotline,
@@ -253,6 +258,7 @@ func MakeWindowView(cfg *config.Config, st *State, id string, now time.Time) Win
 // queue: what a pad's screen shows, cheap enough to build for every window
 // after every commit.
 func WindowHead(cfg *config.Config, st *State, id string) WindowView {
+	cfg = Effective(cfg, st)
 	wc, _ := cfg.Window(id)
 	w := st.window(id)
 	v := WindowView{ID: id, Number: wc.Number, Name: wc.Name, Area: wc.Area, Status: w.Status, Backup: wc.Backup,

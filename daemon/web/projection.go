@@ -113,13 +113,16 @@ var (
 	devicePublic = shape{"id": nil, "kind": nil, "area": nil, "area_name": nil, "state": nil}
 	deviceDesk   = devicePublic.with(shape{"reason": nil, "since": nil})
 
+	// Notices show on the hall's screens; who posted one stays private.
+	noticePublic = shape{"id": nil, "text": nil, "until": nil, "where": nil, "posted_at": nil}
+
 	callPublic = shape{"number": nil, "window": nil, "window_number": nil, "window_name": nil, "at": nil,
 		"voice": nil, "recall": nil}
 
 	snapshotShapes = map[level]shape{
-		levelPublic: {"hall": nil, "services": nil, "notices": nil, "windows": windowPublic,
+		levelPublic: {"hall": nil, "services": nil, "notices": noticePublic, "windows": windowPublic,
 			"tickets": ticketPublic, "recent_calls": callPublic, "devices": devicePublic},
-		levelDesk: {"hall": nil, "services": nil, "notices": nil, "windows": windowDesk,
+		levelDesk: {"hall": nil, "services": nil, "notices": noticePublic, "windows": windowDesk,
 			"tickets": ticketDesk, "recent_calls": callPublic.with(shape{"ticket_id": nil}), "devices": deviceDesk},
 	}
 )
@@ -153,7 +156,8 @@ var eventShapes = func() map[level]map[string]shape {
 		"window.pause_overdue": {"window": nil, "since": nil, "minutes": nil},
 		"staff.signed_in":      {"window": nil, "staff_name": nil},
 		"staff.signed_out":     {"window": nil, "staff_name": nil},
-		"notice.posted":        {"text": nil, "until": nil},
+		"notice.posted":        {"id": nil, "text": nil, "until": nil, "where": nil},
+		"notice.expired":       {"id": nil},
 		"service.opened":       {"service": nil, "open": nil, "reason": nil},
 		"service.closed":       {"service": nil, "open": nil, "reason": nil},
 		"device.state":         {"device": nil, "kind": nil, "state": nil},

@@ -97,6 +97,8 @@ type Server struct {
 	origins  *originPolicy
 	public   publicCache
 
+	roster rosterDeps // roster.go
+
 	phoneMu sync.Mutex
 	phoneSt *phoneState // phone.go; nil until the first phone request
 }
@@ -166,6 +168,7 @@ func New(d Deps) *Server {
 	m.HandleFunc("GET /api/v1/phone/{token}/live", s.phoneLive) // WebSocket (phonelive.go)
 	m.HandleFunc("POST /api/v1/phone/{token}/rating", s.write(s.phoneRate))
 	m.HandleFunc("POST /api/v1/phone/{token}/silent", s.write(s.phoneSilent))
+	s.rosterRoutes(m) // roster.go: roster, notices, services today, PINs
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "没有这个接口："+r.Method+" "+r.URL.Path)
 	})

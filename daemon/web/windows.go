@@ -15,6 +15,8 @@ type windowRequest struct {
 	Reason  string `json:"reason"`  // pause
 	Minutes int    `json:"minutes"` // pause
 	Staff   string `json:"staff"`   // sign-in
+	PIN     string `json:"pin"`     // sign-in: the staff member's own PIN
+	Confirm bool   `json:"confirm"` // sign-in: yes, sign them out where they are
 }
 
 // windowCommand maps a staff action to a hall command.
@@ -56,10 +58,18 @@ func (s *Server) windowAction(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if action == "sign-in" {
+		s.signIn(w, r, id, req) // roster.go: PIN, ask before moving
+		return
+	}
 	cmd, ok := windowCommand(id, action, req)
 	if !ok {
 		writeError(w, http.StatusNotFound, "unknown_action", "没有这个窗口操作："+action)
 		return
+	}
+	if so, isOut := cmd.(hall.SignOut); isOut {
+		so.By = s.callerOf(r).name() // who signed them out (roster.go: sign-in names its caller too)
+		cmd = so
 	}
 	res, err := s.d.Engine.Submit(r.Context(), cmd)
 	if err != nil {
@@ -156,15 +166,25 @@ func (s *Server) listStaff(w http.ResponseWriter, r *http.Request) {
 		Title   string   `json:"title,omitempty"`
 		Windows []string `json:"windows"`
 	}
-	out := []staff{}
-	for _, st := range s.d.Config.Staff {
-		ws := st.Windows
-		if ws == nil {
-			ws = []string{}
+	// The roster as it stands (runtime changes included), and whether
+	// sign-in needs a PIN.
+	v, err := s.d.Engine.Query(r.Context(), func(hs *hall.State) any {
+		out := []staff{}
+		cfg := hall.Effective(s.d.Config, hs)
+		for _, st := range cfg.Staff {
+			ws := st.Windows
+			if ws == nil {
+				ws = []string{}
+			}
+			out = append(out, staff{st.ID, st.Name, st.Title, ws})
 		}
-		out = append(out, staff{st.ID, st.Name, st.Title, ws})
+		return map[string]any{"staff": out, "pin_required": hall.PINRequired(cfg, hs)}
+	})
+	if err != nil {
+		writeRuleError(w, err)
+		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"staff": out})
+	writeJSON(w, http.StatusOK, v)
 }
 
 // rate takes a rating through the API (a pad on the network, the QR page).

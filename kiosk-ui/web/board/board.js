@@ -281,6 +281,7 @@
     if (state.hall && state.hall.open === false) texts.push("当前为非办公时间，暂停取号。");
     state.notices.forEach(function (n) {
       if (!n || !n.text) return;
+      if (Array.isArray(n.where) && n.where.length && n.where.indexOf("board") < 0) return;
       var until = parseTs(n.until);
       if (!isNaN(until) && until < t) return;
       texts.push(str(n.text));
@@ -588,6 +589,10 @@
     if (typeof seq === "number") state.lastEventSeq = seq;
     var w = win(ev.window);
     switch (ev.type) {
+      case "notice.posted":
+      case "notice.expired":
+        scheduleRefetch();
+        break;
       case "ticket.called":
       case "ticket.recalled":
         onCall(ev);

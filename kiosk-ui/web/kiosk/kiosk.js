@@ -728,11 +728,13 @@
   function onSnapshot(data) {
     data = data || {};
     state.hall = data.hall || state.hall;
+    state.notices = Array.isArray(data.notices) ? data.notices.slice() : [];
     setServices(data.services);
     state.tickets = {};
     (Array.isArray(data.tickets) ? data.tickets : []).forEach(function (t) { if (t && t.id !== undefined) state.tickets[t.id] = t; });
     state.loaded = true;
     applyHall();
+    renderNotices(); // after applyHall: a notice's end is in the hall's time
     if (state.result && state.tickets[state.result.id] && !state.reprinting) {
       var st = state.tickets[state.result.id].print_status;
       if (st && st !== "pending") { state.result.print_status = st; renderPrint(); }
@@ -740,9 +742,29 @@
     refreshServiceViews();
   }
 
+  // The hall's notices meant for kiosks (none named: everywhere).
+  function renderNotices() {
+    var el = $("hall-notices"), t = Date.now() + (state.clockOffset || 0), texts = [];
+    (state.notices || []).forEach(function (n) {
+      if (!n || !n.text) return;
+      if (Array.isArray(n.where) && n.where.length && n.where.indexOf("kiosk") < 0) return;
+      var until = n.until ? Date.parse(n.until) : NaN;
+      if (!isNaN(until) && until < t) return;
+      texts.push(String(n.text));
+    });
+    el.textContent = texts.length ? "公告：" + texts.join("　◆　") : "";
+    el.hidden = texts.length === 0;
+  }
+
   function onEvent(ev) {
     if (!ev || !ev.type) return;
     var type = ev.type;
+    if (type === "notice.posted" || type === "notice.expired") {
+      state.notices = (state.notices || []).filter(function (n) { return n && n.id !== ev.id; });
+      if (type === "notice.posted") state.notices.push({ id: ev.id, text: ev.text, until: ev.until, where: ev.where });
+      renderNotices();
+      return;
+    }
     if (type === "ticket.issued") {
       upsertTicket(ev.ticket, true);
     } else if (type === "ticket.printed") {
@@ -1119,6 +1141,7 @@
 
   var stream = new window.HallStream();
   stream.onSnapshot(onSnapshot).onEvent(onEvent).onStatus(onStatus).connect();
+  setInterval(renderNotices, 30000); // a notice goes at its end without waiting for an event
 
   var session = new KioskSession(KIOSK_ID, onSessionMessage, function (st) {
     document.body.setAttribute("data-session", st);

@@ -510,6 +510,13 @@
       sel.focus();
       return;
     }
+    // signin.js: the staff member's PIN on a touch pad, the lock-out, and
+    // asking before moving them from another window.
+    if (window.WindowSignIn) {
+      var o = sel.options[sel.selectedIndex];
+      window.WindowSignIn.start(sel.value, o ? o.text : sel.value);
+      return;
+    }
     act("sign-in", { staff: sel.value });
   }
 
@@ -847,5 +854,6 @@
   stream.onSnapshot(function (data) { applySnapshot(data, true); }).onEvent(onEvent).onStatus(onStatus).connect();
 
   // For tests and the console.
-  window.halldWindow = { id: WINDOW_ID, state: state, stream: stream, refresh: fetchWindow, act: act };
+  window.halldWindow = { id: WINDOW_ID, state: state, stream: stream, refresh: fetchWindow, act: act, api: api,
+    winURL: winURL, applyWindow: function (w) { applyWindow(w); renderAll(); }, hideError: hideError };
 })();
