@@ -263,7 +263,8 @@ func (s *Server) phoneTicketOf(st *hall.State, ps *phoneState, id string, now ti
 	}
 	out.closed = st.ClosedDay != "" && st.ClosedDay == st.Day
 	for _, nid := range slices.Sorted(maps.Keys(st.Notices)) { // one order, or every view would differ
-		if n := st.Notices[nid]; n.Until == nil || time.Time(*n.Until).After(now) {
+		// Only the notices meant for phones (or for everywhere).
+		if n := st.Notices[nid]; n.ShownOn("phone") && (n.Until == nil || time.Time(*n.Until).After(now)) {
 			out.notices = append(out.notices, n.Text)
 		}
 	}

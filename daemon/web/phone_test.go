@@ -356,6 +356,8 @@ func TestPhoneLiveAheadBandAndEstimate(t *testing.T) {
 	}
 	// Notices.
 	p.must(hall.PostNotice{Notice: hall.Notice{ID: "n1", Text: "午间12:00–13:00部分窗口暂停"}})
+	// A notice for the boards only stays off the phone.
+	p.must(hall.PostNotice{Notice: hall.Notice{ID: "n2", Text: "请留意叫号屏", Where: []string{"board"}}})
 	if _, v = p.view(tokens[3]); fmt.Sprint(v["notices"]) != "[午间12:00–13:00部分窗口暂停]" {
 		t.Fatalf("notices %v", v["notices"])
 	}
