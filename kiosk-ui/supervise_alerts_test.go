@@ -28,6 +28,10 @@ func TestSuperviseAlertsTab(t *testing.T) {
 	p.click("#tab-alerts .a-sound")
 	p.waitText("#tab-alerts .a-sound", "声音提醒：已开启")
 	beeps := eval[int](p, `SuperviseAlerts.beeps`)
+	// The shell keeps at most three toasts: quick steps do not stack a column.
+	if n := eval[int](p, `(function(){ for (var i = 0; i < 6; i++) Supervise.ctx.toast("提示 " + i); return document.getElementById("toast").children.length; })()`); n != 3 {
+		t.Errorf("%d toasts on screen after six, want 3", n)
+	}
 
 	// A critical alert: flash, beep, badge.
 	h.simulate("printer-1", "paper_end")

@@ -82,9 +82,14 @@
     });
   }
 
+  // At most three toasts at once: steps done quickly would otherwise stack
+  // a column of them over the page.
+  var MAX_TOASTS = 3;
   function toast(msg, bad) {
+    var box = $("toast");
+    while (box.children.length >= MAX_TOASTS) box.removeChild(box.firstChild);
     var t = el("div", "toast-item" + (bad ? " bad" : ""), msg);
-    $("toast").appendChild(t);
+    box.appendChild(t);
     setTimeout(function () { t.remove(); }, bad ? 6000 : 3000);
   }
 
