@@ -1,10 +1,18 @@
 // Package app wires halld together: config → journal → replay → engine →
-// device supervisor → printing → web, and takes it down in the reverse order
-// so that a print in flight finishes and the journal closes cleanly.
+// device supervisor → printing → web. Each part registers its stop as it
+// starts (internal/lifecycle), so it comes down in the reverse order: a
+// print in flight finishes, the devices' last reports are recorded and sent
+// up, and the journal closes cleanly — also when start-up fails half-way.
+//
+// The files by job: app.go the order of construction; devices.go the table
+// of device kinds; uplink.go the central uplink; terminals.go the hall
+// broker's side; httpserve.go the listener and the start-up handler;
+// sims.go the demo's simulators.
 package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -24,6 +32,7 @@ import (
 	"halld/daemon/config"
 	"halld/daemon/engine"
 	"halld/daemon/hall"
+	"halld/daemon/internal/lifecycle"
 	"halld/daemon/issuer"
 	"halld/daemon/journal"
 	"halld/daemon/kiosks"
@@ -38,11 +47,7 @@ import (
 	"halld/daemon/uplink"
 	"halld/daemon/web"
 	"halld/drivers/device"
-	"halld/drivers/escpos"
 	"halld/drivers/hpad/padbus"
-	"halld/drivers/idcard"
-	"halld/drivers/idcard/reader"
-	"halld/drivers/linedev"
 	"halld/drivers/linedev/lineport"
 	"halld/drivers/serialport"
 	"halld/drivers/ticketprinter"
@@ -83,22 +88,16 @@ type App struct {
 
 	httpLimit *netlimit.Listener
 	pads      *pads.Service
-
-	upMu sync.Mutex // the supervisor's observer reads Uplink from device goroutines
 }
 
 // uplinkStatus is the uplink's status; ok is false when none is configured.
+// The uplink is built before anything that reads it starts, and never
+// replaced, so it needs no lock.
 func (a *App) uplinkStatus() (uplink.Status, bool) {
-	if u := a.uplink(); u != nil {
+	if u := a.Uplink; u != nil {
 		return u.Status(), true
 	}
 	return uplink.Status{}, false
-}
-
-func (a *App) uplink() *uplink.Uplink {
-	a.upMu.Lock()
-	defer a.upMu.Unlock()
-	return a.Uplink
 }
 
 // DeviceCommand sends a command to an MQTT device (a terminal).
@@ -115,134 +114,14 @@ func (a *App) SendLine(ctx context.Context, id, line string) error {
 	return d.Send(ctx, line)
 }
 
-// newUplink builds the central uplink from the config; credentials come
-// from their own files, never from devices.yaml.
-func newUplink(cfg *config.Config, j *journal.Journal, sup *supervisor.Supervisor, log *slog.Logger) (*uplink.Uplink, error) {
-	uc := cfg.MQTT.Uplink
-	read := func(path string) (string, error) {
-		if path == "" {
-			return "", nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return "", fmt.Errorf("uplink: %w", err)
-		}
-		return string(trimSpace(b)), nil
-	}
-	user, err := read(uc.UsernameFile)
-	if err != nil {
-		return nil, err
-	}
-	pass, err := read(uc.PasswordFile)
-	if err != nil {
-		return nil, err
-	}
-	node := uc.Node
-	if node == "" {
-		node = "halld"
-	}
-	clientID := uc.ClientID
-	if clientID == "" {
-		clientID = cfg.Hall.ID + "-" + node
-	}
-	boot := time.Now()
-	return uplink.New(j, uplink.Options{URL: uc.URL, ClientID: clientID, Hall: cfg.Hall.ID, Node: node,
-		Username: user, Password: pass, CAFile: uc.CAFile, CertFile: uc.CertFile, KeyFile: uc.KeyFile,
-		MaxRate: uc.MaxRate, Log: log,
-		Info: func() any {
-			var devs []string
-			for _, d := range cfg.Devices {
-				devs = append(devs, d.ID)
-			}
-			return map[string]any{"fw": Version(), "model": "halld", "bootTs": boot.UnixMilli(), "hall": cfg.Hall.Name, "devices": devs}
-		}})
-}
+// stopTimeout is how long each part may take to stop (an HTTP request
+// printing a ticket, the uplink sending what the stop recorded).
+const stopTimeout = 15 * time.Second
 
-// anyFault tells whether some device is in fault: the node's $state is
-// then "alert" (docs/protocols.md §4.2).
-func anyFault(sup *supervisor.Supervisor) bool {
-	if sup == nil {
-		return false
-	}
-	for _, i := range sup.Infos() {
-		if i.State == device.StateFault {
-			return true
-		}
-	}
-	return false
-}
-
-// deviceStatus is a device's retained status payload (docs/protocols.md §4.2).
-func deviceStatus(kind, state, reason string, detail map[string]any) map[string]any {
-	out := map[string]any{"kind": kind, "state": state, "ts": time.Now().UnixMilli()}
-	if reason != "" {
-		out["reason"] = reason
-	}
-	for k, v := range detail {
-		if _, taken := out[k]; !taken {
-			out[k] = v
-		}
-	}
-	return out
-}
-
-// heartbeat republishes every device's status each minute, so the central
-// side can tell a quiet device from a stale one (3 missed = stale).
-func heartbeat(ctx context.Context, u *uplink.Uplink, sup *supervisor.Supervisor) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			for _, i := range sup.Infos() {
-				u.PublishDeviceStatus(i.ID, deviceStatus(i.Kind, i.State, i.Reason, i.Detail))
-			}
-		}
-	}
-}
-
-// Version is halld's build (the VCS revision, or "dev").
-func Version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				return s.Value
-			}
-		}
-	}
-	return "dev"
-}
-
-// personOf is what a kiosk may keep of a card for one interaction.
-func personOf(c idcard.Card) kiosks.Person {
-	greet := ""
-	if r := []rune(c.Name); len(r) > 0 {
-		greet = string(r[0]) + "*"
-	} else if len(c.NameEn) > 0 {
-		greet = c.NameEn[:1] + "*"
-	}
-	p := kiosks.Person{Kind: string(c.Kind), Greeting: greet, Number: c.Number, Birth: c.Birth}
-	if !c.Permanent {
-		p.ValidTo = c.ValidTo
-	}
-	return p
-}
-
-// lineOptions turns a device's framing block into driver options.
-func lineOptions(d *config.Device) lineport.Options {
-	var o lineport.Options
-	if f := d.Framing; f != nil {
-		o.Terminator, o.MaxLen, o.Charset = linedev.Terminator(f.Terminator), f.MaxLen, linedev.Charset(f.Charset)
-		if t, err := time.ParseDuration(f.PartialTimeout); err == nil {
-			o.PartialTimeout = t
-		}
-	}
-	return o
-}
-
-// Run runs halld until ctx ends.
+// Run runs halld until ctx ends. Parts are built in the order they depend
+// on each other; each registers its stop with the group as it starts, so a
+// failure half-way through start-up, a failed listener or the end of ctx
+// stop what had started in the reverse order.
 func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	log := opts.Log
 	if log == nil {
@@ -258,7 +137,14 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		log.Warn("open-file limit below what this hall's bounds add up to: raise LimitNOFILE",
 			"limit", lim, "needed", need)
 	}
-	a := &App{Config: cfg, Printers: map[string]*ticketprinter.Printer{}, Lines: map[string]*padbus.Bus{}}
+	a := &App{Config: cfg, Printers: map[string]*ticketprinter.Printer{}, Lines: map[string]*padbus.Bus{},
+		LineDevs: map[string]*lineport.Device{}}
+	g := lifecycle.New(log, stopTimeout)
+	defer g.Stop() // an error return stops what had started; after a clean run, nothing is left
+
+	if err := checkDevices(cfg); err != nil {
+		return err
+	}
 
 	// Listen first: /healthz and /readyz (503 with the reason) answer while a
 	// long journal is replayed; everything else says "starting" until ready.
@@ -285,9 +171,14 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 2 * time.Minute,
 		IdleTimeout: 30 * time.Second, MaxHeaderBytes: 32 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}
-	httpDone := make(chan error, 1)
-	go func() { httpDone <- hs.Serve(ln) }()
-	defer hs.Close()
+	// Stopped last: by then the web part (below) has drained the requests.
+	g.Go("http listener", func(ctx context.Context) error {
+		defer context.AfterFunc(ctx, func() { hs.Close() })()
+		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
+		return nil
+	})
 
 	dir := cfg.Storage.Dir
 	if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -297,8 +188,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	defer j.Close()
 	a.Journal = j
+	var lastHead uint64
+	g.Add("journal", nil, func(context.Context) error { lastHead = j.Head(); return j.Close() })
 
 	phase.Store("replaying journal")
 	eng, err := engine.New(ctx, cfg, j, log, opts.Now)
@@ -306,9 +198,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		return fmt.Errorf("replay journal: %w", err)
 	}
 	a.Engine = eng
-	engCtx, stopEngine := context.WithCancel(context.Background())
-	go eng.Run(engCtx)
-	defer func() { stopEngine(); <-eng.Done() }()
+	g.Go("engine", func(ctx context.Context) error { eng.Run(ctx); return nil })
 	log.Info("journal replayed", "head", j.Head(), "took", time.Since(start).Round(time.Millisecond))
 
 	// Prints that were in flight when halld last stopped become reprintable.
@@ -317,18 +207,191 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	}
 
 	phase.Store("starting devices")
-	// Device state changes are recorded in order, off the drivers' goroutines.
+	key, err := pii.LoadOrCreate(filepath.Join(dir, "pii.key"))
+	if err != nil {
+		return err
+	}
+	a.PII = key
+	// The citizen's phone page: ticket links are tokens under this key.
+	phoneKey, err := phonetoken.LoadOrCreate(filepath.Join(dir, "phone.key"))
+	if err != nil {
+		return err
+	}
+	tokens, err := readTokens(cfg)
+	if err != nil {
+		return err
+	}
+
+	// The uplink is built before the device observer that publishes to it.
+	// It runs from here and stops after the devices and their observer, so
+	// it sends what the stop recorded, then "disconnected"; the heartbeat
+	// and the phone relay (below) run under it.
+	var centralCmds uplink.CommandFunc
+	var underUplink sync.WaitGroup
+	upCtx, stopUplink := context.WithCancel(context.Background())
+	if cfg.MQTT.Uplink.URL != "" {
+		u, err := newUplink(cfg, j, log)
+		if err != nil {
+			stopUplink()
+			return err
+		}
+		centralCmds = central.Handler(eng, key, pii.Last4, func() (uint64, uint64, error) {
+			u.Rewind(0)
+			return j.Oldest(), j.Head(), nil
+		})
+		u.OnCommand(centralCmds)
+		a.Uplink = u
+		upDone := make(chan struct{})
+		go func() {
+			defer close(upDone)
+			if err := u.Run(upCtx); err != nil {
+				log.Error("uplink stopped", "err", err)
+			}
+		}()
+		g.Add("uplink", nil, func(ctx context.Context) error {
+			stopUplink()
+			underUplink.Wait()
+			select {
+			case <-upDone:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	} else {
+		stopUplink()
+	}
+	goUnderUplink := func(f func(context.Context)) {
+		underUplink.Add(1)
+		go func() { defer underUplink.Done(); f(upCtx) }()
+	}
+
+	// A trace that stops by itself (its caps, a disk running low) says so
+	// where hall IT looks: an alert, and trace_stopped on the device.
+	a.Trace = serialport.NewTraceWithOptions(filepath.Join(dir, "trace"), serialport.TraceOptions{
+		OnStop: func(dev, why string) {
+			log.Warn("hex trace stopped", "device", dev, "why", why)
+			go submit(context.Background(), eng, log, hall.RaiseAlert{Alert: hall.Alert{AlertID: "trace-stopped-" + dev,
+				Kind: "trace_stopped", Severity: "warning", Message: "设备 " + dev + " 的十六进制跟踪已自动停止：" + why}})
+		}})
+	g.Add("hex trace", nil, func(context.Context) error { a.Trace.Close(); return nil })
+	a.Sims = &Sims{}
+	g.Add("simulators", nil, func(context.Context) error { a.Sims.Close(); return nil })
+
+	observe, stopObserving := observeDevices(eng, log)
+	g.Add("device observer", nil, stopObserving)
+	u := a.Uplink
+	var sup *supervisor.Supervisor
+	sup = supervisor.New(log, a.Trace, func(id, kind string, r device.Report) {
+		observe(hall.ObserveDevice{Device: id, Kind: kind, State: r.State, Detail: r.Detail, Reason: r.Reason})
+		if u != nil {
+			u.PublishDeviceStatus(id, deviceStatus(kind, r.State, r.Reason, r.Detail))
+			u.SetAlert(anyFault(sup))
+		}
+	}, opts.Backoff)
+	a.Supervisor = sup
+
+	padSvc := pads.New(cfg, eng, j, log)
+	a.pads = padSvc
+	// Devices start once everything their events reach exists (kiosk sessions).
+	b := &builder{a: a, log: log, dir: dir, eng: eng, sup: sup, pads: padSvc}
+	starts, err := b.buildDevices(cfg)
+	if err != nil {
+		return err
+	}
+	disp := printing.New(cfg, b.printers)
+	disp.PhoneKey = phoneKey
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(newCollector(a), newConnCollector(a))
+
+	a.Stats = stats.NewLive(j, cfg)
+	a.Stats.SetLogger(log)
+	// Stopped after the devices, so its last checkpoint has their last
+	// reports, and before the journal closes.
+	g.Go("statistics", func(ctx context.Context) error {
+		if err := a.Stats.Run(ctx); err != nil {
+			log.Error("statistics stopped following the journal", "err", err)
+		}
+		return nil
+	})
+	iss := issuer.New(eng, disp, reg)
+	a.Kiosks = kiosks.New(cfg, eng, iss, key, log)
+
+	devCtx, stopDevices := context.WithCancel(context.Background())
+	for _, d := range starts {
+		sup.Start(devCtx, d)
+	}
+	g.Add("devices", nil, func(context.Context) error { stopDevices(); sup.Wait(); return nil })
+	term, err := startTerminals(devCtx, cfg, eng, sup, padSvc, log)
+	if err != nil {
+		return err
+	}
+	a.Terminals = term
+	a.Sims.terms = term
+	// Closed before the devices stop: its watcher reports through the supervisor too.
+	g.Add("hall broker", nil, func(context.Context) error { term.Close(); return nil })
+	g.Go("pad pages", func(ctx context.Context) error { padSvc.Run(ctx); return nil }) // every pad transport is attached by now
+	a.Pruner = newPruner(cfg, j, eng, a.Stats, log)
+	srv := web.New(web.Deps{Config: cfg, Engine: eng, Journal: j, Issuer: iss, Supervisor: sup, PhoneKey: phoneKey,
+		Simulators: a.Sims, Tracer: a.Trace, Pages: kioskui.Pages(), Log: log, Registry: reg, Tokens: tokens, ListenAddr: a.Addr, PII: key, Kiosks: a.Kiosks, Lines: a, Stats: a.Stats, Uplink: a.uplinkStatus, Commander: a,
+		Ready: func() []string {
+			if err := eng.StorageErr(); err != nil {
+				return []string{"journal: " + err.Error()}
+			}
+			return nil
+		}})
+	handler.Store(srv)
+	// Stopped first: stop taking requests but let in-flight ones (a ticket
+	// being printed) finish before the devices go.
+	g.Add("web", nil, func(ctx context.Context) error {
+		srv.Close()
+		if err := hs.Shutdown(ctx); err != nil {
+			log.Warn("http shutdown", "err", err)
+		}
+		return nil
+	})
+	if u != nil {
+		// The phone relay through the central server (docs/phone-relay.md).
+		u.OnCommand(srv.PhoneRelayCommands(centralCmds))
+		goUnderUplink(func(ctx context.Context) { srv.RunPhoneRelay(ctx, u.PublishRetained, web.PhoneRelayEvery) })
+		goUnderUplink(func(ctx context.Context) { heartbeat(ctx, u, sup) })
+	}
+
+	sddaemon.SdNotify(false, "READY=1\nSTATUS=serving on "+a.Addr)
+	log.Info("halld ready", "addr", a.Addr, "hall", cfg.Hall.ID, "devices", len(cfg.Devices),
+		"journal_head", j.Head(), "startup", time.Since(start).Round(time.Millisecond))
+	a.ReportRosterConflicts(ctx, cfg, false, log) // roster.go
+	if opts.OnReady != nil {
+		opts.OnReady(a)
+	}
+	g.Go("watchdog", func(ctx context.Context) error { watchdog(ctx, eng, log); return nil })
+	g.Go("tick", func(ctx context.Context) error { tick(ctx, eng, log); return nil })
+	g.Go("health", func(ctx context.Context) error { watchHealth(ctx, a, eng, dir, log); return nil })
+	g.Go("retention", func(ctx context.Context) error { a.Pruner.Run(ctx, pruneEvery); return nil })
+
+	runErr := g.Wait(ctx)
+	sddaemon.SdNotify(false, "STOPPING=1")
+	log.Info("halld stopping")
+	g.Stop()
+	log.Info("halld stopped", "journal_head", lastHead)
+	return runErr
+}
+
+// observeDevices records device state changes in order, off the drivers'
+// goroutines: what has piled up goes in together, so a storm of changes
+// shares commits instead of taking one fsync each. stop ends it once the
+// devices have stopped; a report that still comes later (an MQTT callback
+// paho dispatched before the watcher stopped) is dropped, never a send on a
+// closed channel.
+func observeDevices(eng *engine.Engine, log *slog.Logger) (observe func(hall.ObserveDevice), stop func(context.Context) error) {
 	observed := make(chan hall.ObserveDevice, 1024)
-	// A device's goroutine may still report after shutdown closed the
-	// channel (an MQTT callback paho dispatched before the watcher stopped):
-	// such a late report is dropped, never a send on a closed channel.
-	var obsMu sync.Mutex
-	obsClosed := false
-	obsDone := make(chan struct{})
+	var mu sync.Mutex
+	closed := false
+	done := make(chan struct{})
 	go func() {
-		defer close(obsDone)
-		// What has piled up goes in together (in order), so a storm of
-		// changes shares commits instead of taking one fsync each.
+		defer close(done)
 		for o := range observed {
 			batch := []any{o}
 		more:
@@ -350,287 +413,40 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 			}
 		}
 	}()
-	// A trace that stops by itself (its caps, a disk running low) says so
-	// where hall IT looks: an alert, and trace_stopped on the device.
-	a.Trace = serialport.NewTraceWithOptions(filepath.Join(dir, "trace"), serialport.TraceOptions{
-		OnStop: func(dev, why string) {
-			log.Warn("hex trace stopped", "device", dev, "why", why)
-			go submit(context.Background(), eng, log, hall.RaiseAlert{Alert: hall.Alert{AlertID: "trace-stopped-" + dev,
-				Kind: "trace_stopped", Severity: "warning", Message: "设备 " + dev + " 的十六进制跟踪已自动停止：" + why}})
-		}})
-	defer a.Trace.Close()
-	sup := supervisor.New(log, a.Trace, func(id, kind string, r device.Report) {
-		obsMu.Lock()
-		if !obsClosed {
-			observed <- hall.ObserveDevice{Device: id, Kind: kind, State: r.State, Detail: r.Detail, Reason: r.Reason}
-		}
-		obsMu.Unlock()
-		if u := a.uplink(); u != nil {
-			u.PublishDeviceStatus(id, deviceStatus(kind, r.State, r.Reason, r.Detail))
-			u.SetAlert(anyFault(a.Supervisor))
-		}
-	}, opts.Backoff)
-	a.Supervisor = sup
-
-	a.Sims = &Sims{}
-	defer a.Sims.Close()
-	devCtx, stopDevices := context.WithCancel(context.Background())
-	var printers []printing.Printer
-	// Devices start once everything their events reach exists (kiosk sessions).
-	var starts []supervisor.Device
-	for i := range cfg.Devices {
-		d := &cfg.Devices[i]
-		if d.Kind == config.KindIDReader || d.Kind == config.KindScanner {
-			// Their bytes are names, ID numbers, photos, booking codes: a hex
-			// trace on disk would be a copy of personal data.
-			a.Trace.Forbid(d.ID, "设备数据含个人信息（身份证、扫码内容），不允许 hex 跟踪")
-		}
-		if d.Serial != nil && d.Serial.Trace {
-			if err := a.Trace.Set(d.ID, true); err != nil {
-				log.Warn("trace refused", "device", d.ID, "err", err)
-			}
-		}
-		switch d.Kind {
-		case "ticket_printer":
-			prof, err := printerProfile(d)
-			if err != nil {
-				stopDevices()
-				return err
-			}
-			spec, err := a.Sims.printer(d, dir, prof)
-			if err != nil {
-				stopDevices()
-				return err
-			}
-			p := ticketprinter.New(d.ID, prof, ticketprinter.Options{PollInterval: d.Printer.PollIntervalDuration()})
-			a.Printers[d.ID] = p
-			printers = append(printers, p)
-			starts = append(starts, supervisor.Device{ID: d.ID, Kind: d.Kind, Area: d.Area, Spec: spec, Driver: p, Simulated: d.Simulate})
+	observe = func(o hall.ObserveDevice) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !closed {
+			observed <- o
 		}
 	}
-	padSvc := pads.New(cfg, eng, j, log)
-	a.pads = padSvc
-	// RS-485 lines with their pads, and pads on their own serial link (a line of one).
-	lineDevs := cfg.DevicesOfKind(config.KindBus)
-	for _, d := range cfg.DevicesOfKind(config.KindEvalPad) {
-		if d.Serial != nil && d.Bus == "" {
-			lineDevs = append(lineDevs, d)
+	stop = func(ctx context.Context) error {
+		mu.Lock()
+		if !closed {
+			closed = true
+			close(observed)
 		}
-	}
-	for _, d := range lineDevs {
-		linePads := padSvc.Pads(d.ID)
-		spec, err := a.Sims.line(d, dir, linePads)
-		if err != nil {
-			stopDevices()
-			return err
-		}
-		if d.Kind == config.KindBus {
-			for _, p := range linePads {
-				pd, _ := cfg.Device(p.ID)
-				sup.Register(p.ID, pd.Kind, pd.Area, pads.Label(d.ID, int(p.Addr)), d.Simulate)
-			}
-		}
-		bus := padbus.New(d.ID, linePads, padSvc.Handle, func(id string, r device.Report) { sup.Report(id, r) }, padbus.Options{})
-		padSvc.Attach(d.ID, bus)
-		a.Lines[d.ID] = bus
-		starts = append(starts, supervisor.Device{ID: d.ID, Kind: d.Kind, Area: d.Area, Spec: spec, Driver: bus, Simulated: d.Simulate})
-	}
-	a.LineDevs = map[string]*lineport.Device{}
-	for i := range cfg.Devices {
-		d := &cfg.Devices[i]
-		if d.Kind != config.KindScanner && d.Kind != config.KindLine {
-			continue
-		}
-		opts := lineOptions(d)
-		spec, err := a.Sims.lineDevice(d, dir, opts.Options)
-		if err != nil {
-			stopDevices()
-			return err
-		}
-		id := d.ID
-		// Every line read together shares one group commit (SubmitAll).
-		handle := func(lines []string) []error {
-			cmds := make([]any, len(lines))
-			for i, l := range lines {
-				cmds[i] = hall.RecordLine{DeviceLine: hall.DeviceLine{Device: id, Text: l}}
-			}
-			return eng.SubmitAll(context.Background(), cmds)
-		}
-		if d.Kind == config.KindScanner {
-			// A scan may carry personal data: it goes to its kiosk, not the journal.
-			handle = func(lines []string) []error {
-				for _, l := range lines {
-					a.Kiosks.Scan(context.Background(), id, l)
-				}
-				return nil
-			}
-		}
-		ld, err := lineport.NewBatch(id, opts, handle)
-		if err != nil {
-			stopDevices()
-			return fmt.Errorf("device %s: %w", id, err)
-		}
-		a.LineDevs[id] = ld
-		starts = append(starts, supervisor.Device{ID: id, Kind: d.Kind, Area: d.Area, Spec: spec, Driver: ld, Simulated: d.Simulate})
-	}
-	for _, d := range cfg.DevicesOfKind(config.KindIDReader) {
-		spec, err := a.Sims.idReader(d, dir)
-		if err != nil {
-			stopDevices()
-			return err
-		}
-		id := d.ID
-		// onCard runs on the reader's goroutine: derive what the kiosk may
-		// know, wipe the card, and let the kiosk session do the rest.
-		r := reader.New(id, reader.Options{}, func(c idcard.Card) {
-			p := personOf(c)
-			c.Wipe()
-			go a.Kiosks.CardPlaced(context.Background(), id, p)
-		}, func() { a.Kiosks.CardRemoved(id) })
-		starts = append(starts, supervisor.Device{ID: id, Kind: d.Kind, Area: d.Area, Spec: spec, Driver: r, Simulated: d.Simulate})
-	}
-	disp := printing.New(cfg, printers)
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(newCollector(a), newConnCollector(a))
-
-	key, err := pii.LoadOrCreate(filepath.Join(dir, "pii.key"))
-	if err != nil {
-		stopDevices()
-		return err
-	}
-	a.PII = key
-	// The citizen's phone page: ticket links are tokens under this key.
-	phoneKey, err := phonetoken.LoadOrCreate(filepath.Join(dir, "phone.key"))
-	if err != nil {
-		stopDevices()
-		return err
-	}
-	disp.PhoneKey = phoneKey
-	tokens, err := readTokens(cfg)
-	if err != nil {
-		stopDevices()
-		return err
-	}
-	a.Stats = stats.NewLive(j, cfg)
-	a.Stats.SetLogger(log)
-	statsDone := make(chan struct{})
-	go func() {
-		defer close(statsDone)
-		if err := a.Stats.Run(devCtx); err != nil {
-			log.Error("statistics stopped following the journal", "err", err)
-		}
-	}()
-	iss := issuer.New(eng, disp, reg)
-	a.Kiosks = kiosks.New(cfg, eng, iss, key, log)
-	upCtx, stopUplink := context.WithCancel(context.Background())
-	var centralCmds uplink.CommandFunc
-	relayDone := make(chan struct{}) // the phone relay (below, once the web server is made)
-	upDone := make(chan struct{})
-	if cfg.MQTT.Uplink.URL != "" {
-		u, err := newUplink(cfg, j, sup, log)
-		if err != nil {
-			stopDevices()
-			stopUplink()
-			return err
-		}
-		centralCmds = central.Handler(eng, key, pii.Last4, func() (uint64, uint64, error) {
-			u.Rewind(0)
-			return j.Oldest(), j.Head(), nil
-		})
-		u.OnCommand(centralCmds)
-		a.upMu.Lock()
-		a.Uplink = u
-		a.upMu.Unlock()
-		go func() {
-			defer close(upDone)
-			if err := u.Run(upCtx); err != nil {
-				log.Error("uplink stopped", "err", err)
-			}
-		}()
-		go heartbeat(upCtx, u, sup)
-	} else {
-		close(upDone)
-	}
-	for _, d := range starts {
-		sup.Start(devCtx, d)
-	}
-	term, err := startTerminals(devCtx, cfg, eng, sup, padSvc, log)
-	if err != nil {
-		stopDevices()
-		stopUplink()
-		return err
-	}
-	a.Terminals = term
-	a.Sims.terms = term
-	go padSvc.Run(devCtx) // every pad transport is attached by now
-	defer term.Close()
-	a.Pruner = newPruner(cfg, j, eng, a.Stats, log)
-	srv := web.New(web.Deps{Config: cfg, Engine: eng, Journal: j, Issuer: iss, Supervisor: sup, PhoneKey: phoneKey,
-		Simulators: a.Sims, Tracer: a.Trace, Pages: kioskui.Pages(), Log: log, Registry: reg, Tokens: tokens, ListenAddr: a.Addr, PII: key, Kiosks: a.Kiosks, Lines: a, Stats: a.Stats, Uplink: a.uplinkStatus, Commander: a,
-		Ready: func() []string {
-			if err := eng.StorageErr(); err != nil {
-				return []string{"journal: " + err.Error()}
-			}
+		mu.Unlock()
+		select {
+		case <-done:
 			return nil
-		}})
-	handler.Store(srv)
-	if u := a.uplink(); u != nil {
-		// The phone relay through the central server (docs/phone-relay.md).
-		u.OnCommand(srv.PhoneRelayCommands(centralCmds))
-		go func() {
-			defer close(relayDone)
-			srv.RunPhoneRelay(upCtx, u.PublishRetained, web.PhoneRelayEvery)
-		}()
-	} else {
-		close(relayDone)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
+	return observe, stop
+}
 
-	sddaemon.SdNotify(false, "READY=1\nSTATUS=serving on "+a.Addr)
-	log.Info("halld ready", "addr", a.Addr, "hall", cfg.Hall.ID, "devices", len(cfg.Devices),
-		"journal_head", j.Head(), "startup", time.Since(start).Round(time.Millisecond))
-	a.ReportRosterConflicts(ctx, cfg, false, log) // roster.go
-	if opts.OnReady != nil {
-		opts.OnReady(a)
+// Version is halld's build (the VCS revision, or "dev").
+func Version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				return s.Value
+			}
+		}
 	}
-	go watchdog(ctx, eng, log)
-	go tick(ctx, eng, log)
-	go watchHealth(ctx, a, eng, dir, log)
-	go a.Pruner.Run(devCtx, pruneEvery)
-
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case err := <-httpDone:
-		runErr = fmt.Errorf("http server: %w", err)
-	}
-
-	// Shutdown: stop taking requests but let in-flight ones (a ticket being
-	// printed) finish, then stop devices, then the engine, then the journal.
-	sddaemon.SdNotify(false, "STOPPING=1")
-	log.Info("halld stopping")
-	shCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	srv.Close()
-	if err := hs.Shutdown(shCtx); err != nil {
-		log.Warn("http shutdown", "err", err)
-	}
-	stopDevices()
-	<-statsDone  // its last checkpoint goes in before the journal closes
-	term.Close() // its watcher reports through the supervisor too
-	sup.Wait()
-	obsMu.Lock()
-	obsClosed = true
-	close(observed)
-	obsMu.Unlock()
-	<-obsDone
-	// Last: the uplink sends what the stop recorded, then "disconnected".
-	stopUplink()
-	<-relayDone
-	<-upDone
-	log.Info("halld stopped", "journal_head", j.Head())
-	return runErr
+	return "dev"
 }
 
 // tick lets the time-based rules run (pause overdue, rating timeouts). Every
@@ -648,56 +464,6 @@ func tick(ctx context.Context, eng *engine.Engine, log *slog.Logger) {
 			}
 		}
 	}
-}
-
-// swapHandler serves the start-up handler, then the real one.
-type swapHandler struct{ h atomic.Value }
-
-func (s *swapHandler) Store(h http.Handler) { s.h.Store(&h) }
-
-func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	(*s.h.Load().(*http.Handler)).ServeHTTP(w, r)
-}
-
-func startingHandler(phase *atomic.Value) http.Handler {
-	m := http.NewServeMux()
-	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
-	starting := func(w http.ResponseWriter, body string) {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Header().Set("Retry-After", "1")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		w.Write([]byte(body))
-	}
-	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		starting(w, `{"ready":false,"reasons":["`+phase.Load().(string)+`"]}`+"\n")
-	})
-	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		starting(w, `{"error":{"code":"starting","message":"系统正在启动，请稍候"}}`+"\n")
-	})
-	return m
-}
-
-// printerProfile is the device's profile with its overrides (config.Load
-// always fills in the printer block of a ticket_printer).
-func printerProfile(d *config.Device) (escpos.Profile, error) {
-	p := d.Printer
-	prof, ok := escpos.LookupProfile(p.Profile)
-	if !ok {
-		return prof, fmt.Errorf("device %s: unknown printer profile %q", d.ID, p.Profile)
-	}
-	if p.Charset != "" {
-		prof.Charset = p.Charset
-	}
-	if p.Cutter != "" {
-		prof.Cutter = escpos.Cutter(p.Cutter)
-	}
-	if p.MaxCharMag > 0 {
-		prof.MaxCharMag = p.MaxCharMag
-	}
-	if p.PaperWidthMM == 58 && prof.PaperWidthMM != 58 {
-		prof.PaperWidthMM, prof.Dots, prof.Columns = 58, 384, 32
-	}
-	return prof, prof.Validate()
 }
 
 func readTokens(cfg *config.Config) ([]web.Token, error) {
@@ -718,40 +484,6 @@ func readTokens(cfg *config.Config) ([]web.Token, error) {
 		out = append(out, wt)
 	}
 	return out, nil
-}
-
-// fdBudget is the descriptors this hall may need at most: four a serial
-// device, every listener's bounds, and a margin for the journal, logs and
-// outgoing connections.
-func fdBudget(cfg *config.Config) uint64 {
-	n := 256 + cfg.HTTP.MaxConnections + 512 // LAN, loopback's reserve (netlimit)
-	if cfg.MQTT.Broker.Embedded {
-		n += 2 * cfg.MQTT.Broker.MaxClients
-	}
-	for i := range cfg.Devices {
-		if cfg.Devices[i].Serial != nil || cfg.Devices[i].Simulate {
-			n += 4
-		}
-	}
-	return uint64(n)
-}
-
-// refusalLog logs refused connections, at most one line a minute per
-// listener with the count since the last, so a flood does not flood the log.
-func refusalLog(log *slog.Logger, listener string) func(net.Addr, string) {
-	var mu sync.Mutex
-	var last time.Time
-	var n int
-	return func(remote net.Addr, why string) {
-		mu.Lock()
-		defer mu.Unlock()
-		n++
-		if time.Since(last) < time.Minute {
-			return
-		}
-		log.Warn("connections refused over the limit", "listener", listener, "count", n, "last_remote", remote.String(), "limit", why)
-		last, n = time.Now(), 0
-	}
 }
 
 func trimSpace(b []byte) []byte {
