@@ -6,8 +6,8 @@
 //
 // The files by job: app.go the order of construction; devices.go the table
 // of device kinds; uplink.go the central uplink; terminals.go the hall
-// broker's side; httpserve.go the listener and the start-up handler;
-// sims.go the demo's simulators.
+// broker's side; httpserve.go the listener and the start-up handler. The
+// demo's simulators are package daemon/sims.
 package app
 
 import (
@@ -42,12 +42,14 @@ import (
 	"halld/daemon/pii"
 	"halld/daemon/printing"
 	"halld/daemon/retention"
+	"halld/daemon/sims"
 	"halld/daemon/stats"
 	"halld/daemon/supervisor"
 	"halld/daemon/uplink"
 	"halld/daemon/web"
 	"halld/drivers/device"
 	"halld/drivers/hpad/padbus"
+	"halld/drivers/idcard"
 	"halld/drivers/linedev/lineport"
 	"halld/drivers/serialport"
 	"halld/drivers/ticketprinter"
@@ -75,7 +77,7 @@ type App struct {
 	Supervisor *supervisor.Supervisor
 	Printers   map[string]*ticketprinter.Printer
 	Lines      map[string]*padbus.Bus
-	Sims       *Sims
+	Sims       *sims.Set
 	Trace      *serialport.Trace
 	Addr       string
 	PII        *pii.Key
@@ -275,7 +277,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 				Kind: "trace_stopped", Severity: "warning", Message: "设备 " + dev + " 的十六进制跟踪已自动停止：" + why}})
 		}})
 	g.Add("hex trace", nil, func(context.Context) error { a.Trace.Close(); return nil })
-	a.Sims = &Sims{}
+	a.Sims = &sims.Set{}
 	g.Add("simulators", nil, func(context.Context) error { a.Sims.Close(); return nil })
 
 	observe, stopObserving := observeDevices(eng, log)
@@ -329,7 +331,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		return err
 	}
 	a.Terminals = term
-	a.Sims.terms = term
+	if term != nil {
+		a.Sims.SetTerminals(term)
+	}
 	// Closed before the devices stop: its watcher reports through the supervisor too.
 	g.Add("hall broker", nil, func(context.Context) error { term.Close(); return nil })
 	g.Go("pad pages", func(ctx context.Context) error { padSvc.Run(ctx); return nil }) // every pad transport is attached by now
@@ -518,3 +522,6 @@ func watchdog(ctx context.Context, eng *engine.Engine, log *slog.Logger) {
 		}
 	}
 }
+
+// DemoCard is a made-up card for the demo and tests (sims.DemoCard).
+func DemoCard(which string) (idcard.Card, bool) { return sims.DemoCard(which) }

@@ -118,7 +118,7 @@ func buildPrinter(b *builder, d *config.Device) (*supervisor.Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec, err := b.a.Sims.printer(d, b.dir, prof)
+	spec, err := b.a.Sims.AttachPrinter(d, b.dir, prof)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func buildSerialPad(b *builder, d *config.Device) (*supervisor.Device, error) {
 // buildLine builds an RS-485 line with its pads (or a point-to-point pad).
 func buildLine(b *builder, d *config.Device) (*supervisor.Device, error) {
 	linePads := b.pads.Pads(d.ID)
-	spec, err := b.a.Sims.line(d, b.dir, linePads)
+	spec, err := b.a.Sims.AttachLine(d, b.dir, linePads)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +162,7 @@ func buildLine(b *builder, d *config.Device) (*supervisor.Device, error) {
 // durable event).
 func buildLineDevice(b *builder, d *config.Device) (*supervisor.Device, error) {
 	opts := lineOptions(d)
-	spec, err := b.a.Sims.lineDevice(d, b.dir, opts.Options)
+	spec, err := b.a.Sims.AttachLineDevice(d, b.dir, opts.Options)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +192,7 @@ func buildLineDevice(b *builder, d *config.Device) (*supervisor.Device, error) {
 }
 
 func buildIDReader(b *builder, d *config.Device) (*supervisor.Device, error) {
-	spec, err := b.a.Sims.idReader(d, b.dir)
+	spec, err := b.a.Sims.AttachIDReader(d, b.dir)
 	if err != nil {
 		return nil, err
 	}

@@ -202,26 +202,6 @@ func (t *Terminals) Close() {
 	})
 }
 
-// simulateTerminal applies a demo action to a simulated terminal.
-func simulateTerminal(s *termsim.Terminal, action string) error {
-	switch action {
-	case "door_open", "door_close":
-		s.SetDoor(action == "door_open")
-	case "printer_fault", "printer_paper_low", "printer_ok":
-		s.SetPeripheral("printer", map[string]string{"printer_fault": "fault", "printer_paper_low": "paper_low", "printer_ok": "ok"}[action])
-	case "card_reader_fault", "card_reader_ok":
-		s.SetPeripheral("card_reader", map[string]string{"card_reader_fault": "fault", "card_reader_ok": "ok"}[action])
-	case "fault":
-		_, err := s.Fault("E101", "出纸口卡纸")
-		return err
-	case "silence", "speak":
-		s.Silence(action == "silence")
-	default:
-		return fmt.Errorf("未知的终端操作 %q（可用：door_open, door_close, printer_fault, printer_paper_low, printer_ok, card_reader_fault, card_reader_ok, fault, silence, speak）", action)
-	}
-	return nil
-}
-
 func randomSecret() string {
 	b := make([]byte, 16)
 	rand.Read(b)

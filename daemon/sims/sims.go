@@ -1,4 +1,8 @@
-package app
+// Package sims holds the demo's built-in simulators of devices declared
+// `simulate: true`: each sits behind a real pty, so the driver talks to it
+// through go.bug.st/serial exactly as it would to hardware. The monitor
+// page's demo actions and the tests drive them through a Set.
+package sims
 
 import (
 	"fmt"
@@ -18,13 +22,18 @@ import (
 	"halld/drivers/linedev"
 	"halld/drivers/linedev/linesim"
 	"halld/drivers/serialport"
+	"halld/drivers/terminal/termsim"
 	"halld/drivers/vport"
 )
 
-// Sims holds the built-in simulators of devices declared `simulate: true`.
-// Each sits behind a real pty, so the driver talks to it through
-// go.bug.st/serial exactly as it would to hardware.
-type Sims struct {
+// Terminals finds the simulated self-service terminals (they live with the
+// hall broker, which starts them).
+type Terminals interface {
+	Sim(id string) (*termsim.Terminal, bool)
+}
+
+// Set holds the simulators of one hall. The zero value is ready to use.
+type Set struct {
 	mu       sync.Mutex
 	ports    map[string]*vport.Port
 	printers map[string]*escpossim.Simulator
@@ -32,7 +41,7 @@ type Sims struct {
 	pads     map[string]*hpadsim.Pad
 	liners   map[string]*linesim.Device
 	readers  map[string]*idcardsim.Reader
-	terms    *Terminals // simulated terminals live with the hall broker
+	terms    Terminals // simulated terminals live with the hall broker
 }
 
 // spec returns the port spec of a serial device.
@@ -52,7 +61,7 @@ func spec(d *config.Device) serialport.Spec {
 
 // attach starts serve behind a pty for a simulated device and returns the
 // spec that reaches it; for a real device it returns the configured spec.
-func (s *Sims) attach(d *config.Device, dir string, serve vport.ServeFunc) (serialport.Spec, error) {
+func (s *Set) attach(d *config.Device, dir string, serve vport.ServeFunc) (serialport.Spec, error) {
 	sp := spec(d)
 	if !d.Simulate {
 		return sp, nil
@@ -76,8 +85,8 @@ func (s *Sims) attach(d *config.Device, dir string, serve vport.ServeFunc) (seri
 	return sp, nil
 }
 
-// printer attaches a simulated ESC/POS printer.
-func (s *Sims) printer(d *config.Device, dir string, prof escpos.Profile) (serialport.Spec, error) {
+// AttachPrinter attaches a simulated ESC/POS printer.
+func (s *Set) AttachPrinter(d *config.Device, dir string, prof escpos.Profile) (serialport.Spec, error) {
 	if !d.Simulate {
 		return spec(d), nil
 	}
@@ -91,8 +100,8 @@ func (s *Sims) printer(d *config.Device, dir string, prof escpos.Profile) (seria
 	return sp, err
 }
 
-// line attaches a simulated RS-485 line with its pads.
-func (s *Sims) line(d *config.Device, dir string, pads []padbus.Pad) (serialport.Spec, error) {
+// AttachLine attaches a simulated RS-485 line with its pads.
+func (s *Set) AttachLine(d *config.Device, dir string, pads []padbus.Pad) (serialport.Spec, error) {
 	if !d.Simulate {
 		return spec(d), nil
 	}
@@ -110,8 +119,8 @@ func (s *Sims) line(d *config.Device, dir string, pads []padbus.Pad) (serialport
 	return sp, nil
 }
 
-// lineDevice attaches a simulated scanner or line device.
-func (s *Sims) lineDevice(d *config.Device, dir string, o linedev.Options) (serialport.Spec, error) {
+// AttachLineDevice attaches a simulated scanner or line device.
+func (s *Set) AttachLineDevice(d *config.Device, dir string, o linedev.Options) (serialport.Spec, error) {
 	if !d.Simulate {
 		return spec(d), nil
 	}
@@ -128,8 +137,8 @@ func (s *Sims) lineDevice(d *config.Device, dir string, o linedev.Options) (seri
 	return sp, err
 }
 
-// idReader attaches a simulated ID card reader.
-func (s *Sims) idReader(d *config.Device, dir string) (serialport.Spec, error) {
+// AttachIDReader attaches a simulated ID card reader.
+func (s *Set) AttachIDReader(d *config.Device, dir string) (serialport.Spec, error) {
 	if !d.Simulate {
 		return spec(d), nil
 	}
@@ -144,7 +153,7 @@ func (s *Sims) idReader(d *config.Device, dir string) (serialport.Spec, error) {
 }
 
 // Reader returns a simulated ID card reader (tests place cards on it).
-func (s *Sims) Reader(id string) (*idcardsim.Reader, bool) {
+func (s *Set) Reader(id string) (*idcardsim.Reader, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.readers[id]
@@ -176,7 +185,7 @@ func DemoCard(which string) (idcard.Card, bool) {
 }
 
 // Liner returns a simulated scanner or line device (tests scan with it).
-func (s *Sims) Liner(id string) (*linesim.Device, bool) {
+func (s *Set) Liner(id string) (*linesim.Device, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l, ok := s.liners[id]
@@ -184,7 +193,7 @@ func (s *Sims) Liner(id string) (*linesim.Device, bool) {
 }
 
 // Pad returns a simulated pad (tests press it).
-func (s *Sims) Pad(id string) (*hpadsim.Pad, bool) {
+func (s *Set) Pad(id string) (*hpadsim.Pad, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.pads[id]
@@ -192,7 +201,7 @@ func (s *Sims) Pad(id string) (*hpadsim.Pad, bool) {
 }
 
 // Printer returns a simulated printer (tests read what it printed).
-func (s *Sims) Printer(id string) (*escpossim.Simulator, bool) {
+func (s *Set) Printer(id string) (*escpossim.Simulator, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.printers[id]
@@ -200,7 +209,7 @@ func (s *Sims) Printer(id string) (*escpossim.Simulator, bool) {
 }
 
 // Port returns a simulated device's port (tests unplug it).
-func (s *Sims) Port(id string) (*vport.Port, bool) {
+func (s *Set) Port(id string) (*vport.Port, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.ports[id]
@@ -208,19 +217,22 @@ func (s *Sims) Port(id string) (*vport.Port, bool) {
 }
 
 // Simulate applies a demo action from the monitor page.
-func (s *Sims) Simulate(id, action, text string) error {
+func (s *Set) Simulate(id, action, text string) error {
 	s.mu.Lock()
 	port, ok := s.ports[id]
 	pr := s.printers[id]
 	pad := s.pads[id]
 	liner := s.liners[id]
 	reader := s.readers[id]
+	terms := s.terms
 	s.mu.Unlock()
 	if pad != nil {
 		return simulatePad(pad, action)
 	}
-	if t, ok := s.terms.Sim(id); ok {
-		return simulateTerminal(t, action)
+	if terms != nil {
+		if t, ok := terms.Sim(id); ok {
+			return simulateTerminal(t, action)
+		}
 	}
 	if reader != nil && action != "unplug" && action != "replug" {
 		return simulateReader(reader, action)
@@ -261,8 +273,15 @@ func (s *Sims) Simulate(id, action, text string) error {
 	return nil
 }
 
+// SetTerminals tells the set where the simulated terminals are.
+func (s *Set) SetTerminals(t Terminals) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.terms = t
+}
+
 // Close unplugs every simulator.
-func (s *Sims) Close() {
+func (s *Set) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range s.ports {
@@ -308,4 +327,24 @@ func simulateReader(r *idcardsim.Reader, action string) error {
 		}
 	}
 	return fmt.Errorf("未知的读卡器操作 %q（可用：place_resident, place_elder, place_expired, place_foreigner, remove）", action)
+}
+
+// simulateTerminal applies a demo action to a simulated terminal.
+func simulateTerminal(s *termsim.Terminal, action string) error {
+	switch action {
+	case "door_open", "door_close":
+		s.SetDoor(action == "door_open")
+	case "printer_fault", "printer_paper_low", "printer_ok":
+		s.SetPeripheral("printer", map[string]string{"printer_fault": "fault", "printer_paper_low": "paper_low", "printer_ok": "ok"}[action])
+	case "card_reader_fault", "card_reader_ok":
+		s.SetPeripheral("card_reader", map[string]string{"card_reader_fault": "fault", "card_reader_ok": "ok"}[action])
+	case "fault":
+		_, err := s.Fault("E101", "出纸口卡纸")
+		return err
+	case "silence", "speak":
+		s.Silence(action == "silence")
+	default:
+		return fmt.Errorf("未知的终端操作 %q（可用：door_open, door_close, printer_fault, printer_paper_low, printer_ok, card_reader_fault, card_reader_ok, fault, silence, speak）", action)
+	}
+	return nil
 }
