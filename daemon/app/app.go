@@ -208,6 +208,18 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		return fmt.Errorf("resolve interrupted prints: %w", err)
 	}
 
+	// A trace that stops by itself (its caps, a disk running low) says so
+	// where hall IT looks: an alert, and trace_stopped on the device.
+	a.Trace = serialport.NewTraceWithOptions(filepath.Join(dir, "trace"), serialport.TraceOptions{
+		OnStop: func(dev, why string) {
+			log.Warn("hex trace stopped", "device", dev, "why", why)
+			go submit(context.Background(), eng, log, hall.RaiseAlert{Alert: hall.Alert{AlertID: "trace-stopped-" + dev,
+				Kind: "trace_stopped", Severity: "warning", Message: "设备 " + dev + " 的十六进制跟踪已自动停止：" + why}})
+		}})
+	g.Add("hex trace", nil, func(context.Context) error { a.Trace.Close(); return nil })
+	a.Sims = &sims.Set{}
+	g.Add("simulators", nil, func(context.Context) error { a.Sims.Close(); return nil })
+
 	phase.Store("starting devices")
 	key, err := pii.LoadOrCreate(filepath.Join(dir, "pii.key"))
 	if err != nil {
@@ -267,18 +279,6 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		underUplink.Add(1)
 		go func() { defer underUplink.Done(); f(upCtx) }()
 	}
-
-	// A trace that stops by itself (its caps, a disk running low) says so
-	// where hall IT looks: an alert, and trace_stopped on the device.
-	a.Trace = serialport.NewTraceWithOptions(filepath.Join(dir, "trace"), serialport.TraceOptions{
-		OnStop: func(dev, why string) {
-			log.Warn("hex trace stopped", "device", dev, "why", why)
-			go submit(context.Background(), eng, log, hall.RaiseAlert{Alert: hall.Alert{AlertID: "trace-stopped-" + dev,
-				Kind: "trace_stopped", Severity: "warning", Message: "设备 " + dev + " 的十六进制跟踪已自动停止：" + why}})
-		}})
-	g.Add("hex trace", nil, func(context.Context) error { a.Trace.Close(); return nil })
-	a.Sims = &sims.Set{}
-	g.Add("simulators", nil, func(context.Context) error { a.Sims.Close(); return nil })
 
 	observe, stopObserving := observeDevices(eng, log)
 	g.Add("device observer", nil, stopObserving)

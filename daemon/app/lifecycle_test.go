@@ -47,3 +47,47 @@ func TestFailedStartLeaksNoGoroutine(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The shutdown order is the reverse of construction: requests drain first,
+// then the devices stop, their last reports are recorded and sent up, and
+// the journal closes last of all but the listener.
+func TestShutdownOrder(t *testing.T) {
+	url := startMosquitto(t)
+	dir := t.TempDir()
+	yaml := strings.Replace(fmt.Sprintf(hallYAML, filepath.Join(dir, "data")), "storage:", "mqtt:\n  uplink: {url: \""+url+"\", node: edge-1}\nstorage:", 1)
+	var logs syncBuffer
+	h := startHallYAML(t, dir, yaml, &logs)
+	waitState(t, h, "printer-1", "ready", 5*time.Second)
+	h.stop()
+	var order []string
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if i := strings.Index(line, "msg=stopped part="); i >= 0 {
+			part := line[i+len("msg=stopped part="):]
+			if strings.HasPrefix(part, `"`) {
+				part = part[1 : strings.Index(part[1:], `"`)+1]
+			} else if sp := strings.IndexByte(part, ' '); sp >= 0 {
+				part = part[:sp]
+			}
+			order = append(order, part)
+		}
+	}
+	want := []string{"web", "hall broker", "devices", "statistics", "device observer", "uplink", "simulators", "hex trace", "engine", "journal", "http listener"}
+	pos := map[string]int{}
+	for i, p := range order {
+		pos[p] = i
+	}
+	last := -1
+	for _, p := range want {
+		i, ok := pos[p]
+		if !ok {
+			t.Fatalf("%q did not stop (stopped: %v)", p, order)
+		}
+		if i < last {
+			t.Fatalf("%q stopped out of order: %v, want %v as a subsequence", p, order, want)
+		}
+		last = i
+	}
+	if !strings.Contains(logs.String(), "msg=\"halld stopped\"") {
+		t.Fatal("no \"halld stopped\" line")
+	}
+}

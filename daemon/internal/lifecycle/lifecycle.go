@@ -172,6 +172,8 @@ func (g *Group) Stop() error {
 			errs = append(errs, &StopError{Name: p.name, Err: err})
 		case took >= slowStop:
 			g.log.Warn("slow stop", "part", p.name, "took", took.Round(time.Millisecond))
+		default:
+			g.log.Debug("stopped", "part", p.name, "took", took.Round(time.Microsecond))
 		}
 	}
 	return errors.Join(errs...)
