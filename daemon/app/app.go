@@ -265,12 +265,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		g.Add("uplink", nil, func(ctx context.Context) error {
 			stopUplink()
 			underUplink.Wait()
-			select {
-			case <-upDone:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+			return lifecycle.Done(ctx, upDone)
 		})
 	} else {
 		stopUplink()
@@ -431,12 +426,7 @@ func observeDevices(eng *engine.Engine, log *slog.Logger) (observe func(hall.Obs
 			close(observed)
 		}
 		mu.Unlock()
-		select {
-		case <-done:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+		return lifecycle.Done(ctx, done)
 	}
 	return observe, stop
 }

@@ -83,13 +83,19 @@ func (g *Group) Go(name string, run func(ctx context.Context) error) {
 	}()
 	g.push(name, func(sctx context.Context) error {
 		cancel()
-		select {
-		case <-done:
-			return nil
-		case <-sctx.Done():
-			return sctx.Err()
-		}
+		return Done(sctx, done)
 	})
+}
+
+// Done waits for done to close, or for ctx to end (its error): what a
+// stop that waits for a goroutine returns.
+func Done(ctx context.Context, done <-chan struct{}) error {
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (g *Group) push(name string, stop func(ctx context.Context) error) {

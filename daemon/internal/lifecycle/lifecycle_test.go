@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"halld/daemon/internal/leakcheck"
 )
 
 type recorder struct {
@@ -22,20 +24,6 @@ func (r *recorder) String() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return strings.Join(r.got, " ")
-}
-
-// settle waits for the goroutine count to come back to n (goroutines that
-// were told to end may take a moment to be gone).
-func settle(t *testing.T, n int) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for runtime.NumGoroutine() > n {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			t.Fatalf("%d goroutines, want %d:\n%s", runtime.NumGoroutine(), n, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func TestFailingStartStopsWhatStartedInReverseAndLeaksNothing(t *testing.T) {
@@ -71,7 +59,7 @@ func TestFailingStartStopsWhatStartedInReverseAndLeaksNothing(t *testing.T) {
 	if got, want := r.String(), "start:journal stop:devices stop:engine stop:journal"; got != want {
 		t.Fatalf("order = %q, want %q (the failed part is not stopped; the rest in reverse)", got, want)
 	}
-	settle(t, before)
+	leakcheck.Settle(t, before, 2*time.Second)
 }
 
 func TestRunStopsOnContextAndOnAFailingPart(t *testing.T) {
@@ -105,7 +93,7 @@ func TestRunStopsOnContextAndOnAFailingPart(t *testing.T) {
 	if !errors.As(err, &re) || re.Name != "http" {
 		t.Fatalf("Run = %v, want the http part's RunError", err)
 	}
-	settle(t, before)
+	leakcheck.Settle(t, before, 2*time.Second)
 }
 
 func TestASlowStopIsNamedAndTheRestStillStop(t *testing.T) {
