@@ -355,7 +355,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		// The phone relay through the central server (docs/phone-relay.md).
 		u.OnCommand(srv.PhoneRelayCommands(centralCmds))
 		goUnderUplink(func(ctx context.Context) { srv.RunPhoneRelay(ctx, u.PublishRetained, web.PhoneRelayEvery) })
-		goUnderUplink(func(ctx context.Context) { heartbeat(ctx, u, sup) })
+		goUnderUplink(func(ctx context.Context) { lifecycle.Every(ctx, time.Minute, heartbeat(u, sup)) })
 	}
 
 	sddaemon.SdNotify(false, "READY=1\nSTATUS=serving on "+a.Addr)
@@ -365,9 +365,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if opts.OnReady != nil {
 		opts.OnReady(a)
 	}
-	g.Go("watchdog", func(ctx context.Context) error { watchdog(ctx, eng, log); return nil })
-	g.Go("tick", func(ctx context.Context) error { tick(ctx, eng, log); return nil })
-	g.Go("health", func(ctx context.Context) error { watchHealth(ctx, a, eng, dir, log); return nil })
+	watchdog(g, eng, log)
+	g.Every("tick", 5*time.Second, tick(eng, log))
+	g.Every("health", healthEvery, watchHealth(a, eng, dir, log))
 	g.Go("retention", func(ctx context.Context) error { a.Pruner.Run(ctx, pruneEvery); return nil })
 
 	runErr := g.Wait(ctx)
@@ -445,17 +445,10 @@ func Version() string {
 
 // tick lets the time-based rules run (pause overdue, rating timeouts). Every
 // 5 s is well within their minute-scale limits.
-func tick(ctx context.Context, eng *engine.Engine, log *slog.Logger) {
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := eng.Submit(ctx, hall.Tick{}); err != nil && ctx.Err() == nil {
-				log.Warn("tick", "err", err)
-			}
+func tick(eng *engine.Engine, log *slog.Logger) func(context.Context) {
+	return func(ctx context.Context) {
+		if _, err := eng.Submit(ctx, hall.Tick{}); err != nil && ctx.Err() == nil {
+			log.Warn("tick", "err", err)
 		}
 	}
 }
@@ -488,29 +481,23 @@ func trimSpace(b []byte) []byte {
 }
 
 // watchdog pets systemd only while the engine still answers: a wedged core
-// gets halld restarted instead of silently serving nothing.
-func watchdog(ctx context.Context, eng *engine.Engine, log *slog.Logger) {
+// gets halld restarted instead of silently serving nothing. It is a part
+// of g only when systemd asks for a watchdog.
+func watchdog(g *lifecycle.Group, eng *engine.Engine, log *slog.Logger) {
 	interval, err := sddaemon.SdWatchdogEnabled(false)
 	if err != nil || interval == 0 {
 		return
 	}
-	t := time.NewTicker(interval / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+	g.Every("watchdog", interval/3, func(ctx context.Context) {
+		qctx, cancel := context.WithTimeout(ctx, interval/3)
+		_, err := eng.Query(qctx, func(*hall.State) any { return nil })
+		cancel()
+		if err != nil {
+			log.Error("engine not answering; withholding watchdog", "err", err)
 			return
-		case <-t.C:
-			qctx, cancel := context.WithTimeout(ctx, interval/3)
-			_, err := eng.Query(qctx, func(*hall.State) any { return nil })
-			cancel()
-			if err != nil {
-				log.Error("engine not answering; withholding watchdog", "err", err)
-				continue
-			}
-			sddaemon.SdNotify(false, "WATCHDOG=1")
 		}
-	}
+		sddaemon.SdNotify(false, "WATCHDOG=1")
+	})
 }
 
 // DemoCard is a made-up card for the demo and tests (sims.DemoCard).

@@ -22,16 +22,10 @@ const (
 // watchHealth raises and clears the alerts about halld itself: the central
 // uplink down for a while, its backlog (backlog.go), the disk under the
 // journal running low.
-func watchHealth(ctx context.Context, a *App, eng *engine.Engine, dir string, log *slog.Logger) {
-	t := time.NewTicker(healthEvery)
-	defer t.Stop()
+// It returns the check that runs every healthEvery.
+func watchHealth(a *App, eng *engine.Engine, dir string, log *slog.Logger) func(context.Context) {
 	var downSince time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	return func(ctx context.Context) {
 		if st, ok := a.uplinkStatus(); ok {
 			if cmd := backlogCommand(st); cmd != nil {
 				submit(ctx, eng, log, cmd)
@@ -50,7 +44,7 @@ func watchHealth(ctx context.Context, a *App, eng *engine.Engine, dir string, lo
 		}
 		free, total, err := diskFree(dir)
 		if err != nil || total == 0 {
-			continue
+			return
 		}
 		if free*100/total < diskLowPct || free < diskLowBytes {
 			submit(ctx, eng, log, hall.RaiseAlert{Alert: hall.Alert{AlertID: "disk-low", Kind: "disk_low", Severity: "critical",

@@ -87,17 +87,10 @@ func deviceStatus(kind, state, reason string, detail map[string]any) map[string]
 
 // heartbeat republishes every device's status each minute, so the central
 // side can tell a quiet device from a stale one (3 missed = stale).
-func heartbeat(ctx context.Context, u *uplink.Uplink, sup *supervisor.Supervisor) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			for _, i := range sup.Infos() {
-				u.PublishDeviceStatus(i.ID, deviceStatus(i.Kind, i.State, i.Reason, i.Detail))
-			}
+func heartbeat(u *uplink.Uplink, sup *supervisor.Supervisor) func(context.Context) {
+	return func(context.Context) {
+		for _, i := range sup.Infos() {
+			u.PublishDeviceStatus(i.ID, deviceStatus(i.Kind, i.State, i.Reason, i.Detail))
 		}
 	}
 }

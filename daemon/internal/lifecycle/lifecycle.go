@@ -87,6 +87,27 @@ func (g *Group) Go(name string, run func(ctx context.Context) error) {
 	})
 }
 
+// Every is a part that calls f every interval (first after one interval)
+// until the group stops it.
+func (g *Group) Every(name string, interval time.Duration, f func(ctx context.Context)) {
+	g.Go(name, func(ctx context.Context) error { Every(ctx, interval, f); return nil })
+}
+
+// Every calls f every interval (first after one interval) until ctx ends;
+// a call in progress finishes first.
+func Every(ctx context.Context, interval time.Duration, f func(ctx context.Context)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f(ctx)
+		}
+	}
+}
+
 // Done waits for done to close, or for ctx to end (its error): what a
 // stop that waits for a goroutine returns.
 func Done(ctx context.Context, done <-chan struct{}) error {

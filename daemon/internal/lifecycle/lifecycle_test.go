@@ -134,3 +134,32 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(p)
 }
+
+func TestEveryRunsUntilStoppedAndFinishesTheCallInProgress(t *testing.T) {
+	before := runtime.NumGoroutine()
+	g := New(nil, time.Second)
+	calls := make(chan struct{}, 100)
+	inCall := make(chan struct{})
+	var once sync.Once
+	finished := false
+	g.Every("tick", time.Millisecond, func(ctx context.Context) {
+		calls <- struct{}{}
+		once.Do(func() {
+			close(inCall)
+			<-ctx.Done() // stopped while in a call: the call finishes first
+			time.Sleep(20 * time.Millisecond)
+			finished = true
+		})
+	})
+	<-inCall
+	g.Stop()
+	if !finished {
+		t.Fatal("Stop returned before the call in progress finished")
+	}
+	n := len(calls)
+	time.Sleep(20 * time.Millisecond)
+	if len(calls) != n {
+		t.Fatal("called after Stop")
+	}
+	leakcheck.Settle(t, before, 2*time.Second)
+}
