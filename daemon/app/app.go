@@ -5,9 +5,9 @@
 // up, and the journal closes cleanly — also when start-up fails half-way.
 //
 // The files by job: app.go the order of construction; devices.go the table
-// of device kinds; uplink.go the central uplink; terminals.go the hall
-// broker's side; httpserve.go the listener and the start-up handler. The
-// demo's simulators are package daemon/sims.
+// of device kinds; uplink.go the central uplink; httpserve.go the listener
+// and the start-up handler. The hall broker's side is package
+// daemon/hallbroker, the demo's simulators package daemon/sims.
 package app
 
 import (
@@ -32,6 +32,7 @@ import (
 	"halld/daemon/config"
 	"halld/daemon/engine"
 	"halld/daemon/hall"
+	"halld/daemon/hallbroker"
 	"halld/daemon/internal/lifecycle"
 	"halld/daemon/issuer"
 	"halld/daemon/journal"
@@ -86,7 +87,7 @@ type App struct {
 	Stats      *stats.Live
 	Pruner     *retention.Pruner
 	Uplink     *uplink.Uplink
-	Terminals  *Terminals
+	Terminals  *hallbroker.Side
 
 	httpLimit *netlimit.Listener
 	pads      *pads.Service
@@ -321,7 +322,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		sup.Start(devCtx, d)
 	}
 	g.Add("devices", nil, func(context.Context) error { stopDevices(); sup.Wait(); return nil })
-	term, err := startTerminals(devCtx, cfg, eng, sup, padSvc, log)
+	term, err := hallbroker.Start(devCtx, cfg, eng, sup, padSvc, log)
 	if err != nil {
 		return err
 	}
@@ -502,3 +503,13 @@ func watchdog(g *lifecycle.Group, eng *engine.Engine, log *slog.Logger) {
 
 // DemoCard is a made-up card for the demo and tests (sims.DemoCard).
 func DemoCard(which string) (idcard.Card, bool) { return sims.DemoCard(which) }
+
+// LastContact is when a terminal was last heard from (any message, not only
+// a change of state), for the monitor's 最后通讯.
+func (a *App) LastContact(id string) (time.Time, bool) {
+	if a.Terminals == nil || a.Terminals.Watcher == nil {
+		return time.Time{}, false
+	}
+	s, ok := a.Terminals.Watcher.Status(id)
+	return s.LastSeen, ok && !s.LastSeen.IsZero()
+}

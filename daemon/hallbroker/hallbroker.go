@@ -1,4 +1,7 @@
-package app
+// Package hallbroker runs the hall's MQTT side: the embedded broker (unless
+// an external one is configured), the watcher of 24-hour terminals, the
+// networked pads' transport and the demo's simulated terminals.
+package hallbroker
 
 import (
 	"context"
@@ -9,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,10 +29,8 @@ import (
 	"halld/drivers/terminal/termsim"
 )
 
-// Terminals runs the hall's MQTT side: the embedded broker (unless an
-// external one is configured), the watcher of 24-hour terminals, and the
-// simulated terminals of the demo.
-type Terminals struct {
+// Side is the hall broker's side of one hall.
+type Side struct {
 	Broker  *broker.Broker
 	Watcher *terminals.Watcher
 
@@ -41,23 +43,23 @@ type Terminals struct {
 
 // PadUser returns the hall broker's login for a networked pad (tests and
 // simulators connect with it).
-func (t *Terminals) PadUser(id string) (url, password string) {
+func (t *Side) PadUser(id string) (url, password string) {
 	if t == nil || t.Broker == nil {
 		return "", ""
 	}
 	return t.Broker.URL(), t.users[id]
 }
 
-// startTerminals starts the hall broker and what its devices need: the
+// Start starts the hall broker and what its devices need: the
 // terminal watcher and the networked pads' transport; nil when the hall has
 // neither.
-func startTerminals(ctx context.Context, cfg *config.Config, eng *engine.Engine, sup *supervisor.Supervisor, padSvc *pads.Service, log *slog.Logger) (*Terminals, error) {
+func Start(ctx context.Context, cfg *config.Config, eng *engine.Engine, sup *supervisor.Supervisor, padSvc *pads.Service, log *slog.Logger) (*Side, error) {
 	devs := cfg.DevicesOfKind(config.KindTerminal)
 	netPads := padSvc.MQTTPads()
 	if len(devs) == 0 && len(netPads) == 0 {
 		return nil, nil
 	}
-	t := &Terminals{sims: map[string]*termsim.Terminal{}}
+	t := &Side{sims: map[string]*termsim.Terminal{}}
 	users := map[string]string{}
 	t.users = users
 	var ids []string
@@ -77,7 +79,7 @@ func startTerminals(ctx context.Context, cfg *config.Config, eng *engine.Engine,
 		if err != nil {
 			return nil, fmt.Errorf("terminal %s: %w", d.ID, err)
 		}
-		users[d.ID] = string(trimSpace(b))
+		users[d.ID] = strings.TrimRight(string(b), "\r\n ")
 	}
 	url, user, pass := cfg.MQTT.Broker.URL, "", ""
 	if url == "" {
@@ -163,7 +165,7 @@ func startTerminals(ctx context.Context, cfg *config.Config, eng *engine.Engine,
 }
 
 // Sim returns a simulated terminal.
-func (t *Terminals) Sim(id string) (*termsim.Terminal, bool) {
+func (t *Side) Sim(id string) (*termsim.Terminal, bool) {
 	if t == nil {
 		return nil, false
 	}
@@ -174,7 +176,7 @@ func (t *Terminals) Sim(id string) (*termsim.Terminal, bool) {
 }
 
 // Command sends a command to a terminal and waits for its result.
-func (t *Terminals) Command(ctx context.Context, id, name string, args any) ([]byte, error) {
+func (t *Side) Command(ctx context.Context, id, name string, args any) ([]byte, error) {
 	if t == nil || t.Watcher == nil {
 		return nil, fmt.Errorf("没有自助终端")
 	}
@@ -182,7 +184,7 @@ func (t *Terminals) Command(ctx context.Context, id, name string, args any) ([]b
 }
 
 // Close stops the simulators, the watcher and the broker, in that order.
-func (t *Terminals) Close() {
+func (t *Side) Close() {
 	if t == nil {
 		return
 	}
@@ -230,14 +232,4 @@ func brokerTLS(c config.BrokerTLS) (*tls.Config, error) {
 		tc.ClientAuth = tls.RequireAndVerifyClientCert
 	}
 	return tc, nil
-}
-
-// LastContact is when a terminal was last heard from (any message, not only
-// a change of state), for the monitor's 最后通讯.
-func (a *App) LastContact(id string) (time.Time, bool) {
-	if a.Terminals == nil || a.Terminals.Watcher == nil {
-		return time.Time{}, false
-	}
-	s, ok := a.Terminals.Watcher.Status(id)
-	return s.LastSeen, ok && !s.LastSeen.IsZero()
 }
