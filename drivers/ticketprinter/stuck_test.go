@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,34 +14,13 @@ import (
 	"halld/drivers/serialport"
 	"halld/drivers/ticketprinter"
 	"halld/drivers/vport"
+	"halld/internal/ptytest"
 )
-
-// holding is a printer's side of the line that can hold flow control: while
-// hold is set it takes nothing more, so once the pty's buffer is full every
-// write from the host stalls, as with a real printer holding RTS/CTS.
-type holding struct {
-	rw   io.ReadWriter
-	ctx  context.Context
-	hold *atomic.Bool
-}
-
-func (h holding) Read(b []byte) (int, error) {
-	for h.hold.Load() {
-		select {
-		case <-h.ctx.Done():
-			return 0, h.ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	return h.rw.Read(b)
-}
-
-func (h holding) Write(b []byte) (int, error) { return h.rw.Write(b) }
 
 type stuckRig struct {
 	sim  *escpossim.Simulator
 	vp   *vport.Port
-	hold atomic.Bool
+	hold ptytest.Hold // the printer holds flow control
 	p    *ticketprinter.Printer
 	mu   sync.Mutex
 	last device.Report
@@ -54,19 +31,14 @@ func newStuckRig(t *testing.T, writeTimeout time.Duration) *stuckRig {
 	t.Helper()
 	prof, _ := escpos.LookupProfile("generic-80mm")
 	r := &stuckRig{sim: escpossim.New(prof)}
-	vp, err := vport.New(filepath.Join(t.TempDir(), "printer"), func(ctx context.Context, rw io.ReadWriter) error {
-		return r.sim.Serve(ctx, holding{rw, ctx, &r.hold})
+	r.vp = ptytest.Device(t, "printer", func(ctx context.Context, rw io.ReadWriter) error {
+		return r.sim.Serve(ctx, r.hold.Line(ctx, rw))
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vp.Close() })
-	r.vp = vp
 	r.p = ticketprinter.New("printer-1", prof, ticketprinter.Options{PollInterval: 50 * time.Millisecond,
 		ReplyTimeout: 30 * time.Millisecond, StallAfter: 100 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	port, err := serialport.Open(ctx, "printer-1", serialport.Spec{Path: vp.Path(), Baud: 115200, WriteTimeout: writeTimeout}, nil)
+	port, err := serialport.Open(ctx, "printer-1", serialport.Spec{Path: r.vp.Path(), Baud: 115200, WriteTimeout: writeTimeout}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

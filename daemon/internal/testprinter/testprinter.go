@@ -6,7 +6,6 @@ package testprinter
 import (
 	"context"
 	"io"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,7 +14,7 @@ import (
 	"halld/drivers/escpos/escpossim"
 	"halld/drivers/serialport"
 	"halld/drivers/ticketprinter"
-	"halld/drivers/vport"
+	"halld/internal/ptytest"
 )
 
 // Options tune the printer; zero values suit most tests.
@@ -38,16 +37,12 @@ func Start(t testing.TB, id string, o Options) (*ticketprinter.Printer, *escposs
 		t.Fatalf("no printer profile %q", o.Profile)
 	}
 	sim := escpossim.New(prof)
-	vp, err := vport.New(filepath.Join(t.TempDir(), id), func(ctx context.Context, rw io.ReadWriter) error {
+	vp := ptytest.Device(t, id, func(ctx context.Context, rw io.ReadWriter) error {
 		if o.Line != nil {
 			rw = o.Line(ctx, rw)
 		}
 		return sim.Serve(ctx, rw)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vp.Close() })
 	p := ticketprinter.New(id, prof, ticketprinter.Options{PollInterval: 50 * time.Millisecond, ReplyTimeout: 20 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	port, err := serialport.Open(ctx, id, serialport.Spec{Path: vp.Path(), Baud: 115200, WriteTimeout: o.WriteTimeout}, nil)
