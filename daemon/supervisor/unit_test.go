@@ -14,6 +14,7 @@ import (
 	"halld/drivers/device"
 	"halld/drivers/serialport"
 	"halld/drivers/vport"
+	"halld/internal/ptytest"
 )
 
 // heard records what the observer is told, in order.
@@ -43,7 +44,7 @@ func TestUnplugGoesOfflineAndReplugReconnects(t *testing.T) {
 		supervisor.Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer func() { cancel(); s.WaitFor(2 * time.Second) }()
-	vp := newVport(t, "pad-line", echo)
+	vp := ptytest.Device(t, "pad-line", echo)
 	s.Start(ctx, supervisor.Device{ID: "bus-1", Kind: "bus", Spec: serialport.Spec{Path: vp.Path()}, Driver: poller{}})
 	waitInfo(t, s, "bus-1", func(i supervisor.Info) bool { return i.State == device.StateReady && i.Connected })
 

@@ -11,6 +11,7 @@ import (
 
 	"halld/drivers/serialport"
 	"halld/drivers/vport"
+	"halld/internal/ptytest"
 )
 
 // echo is a device that answers every byte with byte+1.
@@ -133,11 +134,7 @@ func containsAll(s string, subs ...string) bool {
 }
 
 func TestCloseIsNotAnError(t *testing.T) {
-	vp, err := vport.New(filepath.Join(t.TempDir(), "dev1"), echo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vp.Close()
+	vp := ptytest.Device(t, "dev1", echo)
 	p, err := serialport.Open(context.Background(), "dev1", serialport.Spec{Path: vp.Path()}, nil)
 	if err != nil {
 		t.Fatal(err)
