@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"halld/daemon/config"
-	"halld/daemon/internal/testprinter"
 	"halld/daemon/printing"
 	"halld/drivers/escpos/escpossim"
 	"halld/drivers/ticketprinter"
 	"halld/internal/ptytest"
+	"halld/internal/testprinter"
 )
 
 const failoverYAML = `
