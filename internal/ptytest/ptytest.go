@@ -22,9 +22,16 @@ import (
 // temporary directory) served by serve, and unplugs it when the test ends.
 func Device(t testing.TB, name string, serve vport.ServeFunc) *vport.Port {
 	t.Helper()
-	vp, err := vport.New(filepath.Join(t.TempDir(), name), serve)
+	return DeviceAt(t, filepath.Join(t.TempDir(), name), serve)
+}
+
+// DeviceAt is Device with its link at a path of the test's choosing (where
+// the devices.yaml of a hall under test says the device is).
+func DeviceAt(t testing.TB, link string, serve vport.ServeFunc) *vport.Port {
+	t.Helper()
+	vp, err := vport.New(link, serve)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("plugging in %s: %v", link, err)
 	}
 	t.Cleanup(func() { vp.Close() })
 	return vp
