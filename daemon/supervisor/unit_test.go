@@ -13,7 +13,6 @@ import (
 	"halld/daemon/supervisor"
 	"halld/drivers/device"
 	"halld/drivers/serialport"
-	"halld/drivers/vport"
 	"halld/internal/ptytest"
 )
 
@@ -93,11 +92,7 @@ func TestMissingPortIsRetriedUntilItAppears(t *testing.T) {
 	if i.RetryDelay <= 0 || i.RetryDelay > 100*time.Millisecond {
 		t.Fatalf("retry delay %v outside (0, Max]", i.RetryDelay)
 	}
-	vp, err := vport.New(link, echo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vp.Close() })
+	ptytest.DeviceAt(t, link, echo) // the port appears
 	i = waitInfo(t, s, "p-1", func(i supervisor.Info) bool { return i.Connected && i.State == device.StateReady })
 	if i.Counters.Connects != 1 || i.Counters.Reconnects != 0 || i.Port == "" {
 		t.Fatalf("after the port appeared: %+v", i)
