@@ -12,9 +12,9 @@ import (
 // It copies every container Apply writes into and shares what Apply never
 // writes in place: records that are replaced, not mutated (copy on write:
 // tickets through ticketW, follow-ups, appointments, alerts, notices, the
-// roster), the append-only Order, and the ended alerts, whose slice is built
-// anew. Windows are mutated in place (windowW, resetDay), so each is copied;
-// devices too, as they always have been.
+// roster, devices), the append-only Order, and the ended alerts, whose slice
+// is built anew. Windows are mutated in place (windowW, resetDay), so each
+// is copied.
 //
 // Every field of State is named below, and TestCloneCopiesEveryField fails
 // when a field is added here without being named, or a container is shared
@@ -33,7 +33,7 @@ func (st *State) Clone() *State {
 		// (one writer; a failed batch's appends are overwritten by the next).
 		Order:          st.Order,
 		Requests:       maps.Clone(st.Requests),
-		Devices:        make(map[string]*DeviceRecord, len(st.Devices)),
+		Devices:        maps.Clone(st.Devices), // records are replaced, never mutated (a device.state makes a new one)
 		Windows:        make(map[string]*WindowState, len(st.Windows)),
 		NextVisit:      st.NextVisit,
 		Visits:         maps.Clone(st.Visits),
@@ -52,10 +52,6 @@ func (st *State) Clone() *State {
 		ClosedDay:      st.ClosedDay,
 		ClosedAlerts:   st.ClosedAlerts, // endAlert builds a new slice; records never written in place
 		Roster:         st.Roster,       // replaced, never mutated (roster.go)
-	}
-	for k, v := range st.Devices {
-		d := *v // Detail is shared: Apply replaces the record with a fresh Detail
-		c.Devices[k] = &d
 	}
 	for k, v := range st.Windows {
 		w := *v // PausedUntil is shared: Apply assigns a new pointer, never writes through it
@@ -78,6 +74,6 @@ var cloneShares = []string{
 	"Notices[]",
 	"ClosedAlerts",
 	"Roster",
-	"Devices[].Detail",
+	"Devices[]",
 	"Windows[].PausedUntil",
 }

@@ -166,11 +166,47 @@ func TestSharedPathsSeesShares(t *testing.T) {
 	}
 	c := st.Clone()
 	c.Windows["x"].Current = "changed"
-	c.Devices["x"].State = "changed"
+	c.Devices["x"] = &DeviceRecord{DeviceState: DeviceState{State: "changed"}} // records are replaced
 	c.Counters["x"] = 99
 	c.RecentCalls[0].Number = "changed"
 	if st.Windows["x"].Current != "x" || st.Devices["x"].State != "x" || st.Counters["x"] != 1 || st.RecentCalls[0].Number != "x" {
 		t.Fatal("writing into the clone changed the original")
+	}
+}
+
+// Clone shares device records (cloneShares: "Devices[]"): every change a
+// device reports — the same state with a new reason or detail, another
+// state — must reach a Clone as a new record, never a write into the one
+// the committed state holds. The model test runs no device commands, so
+// this test does.
+func TestDeviceChangesOnACloneLeaveTheOriginal(t *testing.T) {
+	st := NewState()
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	Apply(st, 1, TypeDeviceState, now, &DeviceState{Device: "p1", Kind: "ticket_printer", State: "ready", Detail: map[string]any{"paper": "ok"}})
+	Apply(st, 2, TypeDeviceState, now, &DeviceState{Device: "pad-1", Kind: "eval_pad", State: "ready"})
+	before, err := EncodeState(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := st.Clone()
+	later := now.Add(time.Minute)
+	for i, e := range []*DeviceState{
+		{Device: "p1", Kind: "ticket_printer", State: "ready", Reason: "paper_near_end", Detail: map[string]any{"paper": "near_end"}},
+		{Device: "p1", Kind: "ticket_printer", State: "degraded", Reason: "paper_near_end"},
+		{Device: "pad-1", Kind: "eval_pad", State: "offline", Reason: "no_reply"},
+		{Device: "r1", Kind: "id_reader", State: "ready"},
+	} {
+		Apply(c, uint64(3+i), TypeDeviceState, later, e)
+	}
+	if c.Devices["p1"].State != "degraded" || c.Devices["pad-1"].State != "offline" || c.Devices["r1"] == nil {
+		t.Fatalf("the clone did not take the changes: %+v", c.Devices)
+	}
+	after, err := EncodeState(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(before) != string(after) {
+		t.Fatalf("device changes applied to a Clone changed the original:\nbefore %s\nafter  %s", before, after)
 	}
 }
 
@@ -185,6 +221,35 @@ func BenchmarkCloneBusyDay(b *testing.B) {
 		t := Ticket{ID: id, Number: fmt.Sprintf("A%04d", i%10000), Service: "s1", ServiceName: "服务", Day: "2026-11-25",
 			IssuedAt: Stamp(now), Status: StatusDone, PrintStatus: PrintPrinted}
 		Apply(st, uint64(i+1), TypeTicketIssued, now, &TicketIssued{Ticket: t, RequestID: "r" + id})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = st.Clone()
+	}
+}
+
+// BenchmarkCloneBusyHall: the same copy in the hall daemon/bench drives — a
+// real busy day of 2,000 tickets, 260 devices (200 pads, 10 printers, 10
+// readers, 40 terminals) and 40 windows.
+func BenchmarkCloneBusyHall(b *testing.B) {
+	st := NewState()
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	seq := uint64(0)
+	for i := 0; i < 2000; i++ {
+		id := fmt.Sprintf("T20261125-A%04d", i)
+		t := Ticket{ID: id, Number: fmt.Sprintf("A%04d", i), Service: "s1", ServiceName: "服务", Day: "2026-11-25",
+			IssuedAt: Stamp(now), Status: StatusDone, PrintStatus: PrintPrinted}
+		seq++
+		Apply(st, seq, TypeTicketIssued, now, &TicketIssued{Ticket: t, RequestID: "r" + id})
+	}
+	for i := 0; i < 260; i++ {
+		seq++
+		Apply(st, seq, TypeDeviceState, now, &DeviceState{Device: fmt.Sprintf("dev-%d", i), Kind: "eval_pad", State: "ready",
+			Detail: map[string]any{"fw": "1.2"}})
+	}
+	for i := 0; i < 40; i++ {
+		id := fmt.Sprintf("w%d", i)
+		st.Windows[id] = &WindowState{ID: id, Status: WindowOpen, Staff: "s" + id}
 	}
 	b.ReportAllocs()
 	for b.Loop() {
