@@ -18,6 +18,7 @@ import (
 	"halld/drivers/hpad"
 	"halld/drivers/hpad/hpadsim"
 	"halld/drivers/vport"
+	"halld/internal/ptytest"
 )
 
 const padYAML = `
@@ -56,11 +57,7 @@ func padLine(t *testing.T, dir string, n int, service, staffPrefix string) (map[
 		fmt.Fprintf(&staff, "  - {id: %s%d, name: 员工%d, windows: [w%d]}\n", staffPrefix, i, i, i)
 		fmt.Fprintf(&pads, "  - {id: pad-%d, kind: eval_pad, area: front, window: w%d, bus: line-1, address: %d}\n", i, i, i)
 	}
-	vp, err := vport.New(filepath.Join(dir, "line-1"), sim.Serve)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vp.Close() })
+	vp := ptytest.DeviceAt(t, filepath.Join(dir, "line-1"), sim.Serve)
 	return simPads, vp, windows.String(), staff.String(), pads.String()
 }
 

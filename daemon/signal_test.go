@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"halld/drivers/vport"
+	"halld/internal/ptytest"
 )
 
 // The first signal cancels the context; a second exits at once with
@@ -103,14 +103,10 @@ func printerCounters(t *testing.T, addr string) (devCounters, string) {
 // connection is then stuck writing its first status poll.
 func stuckHalld(t *testing.T, dir string) (cmd *exec.Cmd, logPath string) {
 	t.Helper()
-	vp, err := vport.New(filepath.Join(dir, "printer-1"), func(ctx context.Context, rw io.ReadWriter) error {
+	vp := ptytest.DeviceAt(t, filepath.Join(dir, "printer-1"), func(ctx context.Context, rw io.ReadWriter) error {
 		<-ctx.Done()
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vp.Close() })
 	// Fill the line before halld opens it: every write halld makes stalls.
 	fd, err := syscall.Open(vp.Path(), syscall.O_RDWR|syscall.O_NOCTTY|syscall.O_NONBLOCK, 0)
 	if err != nil {

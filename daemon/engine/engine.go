@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -211,7 +209,7 @@ func (e *Engine) offerCheckpoint(final bool) {
 	if !final && len(e.ckCh) > 0 {
 		return // the writer has not taken the last one yet: do not copy the state for nothing
 	}
-	st := cloneState(e.st)
+	st := e.st.Clone()
 	if final {
 		select {
 		case <-e.ckCh: // a stale one not yet taken: the final one replaces it
@@ -297,7 +295,7 @@ func (e *Engine) process(batch []request) {
 			continue
 		}
 		if !copied && !stateless(emits) {
-			scratch = cloneState(e.st)
+			scratch = e.st.Clone()
 			copied = true
 		}
 		for _, em := range emits {
@@ -373,45 +371,6 @@ func stateless(emits []hall.Emit) bool {
 		}
 	}
 	return true
-}
-
-// cloneState deep-copies everything Apply mutates, so a batch whose commit
-// fails leaves the committed state untouched.
-func cloneState(st *hall.State) *hall.State {
-	c := *st
-	c.Counters = maps.Clone(st.Counters)
-	// Order is append-only: the scratch may append into the shared array
-	// past the committed length, which the committed state never reads (one
-	// writer; a failed batch's appends are overwritten by the next).
-	c.Order = st.Order
-	c.Requests = maps.Clone(st.Requests)
-	c.Visits = maps.Clone(st.Visits)
-	c.VisitInfo = maps.Clone(st.VisitInfo)
-	c.Rated = maps.Clone(st.Rated)
-	c.Finished = maps.Clone(st.Finished)
-	c.TimedOut = maps.Clone(st.TimedOut)
-	c.RecentCalls = slices.Clone(st.RecentCalls)
-	c.Alerts = maps.Clone(st.Alerts) // records are replaced, never mutated
-	c.DeviceSeq = maps.Clone(st.DeviceSeq)
-	c.DeviceEventIDs = maps.Clone(st.DeviceEventIDs)
-	c.FollowUps = maps.Clone(st.FollowUps)       // records are copied on write by Apply
-	c.Appointments = maps.Clone(st.Appointments) // likewise
-	c.Notices = maps.Clone(st.Notices)
-	c.ClosedServices = maps.Clone(st.ClosedServices)
-	// Tickets are copied on write by Apply: copying them all here cost 11 ms
-	// and 9.5 MB per batch with a day of 20,000 (BenchmarkCloneBusyDay).
-	c.Tickets = maps.Clone(st.Tickets)
-	c.Devices = make(map[string]*hall.DeviceRecord, len(st.Devices))
-	for k, v := range st.Devices {
-		d := *v
-		c.Devices[k] = &d
-	}
-	c.Windows = make(map[string]*hall.WindowState, len(st.Windows))
-	for k, v := range st.Windows {
-		w := *v
-		c.Windows[k] = &w
-	}
-	return &c
 }
 
 // Submit runs one command and waits until its events are durable.

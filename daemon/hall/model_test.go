@@ -318,6 +318,16 @@ func (m *model) step() {
 	if err != nil {
 		m.counts[name]["refused"]++
 	}
+	// As the engine does, the batch is applied to a Clone, and the state it
+	// was decided from (the committed state readers hold) must not change:
+	// what Clone shares, Apply replaces and never writes into (clone.go).
+	committed, before := m.st, []byte(nil)
+	if len(emits) > 0 {
+		if len(m.log)%4 == 0 {
+			before = encode(m.t, committed)
+		}
+		m.st = committed.Clone()
+	}
 	for _, e := range emits {
 		m.counts[name][e.Type]++
 		seq := m.st.Seq + 1
@@ -330,6 +340,11 @@ func (m *model) step() {
 		hall.Apply(m.st, seq, e.Type, m.now, e.Data)
 		m.log = append(m.log, recorded{seq, e.Type, m.now, body})
 		m.applyRecorded(m.replica, m.log[len(m.log)-1])
+	}
+	if before != nil {
+		if after := encode(m.t, committed); !bytes.Equal(before, after) {
+			m.fail("applying %v to a Clone changed the state it was cloned from:\n%s", typesOf(emits), diff(before, after))
+		}
 	}
 	m.changed = len(emits) > 0
 	m.check()

@@ -12,12 +12,12 @@ import (
 
 	"halld/daemon/hall"
 	"halld/daemon/internal/testhall"
-	"halld/daemon/internal/testprinter"
 	"halld/daemon/issuer"
 	"halld/daemon/kiosks"
 	"halld/daemon/pii"
 	"halld/daemon/printing"
 	"halld/drivers/escpos/escpossim"
+	"halld/internal/testprinter"
 )
 
 const hallYAML = `

@@ -2,17 +2,16 @@ package printing_test
 
 import (
 	"context"
-	"io"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"halld/daemon/config"
-	"halld/daemon/internal/testprinter"
 	"halld/daemon/printing"
 	"halld/drivers/escpos/escpossim"
 	"halld/drivers/ticketprinter"
+	"halld/internal/ptytest"
+	"halld/internal/testprinter"
 )
 
 const failoverYAML = `
@@ -31,31 +30,11 @@ devices:
   - {id: p2, kind: ticket_printer, area: front, simulate: true}
 `
 
-// holding takes nothing while hold is set: a printer holding flow control.
-type holding struct {
-	rw   io.ReadWriter
-	ctx  context.Context
-	hold *atomic.Bool
-}
-
-func (h holding) Read(b []byte) (int, error) {
-	for h.hold.Load() {
-		select {
-		case <-h.ctx.Done():
-			return 0, h.ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	return h.rw.Read(b)
-}
-
-func (h holding) Write(b []byte) (int, error) { return h.rw.Write(b) }
-
 // realPrinter runs a ticketprinter over a pty to a simulated printer that
 // takes nothing while hold is set.
-func realPrinter(t *testing.T, id string, hold *atomic.Bool, wt time.Duration) (*ticketprinter.Printer, *escpossim.Simulator) {
+func realPrinter(t *testing.T, id string, hold *ptytest.Hold, wt time.Duration) (*ticketprinter.Printer, *escpossim.Simulator) {
 	return testprinter.Start(t, id, testprinter.Options{WriteTimeout: wt,
-		Line: func(ctx context.Context, rw io.ReadWriter) io.ReadWriter { return holding{rw, ctx, hold} }})
+		Line: hold.Line})
 }
 
 // A kiosk's first printer stops taking data: the ticket that finds it stuck
@@ -68,7 +47,7 @@ func TestStuckPrinterFailsOverAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	const wt = 500 * time.Millisecond
-	var hold1, hold2 atomic.Bool
+	var hold1, hold2 ptytest.Hold
 	p1, sim1 := realPrinter(t, "p1", &hold1, wt)
 	p2, sim2 := realPrinter(t, "p2", &hold2, wt)
 	d := printing.New(c, []printing.Printer{p1, p2})

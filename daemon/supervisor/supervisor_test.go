@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,7 +13,7 @@ import (
 	"halld/daemon/supervisor"
 	"halld/drivers/device"
 	"halld/drivers/serialport"
-	"halld/drivers/vport"
+	"halld/internal/ptytest"
 )
 
 // deaf is a device that never reads: once the pty's buffer is full, a write
@@ -54,16 +53,6 @@ func (d ignoring) Run(ctx context.Context, port *serialport.Port, report func(de
 	return nil
 }
 
-func newVport(t *testing.T, name string, serve vport.ServeFunc) *vport.Port {
-	t.Helper()
-	vp, err := vport.New(filepath.Join(t.TempDir(), name), serve)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vp.Close() })
-	return vp
-}
-
 func waitInfo(t *testing.T, s *supervisor.Supervisor, id string, ok func(supervisor.Info) bool) supervisor.Info {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -83,7 +72,7 @@ func waitInfo(t *testing.T, s *supervisor.Supervisor, id string, ok func(supervi
 // with the write_timeout reason and its Chinese message, the timeout is
 // counted, and the port is reopened with backoff.
 func TestWriteTimeoutMarksOfflineAndReopens(t *testing.T) {
-	vp := newVport(t, "deaf", deaf)
+	vp := ptytest.Device(t, "deaf", deaf)
 	var states []string
 	var smu sync.Mutex
 	s := supervisor.New(slog.New(slog.NewTextHandler(io.Discard, nil)), nil, func(id, kind string, r device.Report) {
@@ -124,8 +113,8 @@ func TestStopIsBounded(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stuck := ignoring{never: make(chan struct{})}
 	defer close(stuck.never)
-	s.Start(ctx, supervisor.Device{ID: "stuck-1", Kind: "line", Spec: serialport.Spec{Path: newVport(t, "a", deaf).Path()}, Driver: stuck})
-	s.Start(ctx, supervisor.Device{ID: "flood-1", Kind: "line", Spec: serialport.Spec{Path: newVport(t, "b", deaf).Path(), WriteTimeout: 5 * time.Second}, Driver: flooder{}})
+	s.Start(ctx, supervisor.Device{ID: "stuck-1", Kind: "line", Spec: serialport.Spec{Path: ptytest.Device(t, "a", deaf).Path()}, Driver: stuck})
+	s.Start(ctx, supervisor.Device{ID: "flood-1", Kind: "line", Spec: serialport.Spec{Path: ptytest.Device(t, "b", deaf).Path(), WriteTimeout: 5 * time.Second}, Driver: flooder{}})
 	waitInfo(t, s, "stuck-1", func(i supervisor.Info) bool { return i.Connected })
 	waitInfo(t, s, "flood-1", func(i supervisor.Info) bool { return i.Connected })
 	time.Sleep(100 * time.Millisecond) // flood-1 is now stuck in its write
@@ -196,7 +185,7 @@ func TestLastSeenFollowsTraffic(t *testing.T) {
 	s := supervisor.New(slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil, supervisor.Backoff{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer func() { cancel(); s.WaitFor(2 * time.Second) }()
-	s.Start(ctx, supervisor.Device{ID: "bus-1", Kind: "bus", Spec: serialport.Spec{Path: newVport(t, "echo", echo).Path()}, Driver: poller{}})
+	s.Start(ctx, supervisor.Device{ID: "bus-1", Kind: "bus", Spec: serialport.Spec{Path: ptytest.Device(t, "echo", echo).Path()}, Driver: poller{}})
 	first := waitInfo(t, s, "bus-1", func(i supervisor.Info) bool { return i.LastSeen != nil }).LastSeen
 	time.Sleep(2500 * time.Millisecond)
 	i, _ := s.Info("bus-1")
@@ -208,7 +197,7 @@ func TestLastSeenFollowsTraffic(t *testing.T) {
 	}
 
 	// A device that says nothing is not made fresh by being asked about.
-	s.Start(ctx, supervisor.Device{ID: "mute-1", Kind: "bus", Spec: serialport.Spec{Path: newVport(t, "mute", deaf).Path()}, Driver: poller{}})
+	s.Start(ctx, supervisor.Device{ID: "mute-1", Kind: "bus", Spec: serialport.Spec{Path: ptytest.Device(t, "mute", deaf).Path()}, Driver: poller{}})
 	first = waitInfo(t, s, "mute-1", func(i supervisor.Info) bool { return i.LastSeen != nil }).LastSeen
 	time.Sleep(1500 * time.Millisecond)
 	if i, _ := s.Info("mute-1"); !i.LastSeen.Equal(*first) {

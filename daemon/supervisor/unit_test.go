@@ -13,7 +13,7 @@ import (
 	"halld/daemon/supervisor"
 	"halld/drivers/device"
 	"halld/drivers/serialport"
-	"halld/drivers/vport"
+	"halld/internal/ptytest"
 )
 
 // heard records what the observer is told, in order.
@@ -43,7 +43,7 @@ func TestUnplugGoesOfflineAndReplugReconnects(t *testing.T) {
 		supervisor.Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer func() { cancel(); s.WaitFor(2 * time.Second) }()
-	vp := newVport(t, "pad-line", echo)
+	vp := ptytest.Device(t, "pad-line", echo)
 	s.Start(ctx, supervisor.Device{ID: "bus-1", Kind: "bus", Spec: serialport.Spec{Path: vp.Path()}, Driver: poller{}})
 	waitInfo(t, s, "bus-1", func(i supervisor.Info) bool { return i.State == device.StateReady && i.Connected })
 
@@ -92,11 +92,7 @@ func TestMissingPortIsRetriedUntilItAppears(t *testing.T) {
 	if i.RetryDelay <= 0 || i.RetryDelay > 100*time.Millisecond {
 		t.Fatalf("retry delay %v outside (0, Max]", i.RetryDelay)
 	}
-	vp, err := vport.New(link, echo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vp.Close() })
+	ptytest.DeviceAt(t, link, echo) // the port appears
 	i = waitInfo(t, s, "p-1", func(i supervisor.Info) bool { return i.Connected && i.State == device.StateReady })
 	if i.Counters.Connects != 1 || i.Counters.Reconnects != 0 || i.Port == "" {
 		t.Fatalf("after the port appeared: %+v", i)

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"halld/drivers/serialport"
-	"halld/drivers/vport"
+	"halld/internal/ptytest"
 )
 
 // inChild runs the calling test again in a child process (it changes the
@@ -87,11 +87,7 @@ func TestPortOnHighFD(t *testing.T) {
 		}
 		hog = append(hog, f)
 	}
-	vp, err := vport.New(filepath.Join(t.TempDir(), "dev"), echo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vp.Close()
+	vp := ptytest.Device(t, "dev", echo)
 	p, err := serialport.Open(context.Background(), "dev", serialport.Spec{Path: vp.Path()}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -180,11 +176,7 @@ func TestManyPortsAtOnce(t *testing.T) {
 	dir := t.TempDir()
 	ports := make([]*serialport.Port, n)
 	for i := range n {
-		vp, err := vport.New(filepath.Join(dir, fmt.Sprintf("dev%d", i)), echo)
-		if err != nil {
-			t.Fatalf("pty %d: %v", i, err)
-		}
-		defer vp.Close()
+		vp := ptytest.DeviceAt(t, filepath.Join(dir, fmt.Sprintf("dev%d", i)), echo)
 		p, err := serialport.Open(context.Background(), fmt.Sprintf("dev%d", i), serialport.Spec{Path: vp.Path()}, nil)
 		if err != nil {
 			t.Fatalf("port %d: %v", i, err)

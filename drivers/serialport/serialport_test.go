@@ -5,12 +5,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
 	"halld/drivers/serialport"
-	"halld/drivers/vport"
+	"halld/internal/ptytest"
 )
 
 // echo is a device that answers every byte with byte+1.
@@ -30,21 +29,9 @@ func echo(ctx context.Context, rw io.ReadWriter) error {
 	}
 }
 
-func openFDs(t *testing.T) int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skip("no /proc")
-	}
-	return len(ents)
-}
-
 func TestTalkUnplugReplug(t *testing.T) {
 	dir := t.TempDir()
-	vp, err := vport.New(filepath.Join(dir, "dev0"), echo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vp.Close()
+	vp := ptytest.DeviceAt(t, filepath.Join(dir, "dev0"), echo)
 	trace := serialport.NewTrace(filepath.Join(dir, "trace"))
 	defer trace.Close()
 	if err := trace.Set("dev0", true); err != nil {
@@ -94,19 +81,7 @@ func TestTalkUnplugReplug(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cycle(0)
-	time.Sleep(50 * time.Millisecond)
-	fds, gor := openFDs(t), runtime.NumGoroutine()
-	for i := 1; i <= 50; i++ {
-		cycle(i)
-	}
-	time.Sleep(300 * time.Millisecond) // reader goroutines exit on their own
-	if got := openFDs(t); got > fds+2 {
-		t.Errorf("fd growth over 50 unplug cycles: %d → %d", fds, got)
-	}
-	if got := runtime.NumGoroutine(); got > gor+2 {
-		t.Errorf("goroutine growth over 50 unplug cycles: %d → %d", gor, got)
-	}
+	ptytest.Replugs(t, 50, 2, cycle) // reader goroutines exit on their own
 	b, err := os.ReadFile(trace.File("dev0"))
 	if err != nil || len(b) == 0 {
 		t.Fatalf("no trace written: %v", err)
@@ -133,11 +108,7 @@ func containsAll(s string, subs ...string) bool {
 }
 
 func TestCloseIsNotAnError(t *testing.T) {
-	vp, err := vport.New(filepath.Join(t.TempDir(), "dev1"), echo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vp.Close()
+	vp := ptytest.Device(t, "dev1", echo)
 	p, err := serialport.Open(context.Background(), "dev1", serialport.Spec{Path: vp.Path()}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"halld/drivers/serialport"
-	"halld/drivers/vport"
+	"halld/internal/ptytest"
 )
 
 // deaf is a device that never reads what it is sent, as a printer holding
@@ -54,11 +53,7 @@ func stuckWrite(t *testing.T, p *serialport.Port) (took, afterLast time.Duration
 }
 
 func TestWriteToDeviceThatTakesNothingTimesOut(t *testing.T) {
-	vp, err := vport.New(filepath.Join(t.TempDir(), "deaf"), deaf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vp.Close()
+	vp := ptytest.Device(t, "deaf", deaf)
 	const timeout = 300 * time.Millisecond
 	spec := serialport.Spec{Path: vp.Path(), Baud: 115200, WriteTimeout: timeout}
 	// Twice: the first connection fills the pty, the second finds it still
@@ -97,11 +92,7 @@ func TestWriteToDeviceThatTakesNothingTimesOut(t *testing.T) {
 
 // Close wakes a write waiting for a stuck device at once.
 func TestCloseWakesAStalledWrite(t *testing.T) {
-	vp, err := vport.New(filepath.Join(t.TempDir(), "deaf"), deaf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vp.Close()
+	vp := ptytest.Device(t, "deaf", deaf)
 	p, err := serialport.Open(context.Background(), "deaf", serialport.Spec{Path: vp.Path(), WriteTimeout: time.Minute}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -147,11 +138,7 @@ func TestSlowButMovingWriteSucceeds(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	vp, err := vport.New(filepath.Join(t.TempDir(), "slow"), slow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vp.Close()
+	vp := ptytest.Device(t, "slow", slow)
 	p, err := serialport.Open(context.Background(), "slow", serialport.Spec{Path: vp.Path(), WriteTimeout: 300 * time.Millisecond}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -3,9 +3,6 @@ package ticketprinter_test
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +13,7 @@ import (
 	"halld/drivers/serialport"
 	"halld/drivers/ticketprinter"
 	"halld/drivers/vport"
+	"halld/internal/ptytest"
 )
 
 type rig struct {
@@ -33,12 +31,7 @@ func newRig(t *testing.T, profile string) *rig {
 		t.Fatalf("no profile %s", profile)
 	}
 	r := &rig{sim: escpossim.New(prof)}
-	vp, err := vport.New(filepath.Join(t.TempDir(), "printer"), r.sim.Serve)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vp.Close() })
-	r.vp = vp
+	r.vp = ptytest.Device(t, "printer", r.sim.Serve)
 	r.p = ticketprinter.New("printer-1", prof, ticketprinter.Options{PollInterval: 50 * time.Millisecond, ReplyTimeout: 100 * time.Millisecond})
 	return r
 }
@@ -163,11 +156,6 @@ func TestPaperOutDuringJobFails(t *testing.T) {
 	}
 }
 
-func fdCount() int {
-	ents, _ := os.ReadDir("/proc/self/fd")
-	return len(ents)
-}
-
 func TestUnplugReplug50(t *testing.T) {
 	r := newRig(t, "generic-58mm")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -201,19 +189,7 @@ func TestUnplugReplug50(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cycle(0)
-	time.Sleep(50 * time.Millisecond)
-	fds, gs := fdCount(), runtime.NumGoroutine()
-	for i := 1; i <= 50; i++ {
-		cycle(i)
-	}
-	time.Sleep(300 * time.Millisecond)
-	if got := fdCount(); got > fds+2 {
-		t.Errorf("fds grew over 50 cycles: %d → %d", fds, got)
-	}
-	if got := runtime.NumGoroutine(); got > gs+2 {
-		t.Errorf("goroutines grew over 50 cycles: %d → %d", gs, got)
-	}
+	ptytest.Replugs(t, 50, 2, cycle)
 	if n := len(r.sim.Tickets()); n != 51 {
 		t.Errorf("printed %d tickets over 51 connections", n)
 	}

@@ -3,85 +3,28 @@ package ticketprinter_test
 import (
 	"context"
 	"errors"
-	"io"
-	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"halld/drivers/device"
 	"halld/drivers/escpos"
-	"halld/drivers/escpos/escpossim"
 	"halld/drivers/serialport"
 	"halld/drivers/ticketprinter"
-	"halld/drivers/vport"
+	"halld/internal/ptytest"
+	"halld/internal/testprinter"
 )
 
-// holding is a printer's side of the line that can hold flow control: while
-// hold is set it takes nothing more, so once the pty's buffer is full every
-// write from the host stalls, as with a real printer holding RTS/CTS.
-type holding struct {
-	rw   io.ReadWriter
-	ctx  context.Context
-	hold *atomic.Bool
-}
-
-func (h holding) Read(b []byte) (int, error) {
-	for h.hold.Load() {
-		select {
-		case <-h.ctx.Done():
-			return 0, h.ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	return h.rw.Read(b)
-}
-
-func (h holding) Write(b []byte) (int, error) { return h.rw.Write(b) }
-
+// stuckRig is a printer whose device side can hold flow control: once the
+// pty's buffer is full every write from the host stalls.
 type stuckRig struct {
-	sim  *escpossim.Simulator
-	vp   *vport.Port
-	hold atomic.Bool
-	p    *ticketprinter.Printer
-	mu   sync.Mutex
-	last device.Report
-	done chan error
+	*testprinter.Rig
+	hold *ptytest.Hold
 }
 
-func newStuckRig(t *testing.T, writeTimeout time.Duration) *stuckRig {
+func newStuckRig(t *testing.T, writeTimeout time.Duration) stuckRig {
 	t.Helper()
-	prof, _ := escpos.LookupProfile("generic-80mm")
-	r := &stuckRig{sim: escpossim.New(prof)}
-	vp, err := vport.New(filepath.Join(t.TempDir(), "printer"), func(ctx context.Context, rw io.ReadWriter) error {
-		return r.sim.Serve(ctx, holding{rw, ctx, &r.hold})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vp.Close() })
-	r.vp = vp
-	r.p = ticketprinter.New("printer-1", prof, ticketprinter.Options{PollInterval: 50 * time.Millisecond,
-		ReplyTimeout: 30 * time.Millisecond, StallAfter: 100 * time.Millisecond})
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	port, err := serialport.Open(ctx, "printer-1", serialport.Spec{Path: vp.Path(), Baud: 115200, WriteTimeout: writeTimeout}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.done = make(chan error, 1)
-	go func() {
-		r.done <- r.p.Run(ctx, port, func(rep device.Report) { r.mu.Lock(); r.last = rep; r.mu.Unlock() })
-		port.Close()
-	}()
-	for deadline := time.Now().Add(3 * time.Second); !r.p.CanPrint(); {
-		if time.Now().After(deadline) {
-			t.Fatal("printer never ready")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return r
+	hold := new(ptytest.Hold)
+	return stuckRig{testprinter.Run(t, "printer-1", testprinter.Options{WriteTimeout: writeTimeout,
+		ReplyTimeout: 30 * time.Millisecond, StallAfter: 100 * time.Millisecond, Line: hold.Line}), hold}
 }
 
 // A printer that stops taking data: each job fails within the port's write
@@ -91,13 +34,13 @@ func TestStuckPrinterFailsFastAndStopsOffering(t *testing.T) {
 	const wt = 400 * time.Millisecond
 	r := newStuckRig(t, wt)
 	ctx := context.Background()
-	if err := r.p.Print(ctx, job(t, r.p.Profile(), "A001")); err != nil {
+	if err := r.P.Print(ctx, job(t, r.P.Profile(), "A001")); err != nil {
 		t.Fatal(err)
 	}
 	r.hold.Store(true)
 	// A ticket with a long materials list (about 4 KB): a few fill the
 	// pty's buffer.
-	b := escpos.NewBuilder(r.p.Profile()).Init().BigText("A002", 4)
+	b := escpos.NewBuilder(r.P.Profile()).Init().BigText("A002", 4)
 	for range 100 {
 		b.Line("请准备以下材料：营业执照副本复印件（加盖公章）")
 	}
@@ -105,11 +48,11 @@ func TestStuckPrinterFailsFastAndStopsOffering(t *testing.T) {
 	var failed error
 	var took time.Duration
 	for i := 0; i < 200 && failed == nil; i++ {
-		if !r.p.CanPrint() {
+		if !r.P.CanPrint() {
 			t.Fatalf("job %d: CanPrint false before any write failed", i)
 		}
 		start := time.Now()
-		err := r.p.Print(ctx, data)
+		err := r.P.Print(ctx, data)
 		took = time.Since(start)
 		// A job waits at most for a status poll under way (4 × 30 ms
 		// unanswered), its own write, and the poll after it.
@@ -123,15 +66,15 @@ func TestStuckPrinterFailsFastAndStopsOffering(t *testing.T) {
 	if !errors.As(failed, &pe) || pe.Code != "write_timeout" || !errors.Is(failed, serialport.ErrWriteTimeout) {
 		t.Fatalf("stuck job: %v, want write_timeout wrapping serialport.ErrWriteTimeout", failed)
 	}
-	if r.p.CanPrint() {
+	if r.P.CanPrint() {
 		t.Fatal("a printer whose write timed out still offers itself")
 	}
 	start := time.Now()
-	if err := r.p.Print(ctx, data); err == nil || time.Since(start) > 50*time.Millisecond {
+	if err := r.P.Print(ctx, data); err == nil || time.Since(start) > 50*time.Millisecond {
 		t.Fatalf("print after the timeout: %v after %v, want a fast failure", err, time.Since(start))
 	}
 	select {
-	case err := <-r.done:
+	case err := <-r.Done:
 		if !errors.Is(err, serialport.ErrWriteTimeout) {
 			t.Fatalf("Run ended with %v, want ErrWriteTimeout (the supervisor shows it)", err)
 		}
@@ -147,20 +90,20 @@ func TestStalledWriteIsNotOffered(t *testing.T) {
 	r.hold.Store(true)
 	big := make([]byte, 256<<10) // more than the pty buffers: this write stalls
 	first := make(chan error, 1)
-	go func() { first <- r.p.Print(context.Background(), big) }()
+	go func() { first <- r.P.Print(context.Background(), big) }()
 	deadline := time.Now().Add(2 * time.Second)
-	for r.p.CanPrint() {
+	for r.P.CanPrint() {
 		if time.Now().After(deadline) {
 			t.Fatal("CanPrint stays true while the write is stuck")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	start := time.Now()
-	err := r.p.Print(context.Background(), job(t, r.p.Profile(), "A003"))
+	err := r.P.Print(context.Background(), job(t, r.P.Profile(), "A003"))
 	if !errors.Is(err, ticketprinter.ErrStalled) || time.Since(start) > 50*time.Millisecond {
 		t.Fatalf("print while stalled: %v after %v, want ErrStalled at once", err, time.Since(start))
 	}
-	r.vp.Unplug()
+	r.Port.Unplug()
 	select {
 	case err := <-first:
 		if err == nil {

@@ -2,13 +2,12 @@ package hpadsim
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"halld/drivers/hpad"
 	"halld/drivers/serialport"
-	"halld/drivers/vport"
+	"halld/internal/ptytest"
 )
 
 // A Bus behind a real pty, opened as the daemon opens a port; the pads keep
@@ -16,11 +15,7 @@ import (
 func TestOverPty(t *testing.T) {
 	b := NewBus()
 	p := b.AddPad(3, info)
-	vp, err := vport.New(filepath.Join(t.TempDir(), "rs485-0"), b.Serve)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vp.Close()
+	vp := ptytest.Device(t, "rs485-0", b.Serve)
 
 	seq := byte(0)
 	ask := func(port *serialport.Port, cmd byte) hpad.Frame {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"halld/drivers/hpad/padbus"
 	"halld/drivers/serialport"
 	"halld/drivers/vport"
+	"halld/internal/ptytest"
 )
 
 type rig struct {
@@ -43,11 +43,7 @@ func newRigOpts(t *testing.T, n int, opts padbus.Options) *rig {
 		p.SetThanksDelay(50 * time.Millisecond)
 		pads = append(pads, padbus.Pad{ID: fmt.Sprintf("pad-%d", i), Addr: byte(i)})
 	}
-	vp, err := vport.New(filepath.Join(t.TempDir(), "line"), r.sim.Serve)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vp.Close() })
+	vp := ptytest.Device(t, "line", r.sim.Serve)
 	r.vp = vp
 	r.bus = padbus.New("line-1", pads, func(id string, ev hpad.Event) error {
 		r.mu.Lock()

@@ -2,7 +2,6 @@ package reader_test
 
 import (
 	"context"
-	"path/filepath"
 	"sort"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"halld/drivers/idcard/reader"
 	"halld/drivers/serialport"
 	"halld/drivers/vport"
+	"halld/internal/ptytest"
 )
 
 // BenchmarkCardPlaced measures card placed → card event with the reader's
@@ -22,11 +22,7 @@ import (
 //	go test -run '^$' -bench CardPlaced -benchtime 20x ./drivers/idcard/reader
 func BenchmarkCardPlaced(b *testing.B) {
 	sim := idcardsim.New()
-	vp, err := vport.New(filepath.Join(b.TempDir(), "idr"), vport.Baud(115200, sim.Serve))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer vp.Close()
+	vp := ptytest.Device(b, "idr", vport.Baud(115200, sim.Serve))
 	cards := make(chan time.Time, 1)
 	gone := make(chan struct{}, 1)
 	r := reader.New("idr", reader.Options{}, func(idcard.Card) { cards <- time.Now() }, func() { gone <- struct{}{} })

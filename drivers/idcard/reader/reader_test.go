@@ -3,10 +3,7 @@ package reader_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +15,7 @@ import (
 	"halld/drivers/idcard/reader"
 	"halld/drivers/serialport"
 	"halld/drivers/vport"
+	"halld/internal/ptytest"
 )
 
 const samID = "05.01-20240101-000012345-678901234"
@@ -47,12 +45,7 @@ type rig struct {
 func newRig(t *testing.T, opts reader.Options) *rig {
 	t.Helper()
 	r := &rig{sim: idcardsim.New()}
-	vp, err := vport.New(filepath.Join(t.TempDir(), "idreader"), r.sim.Serve)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vp.Close() })
-	r.vp = vp
+	r.vp = ptytest.Device(t, "idreader", r.sim.Serve)
 	r.rd = reader.New("idreader-1", opts, func(c idcard.Card) {
 		r.mu.Lock()
 		r.events = append(r.events, event{card: c})
@@ -498,11 +491,6 @@ func TestLateReplies(t *testing.T) {
 	}
 }
 
-func fdCount() int {
-	ents, _ := os.ReadDir("/proc/self/fd")
-	return len(ents)
-}
-
 // Unplugged, the link loss ends Run at once and the card on the reader is
 // gone; plugged back, the reader (powered up again) reads it again.
 func TestUnplugReplug(t *testing.T) {
@@ -534,19 +522,7 @@ func TestUnplugReplug(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cycle(0)
-	time.Sleep(50 * time.Millisecond)
-	fds, gs := fdCount(), runtime.NumGoroutine()
-	for i := 1; i <= 10; i++ {
-		cycle(i)
-	}
-	time.Sleep(300 * time.Millisecond)
-	if got := fdCount(); got > fds+2 {
-		t.Errorf("fds grew over 10 cycles: %d → %d", fds, got)
-	}
-	if got := runtime.NumGoroutine(); got > gs+4 {
-		t.Errorf("goroutines grew over 10 cycles: %d → %d", gs, got)
-	}
+	ptytest.Replugs(t, 10, 4, cycle)
 }
 
 // Stopping the driver (ctx) with a card on the reader ends the placement.

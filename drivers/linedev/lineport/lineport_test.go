@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +16,7 @@ import (
 	"halld/drivers/linedev/linesim"
 	"halld/drivers/serialport"
 	"halld/drivers/vport"
+	"halld/internal/ptytest"
 )
 
 // rig is a simulated line device behind a real pty, and the driver that
@@ -42,12 +40,7 @@ func newRig(t *testing.T, o lineport.Options, baud int) *rig {
 		t.Fatal(err)
 	}
 	r := &rig{sim: sim, baud: baud}
-	vp, err := vport.New(filepath.Join(t.TempDir(), "scanner"), vport.Baud(baud, sim.Serve))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { vp.Close() })
-	r.vp = vp
+	r.vp = ptytest.Device(t, "scanner", vport.Baud(baud, sim.Serve))
 	if r.d, err = lineport.New("scanner-1", o, r.onLine); err != nil {
 		t.Fatal(err)
 	}
@@ -303,11 +296,6 @@ func TestPartialLineAtUnplug(t *testing.T) {
 	r.waitLines(t, "A001", "B002")
 }
 
-func fdCount() int {
-	ents, _ := os.ReadDir("/proc/self/fd")
-	return len(ents)
-}
-
 func TestUnplugReplug(t *testing.T) {
 	r := newRig(t, lineport.Options{}, 0)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -343,19 +331,7 @@ func TestUnplugReplug(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cycle(0)
-	time.Sleep(50 * time.Millisecond)
-	fds, gs := fdCount(), runtime.NumGoroutine()
-	for i := 1; i <= 20; i++ {
-		cycle(i)
-	}
-	time.Sleep(300 * time.Millisecond)
-	if got := fdCount(); got > fds+2 {
-		t.Errorf("fds grew over 20 cycles: %d → %d", fds, got)
-	}
-	if got := runtime.NumGoroutine(); got > gs+2 {
-		t.Errorf("goroutines grew over 20 cycles: %d → %d", gs, got)
-	}
+	ptytest.Replugs(t, 20, 2, cycle)
 	if n := len(r.sim.Received()); n != 21 {
 		t.Errorf("device received %d lines over 21 connections", n)
 	}
