@@ -373,6 +373,7 @@ func decideIssue(cfg *config.Config, st *State, c IssueTicket, now time.Time) ([
 		t.Ahead = st.aheadOf(svc.ID, prio)
 	}
 	t.Estimate = EstimateFor(cfg, st, svc.ID, t.Ahead, now)
+	t.Windows = WindowsFor(cfg, svc.ID) // cfg is Effective here: today's windows
 	var out []Emit
 	if dayToClose(cfg, st, now) {
 		out = closeDay(st) // the day before ends first: its outcomes, then this day's first ticket
