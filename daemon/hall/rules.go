@@ -211,6 +211,8 @@ func decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, erro
 		return decideAppointment(cfg, st, cmd, now)
 	case FollowUpStep:
 		return decideFollowUp(cfg, st, c, now)
+	case SetStaffCard, CardSignIn:
+		return decideStaffCard(cfg, st, cmd, now)
 	case ToggleSign:
 		return decideToggle(cfg, st, c, now)
 	case SetSilentCall:
@@ -512,6 +514,7 @@ func Apply(st *State, seq uint64, typ string, ts time.Time, data any) {
 	applyOutcome(st, typ, data)
 	applySilent(st, typ, data)
 	applyRoster(st, typ, data)
+	applyStaffCard(st, typ, data)
 }
 
 func digitsIn(s string) int {
