@@ -27,7 +27,8 @@ type Last4 func(string) string
 
 // Handler returns the uplink's command handler. Node-level commands:
 // appointment.add, appointment.cancel, notice.post, service.open,
-// service.close, alert.ack, alert.assign, alert.close (alerts.go), resync
+// service.close, alert.ack, alert.assign, alert.close (alerts.go),
+// followup.step (followups.go), resync
 // (publish every event again from the start).
 //
 // resync rewinds the uplink and returns the seq range it will publish again:
@@ -87,6 +88,12 @@ func Handler(eng *engine.Engine, key Hasher, last4 Last4, resync func() (from, t
 			cmd = hall.SetServiceOpen{Service: a.Service, Open: name == "service.open", Reason: a.Reason, By: "central"}
 		case "alert.ack", "alert.assign", "alert.close":
 			c, err := alertCommand(name, args)
+			if err != nil {
+				return nil, err
+			}
+			cmd = c
+		case "followup.step":
+			c, err := followUpCommand(args)
 			if err != nil {
 				return nil, err
 			}

@@ -388,6 +388,10 @@ type Window struct {
 	// Backup is the id of the AB-post backup window that takes this window's queue while it is paused,
 	// closed or unstaffed. Not the window itself.
 	Backup string `yaml:"backup" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"a window id" doc:"Id of the AB-post (AB角) backup window that takes the queue while this one is paused or unstaffed."`
+	// Reader is the id_reader device on the window's desk: a staff member's
+	// ID card placed on it signs them in here (their card registered by a
+	// supervisor), a second way besides the PIN. Not also a kiosk's reader.
+	Reader string `yaml:"reader" pattern:"^[a-z0-9][a-z0-9_-]*$" hint:"an id_reader device id" doc:"id_reader device on the window's desk: a registered staff card placed on it signs that person in here."`
 }
 
 // Staff is one member of window staff.
@@ -533,6 +537,16 @@ type Framing struct {
 	// PartialTimeout ends a line that has no terminator after this quiet time
 	// (scanners set up without a suffix). Default "300ms".
 	PartialTimeout string `yaml:"partial_timeout" format:"duration" default:"300ms" doc:"A partial line quiet this long counts as a line (default 300ms)."`
+}
+
+// WindowOfReader returns the window whose desk reader is device id.
+func (c *Config) WindowOfReader(id string) (*Window, bool) {
+	for i := range c.Windows {
+		if w := &c.Windows[i]; w.Reader != "" && w.Reader == id {
+			return w, true
+		}
+	}
+	return nil, false
 }
 
 // KioskOf returns the kiosk that lists device id among its readers or

@@ -513,7 +513,25 @@ func (d *decoder) validate(c *Config, profiles []string) {
 		}
 	}
 
-	// Every id_reader and scanner reaches a kiosk: the events of one no kiosk lists are dropped.
+	// A window's desk reader: an id_reader no kiosk (nor another window) lists.
+	for i := range c.Windows {
+		w := &c.Windows[i]
+		if w.Reader == "" {
+			continue
+		}
+		p := fmt.Sprintf("windows[%d].reader", i)
+		if other := devices[w.Reader]; other == nil {
+			d.semantic(p, "unknown device %q", w.Reader)
+		} else if other.Kind != KindIDReader {
+			d.semantic(p, "device %q is a %s, not a %s", w.Reader, other.Kind, KindIDReader)
+		} else if first, dup := routed[w.Reader]; dup {
+			d.semantic(p, "%s %q is already listed by %q (%s at line %d): its card reads reach one place only", KindIDReader, w.Reader, first.kiosk, first.path, first.line)
+		} else {
+			routed[w.Reader] = route{owner{p, d.where(p).Line}, w.ID}
+		}
+	}
+
+	// Every id_reader and scanner reaches a kiosk or a window: the events of one nothing lists are dropped.
 	for i := range c.Devices {
 		dev := &c.Devices[i]
 		if dev.Kind != KindIDReader && dev.Kind != KindScanner || dev.ID == "" || devices[dev.ID] != dev {

@@ -81,6 +81,10 @@ type Ticket struct {
 	// ticket.issued, so its accuracy can be measured against the real wait).
 	// Absent in journals from before.
 	Estimate *Estimate `json:"estimate,omitempty"`
+	// Windows are the windows that served the ticket's service at issue, as
+	// the citizen is told them (today's 潮汐窗口 changes included). Absent in
+	// journals from before.
+	Windows []string `json:"windows,omitempty"`
 	// Outcome is how the ticket's day ended for it: OutcomeServed at its
 	// service.finished; OutcomeNoShow or OutcomeExpired at ticket.closed when
 	// the hall day ends. Empty while it may still be served.

@@ -45,19 +45,22 @@ type WindowState struct {
 
 // Window commands. Each names the window it acts at.
 type (
-	CallNext   struct{ Window string }
-	CallTicket struct{ Window, Ticket string }
-	Recall     struct{ Window string }
-	NoShow     struct{ Window string }
-	Start      struct{ Window string }
-	Finish     struct{ Window string }
-	Hold       struct{ Window string }
-	Transfer   struct{ Window, Service, ToWindow string }
+	// By, in each, is who did it (a token's name, loopback, a staff id):
+	// the action's events record it (by.go).
+	CallNext   struct{ Window, By string }
+	CallTicket struct{ Window, Ticket, By string }
+	Recall     struct{ Window, By string }
+	NoShow     struct{ Window, By string }
+	Start      struct{ Window, By string }
+	Finish     struct{ Window, By string }
+	Hold       struct{ Window, By string }
+	Transfer   struct{ Window, Service, ToWindow, By string }
 	Pause      struct {
 		Window, Reason string
 		Minutes        int
+		By             string
 	}
-	Resume struct{ Window string }
+	Resume struct{ Window, By string }
 	// SignIn: Ask refuses (signed_in_elsewhere) when the person is signed in
 	// at another window, instead of moving them; PINChecked says the web has
 	// checked their PIN (needed when the hall has PINs); By who did it.
@@ -279,6 +282,12 @@ func class(t *Ticket, now time.Time) int {
 }
 
 func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, error) {
+	out, err := decideWindowCmd(cfg, st, cmd, now)
+	stampBy(out, actorOf(cmd))
+	return out, err
+}
+
+func decideWindowCmd(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, error) {
 	switch c := cmd.(type) {
 	case CallNext:
 		wc, w, err := st.readyToCall(cfg, c.Window)

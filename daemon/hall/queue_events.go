@@ -41,6 +41,7 @@ type TicketCalled struct {
 	Covering     string `json:"covering,omitempty"`     // the AB window whose queue this call served
 	Voice        string `json:"voice"`
 	Silent       bool   `json:"silent,omitempty"` // 无声叫号 (silent.go): the board shows it and does not speak; Voice is empty
+	By           string `json:"by,omitempty"`     // who called (by.go); absent from a pad key and in journals from before
 }
 
 // TicketAtWindow: a ticket's fate at a window (no-show, held).
@@ -49,6 +50,7 @@ type TicketAtWindow struct {
 	Number   string `json:"number"`
 	Window   string `json:"window"`
 	Visit    uint32 `json:"visit,omitempty"`
+	By       string `json:"by,omitempty"` // who did it (by.go)
 }
 
 // TicketTransferred: a ticket moved to another service and/or window; it keeps
@@ -66,6 +68,7 @@ type TicketTransferred struct {
 	// before, where the ticket kept its first service's name.
 	FromServiceName string `json:"from_service_name,omitempty"`
 	ToServiceName   string `json:"to_service_name,omitempty"`
+	By              string `json:"by,omitempty"` // who did it (by.go)
 }
 
 // ServiceEvent: a service (one visit of a ticket at a window) started or finished.
@@ -77,6 +80,7 @@ type ServiceEvent struct {
 	Staff    string `json:"staff,omitempty"`
 	Visit    uint32 `json:"visit"`
 	Implicit bool   `json:"implicit,omitempty"` // started by a finish (a pad has no start key)
+	By       string `json:"by,omitempty"`       // who did it (by.go)
 }
 
 // RatingSubmitted: the citizen's one rating (一次一评) of one visit.
@@ -164,6 +168,7 @@ type WindowPause struct {
 	Until        *Stamp `json:"until"`
 	Staff        string `json:"staff,omitempty"`
 	Voice        string `json:"voice"`
+	By           string `json:"by,omitempty"` // who paused it (by.go)
 }
 
 // WindowEvent: resumed, or paused too long.
@@ -171,6 +176,7 @@ type WindowEvent struct {
 	Window  string `json:"window"`
 	Since   *Stamp `json:"since,omitempty"`
 	Minutes int    `json:"minutes,omitempty"`
+	By      string `json:"by,omitempty"` // who resumed it (by.go); none when overdue
 }
 
 // StaffEvent: sign-in or sign-out (attendance).
@@ -178,7 +184,7 @@ type StaffEvent struct {
 	Window    string `json:"window"`
 	Staff     string `json:"staff"`
 	StaffName string `json:"staff_name,omitempty"`
-	By        string `json:"by,omitempty"` // who signed them in (a token's name, loopback)
+	By        string `json:"by,omitempty"` // who signed them in or out (a token's name, loopback)
 }
 
 // Alert is something that needs a person now.

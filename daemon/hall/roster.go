@@ -53,6 +53,7 @@ type RosterState struct {
 	WindowServices map[string]*WindowToday `json:"window_services"` // by window id, for Day
 	ClosedFor      map[string]string       `json:"closed_for"`      // service → the hall day its closure ends with
 	PINs           map[string]bool         `json:"pins"`            // staff who have a PIN (the hash is in the PIN store)
+	Cards          map[string]string       `json:"cards,omitempty"` // a staff card's keyed ID hash → staff id (staffcard.go)
 }
 
 // StaffChange is a staff member added, edited or removed at run time.
@@ -430,7 +431,7 @@ func staffIDOK(id string) bool {
 // rosterW returns a copy of the roster to change (copy on write).
 func (st *State) rosterW() *RosterState {
 	r := &RosterState{Staff: map[string]*StaffChange{}, WindowServices: map[string]*WindowToday{},
-		ClosedFor: map[string]string{}, PINs: map[string]bool{}}
+		ClosedFor: map[string]string{}, PINs: map[string]bool{}, Cards: map[string]string{}}
 	if o := st.Roster; o != nil {
 		for k, v := range o.Staff {
 			r.Staff[k] = v
@@ -443,6 +444,9 @@ func (st *State) rosterW() *RosterState {
 		}
 		for k, v := range o.PINs {
 			r.PINs[k] = v
+		}
+		for k, v := range o.Cards {
+			r.Cards[k] = v
 		}
 	}
 	st.Roster = r

@@ -211,6 +211,8 @@ func decide(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, erro
 		return decideAppointment(cfg, st, cmd, now)
 	case FollowUpStep:
 		return decideFollowUp(cfg, st, c, now)
+	case SetStaffCard, CardSignIn:
+		return decideStaffCard(cfg, st, cmd, now)
 	case ToggleSign:
 		return decideToggle(cfg, st, c, now)
 	case SetSilentCall:
@@ -373,6 +375,7 @@ func decideIssue(cfg *config.Config, st *State, c IssueTicket, now time.Time) ([
 		t.Ahead = st.aheadOf(svc.ID, prio)
 	}
 	t.Estimate = EstimateFor(cfg, st, svc.ID, t.Ahead, now)
+	t.Windows = WindowsFor(cfg, svc.ID) // cfg is Effective here: today's windows
 	var out []Emit
 	if dayToClose(cfg, st, now) {
 		out = closeDay(st) // the day before ends first: its outcomes, then this day's first ticket
@@ -511,6 +514,7 @@ func Apply(st *State, seq uint64, typ string, ts time.Time, data any) {
 	applyOutcome(st, typ, data)
 	applySilent(st, typ, data)
 	applyRoster(st, typ, data)
+	applyStaffCard(st, typ, data)
 }
 
 func digitsIn(s string) int {

@@ -302,6 +302,9 @@ func AreaName(cfg *config.Config, id string) string {
 }
 
 // WindowsFor names the windows that serve a service ("3号窗口").
+//
+// cfg should be Effective(cfg, st) for today's windows; a ticket carries the
+// ones of its issue (Ticket.Windows, TicketWindows).
 func WindowsFor(cfg *config.Config, service string) []string {
 	out := []string{}
 	for _, w := range cfg.Windows {
@@ -313,6 +316,15 @@ func WindowsFor(cfg *config.Config, service string) []string {
 		}
 	}
 	return out
+}
+
+// TicketWindows are the windows a ticket tells the citizen: those recorded
+// at its issue, or for a ticket from an older journal, devices.yaml's.
+func TicketWindows(cfg *config.Config, t *Ticket) []string {
+	if t.Windows != nil {
+		return t.Windows
+	}
+	return WindowsFor(cfg, t.Service)
 }
 
 func windowLabel(w config.Window) string {

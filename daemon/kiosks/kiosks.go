@@ -119,6 +119,10 @@ func (m *Manager) send(kiosk string, msg Msg) {
 // same-day appointment checked in at once, otherwise a greeting, with the
 // data kept in memory until the interaction ends.
 func (m *Manager) CardPlaced(ctx context.Context, reader string, p Person) {
+	if w, ok := m.cfg.WindowOfReader(reader); ok {
+		m.staffCard(ctx, w.ID, reader, p) // staffcard.go: a window's desk reader
+		return
+	}
 	k, ok := m.cfg.KioskOf(reader)
 	if !ok {
 		m.log.Warn("card read at a reader no kiosk lists; ignored", "reader", reader)

@@ -151,7 +151,7 @@ func Render(cfg *config.Config, prof escpos.Profile, t *hall.Ticket, phone *phon
 			b.Line("预计等候约 " + strconv.Itoa(wait) + " 分钟")
 		}
 	}
-	if ws := hall.WindowsFor(cfg, t.Service); len(ws) > 0 {
+	if ws := hall.TicketWindows(cfg, t); len(ws) > 0 {
 		b.Line("办理窗口：" + strings.Join(ws, "、"))
 	}
 	b.Line(time.Time(t.IssuedAt).Format("2006年01月02日 15:04:05"))

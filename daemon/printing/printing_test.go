@@ -138,3 +138,26 @@ func BenchmarkRenderTicket(b *testing.B) {
 	}
 	b.ReportMetric(float64(n), "bytes/ticket")
 }
+
+// The ticket prints the windows that serve its service as the rules saw them
+// at issue (today's 潮汐窗口 change included), not devices.yaml's.
+func TestRenderPrintsTheTicketsWindows(t *testing.T) {
+	c := cfg(t)
+	prof, _ := escpos.LookupProfile("generic-80mm")
+	tk := ticket()
+	tk.Windows = []string{"3号窗口", "5号窗口"}
+	b, err := printing.Render(c, prof, tk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dec escpossim.Decoder
+	var lines []string
+	for _, it := range dec.Feed(b) {
+		if it.Kind == escpossim.KindText {
+			lines = append(lines, it.Text)
+		}
+	}
+	if text := strings.Join(lines, "\n"); !strings.Contains(text, "办理窗口：3号窗口、5号窗口") {
+		t.Fatalf("ticket does not print today's windows:\n%s", text)
+	}
+}

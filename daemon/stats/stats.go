@@ -158,7 +158,7 @@ type Aggregator struct {
 	facts []fact
 	ids   map[string]uint16
 	names []string          // id strings by interned index; [0] = ""
-	label map[uint16]string // display names seen in events (cfg names win)
+	label map[uint16]string // display names seen in events (cfg names win, but for staff)
 
 	seq  uint64
 	last time.Time // the latest record time folded, hall zone
@@ -243,6 +243,7 @@ var folded = map[string]bool{
 	hall.TypeStaffSignedIn: true, hall.TypeStaffSignedOut: true,
 	hall.TypeFollowUpOpened: true, hall.TypeFollowUpUpdated: true, hall.TypeFollowUpOverdue: true,
 	hall.TypeTicketClosed: true,
+	hall.TypeStaffAdded:   true, hall.TypeStaffUpdated: true, // names of staff added or renamed at run time
 }
 
 func (a *Aggregator) fold(typ string, ts time.Time, data any) error {
@@ -453,6 +454,14 @@ func (a *Aggregator) fold(typ string, ts time.Time, data any) error {
 	case hall.TypeWindowOverdue:
 		if w := a.window(data.(*hall.WindowEvent).Window); w.pause >= 0 {
 			a.facts[w.pause].flags |= fOverdue
+		}
+
+	case hall.TypeStaffAdded, hall.TypeStaffUpdated:
+		// The roster as changed at run time names its people: a member
+		// devices.yaml does not list is named, not shown by id.
+		e := data.(*hall.StaffChange)
+		if _, err := a.intern(e.ID, e.Name); err != nil {
+			return err
 		}
 
 	case hall.TypeStaffSignedIn:
@@ -711,6 +720,11 @@ func (a *Aggregator) name(id uint16, k string) string {
 			return c.Name
 		}
 	case "staff":
+		// A person's name as the events last gave it (sign-in, the roster
+		// changed at run time) is newer than devices.yaml's.
+		if l := a.label[id]; l != "" {
+			return l
+		}
 		if c, ok := a.cfg.StaffMember(s); ok && c.Name != "" {
 			return c.Name
 		}

@@ -14,12 +14,9 @@ import (
 // 差评 follow-ups (hall/followup.go): the list a supervisor works from, and
 // one step at a time. Every step is recorded under the caller's name.
 
-// stageNames maps the API's verbs to follow-up stages.
-var stageNames = map[string]string{
-	"callback": hall.StageCallback, "rectify": hall.StageRectify, "feedback": hall.StageFeedback,
-	"rating": hall.StageRating, "rate": hall.StageRating,
-	"appeal": hall.StageAppealed, "uphold": hall.StageUpheld, "reject": hall.StageRejected,
-}
+// stageNames maps the API's verbs to follow-up stages (shared with the
+// central server's followup.step).
+var stageNames = hall.FollowUpVerbs
 
 // Bounds of the list.
 const (
@@ -246,7 +243,7 @@ func (s *Server) getFollowUp(w http.ResponseWriter, r *http.Request) {
 func (s *Server) stepFollowUp(w http.ResponseWriter, r *http.Request) {
 	stage, ok := stageNames[r.PathValue("stage")]
 	if !ok {
-		writeError(w, http.StatusNotFound, "unknown_stage", "未知的办理环节（callback, rectify, feedback, rating, appeal, uphold, reject）")
+		writeError(w, http.StatusNotFound, "unknown_stage", "未知的办理环节（"+hall.FollowUpVerbList+"）")
 		return
 	}
 	var req struct {

@@ -57,6 +57,8 @@ func (s *Server) rosterRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /api/v1/staff/{id}/pin", s.write(s.setPIN, super))
 	m.HandleFunc("POST /api/v1/staff/{id}/pin/change", s.write(s.changePIN, window))
 	m.HandleFunc("POST /api/v1/staff/{id}/unlock", s.write(s.unlockPIN, super))
+	m.HandleFunc("POST /api/v1/staff/{id}/card", s.write(s.setStaffCard, super))           // staffcard.go
+	m.HandleFunc("POST /api/v1/staff/{id}/card/remove", s.write(s.removeStaffCard, super)) // staffcard.go
 	m.HandleFunc("POST /api/v1/windows/{id}/services", s.write(s.setWindowServices, super))
 	m.HandleFunc("POST /api/v1/services/{id}/{action}", s.write(s.setServiceOpen, super))
 	m.HandleFunc("POST /api/v1/notices", s.write(s.postNotice, super))

@@ -26,11 +26,11 @@ type ticketResponse struct {
 }
 
 func (s *Server) respondTicket(w http.ResponseWriter, status int, t *hall.Ticket) {
-	resp := ticketResponse{Ticket: t, Windows: hall.WindowsFor(s.d.Config, t.Service)}
+	resp := ticketResponse{Ticket: t, Windows: hall.TicketWindows(s.d.Config, t)}
 	switch {
 	case t.Estimate != nil:
 		resp.EstWaitMinutes = t.Estimate.Minutes
-	default: // a ticket from before estimates were recorded
+	default: // a ticket from before estimates were recorded (devices.yaml's windows)
 		m := hall.EstimatedWait(s.d.Config, t.Service, t.Ahead)
 		resp.EstWaitMinutes = &m
 	}

@@ -19,33 +19,34 @@ type windowRequest struct {
 	Confirm bool   `json:"confirm"` // sign-in: yes, sign them out where they are
 }
 
-// windowCommand maps a staff action to a hall command.
-func windowCommand(id, action string, r windowRequest) (any, bool) {
+// windowCommand maps a staff action to a hall command; by is who asks
+// (caller.name()), recorded in the action's events.
+func windowCommand(id, action, by string, r windowRequest) (any, bool) {
 	switch action {
 	case "call-next":
-		return hall.CallNext{Window: id}, true
+		return hall.CallNext{Window: id, By: by}, true
 	case "call":
-		return hall.CallTicket{Window: id, Ticket: r.Ticket}, true
+		return hall.CallTicket{Window: id, Ticket: r.Ticket, By: by}, true
 	case "recall":
-		return hall.Recall{Window: id}, true
+		return hall.Recall{Window: id, By: by}, true
 	case "no-show":
-		return hall.NoShow{Window: id}, true
+		return hall.NoShow{Window: id, By: by}, true
 	case "start":
-		return hall.Start{Window: id}, true
+		return hall.Start{Window: id, By: by}, true
 	case "finish":
-		return hall.Finish{Window: id}, true
+		return hall.Finish{Window: id, By: by}, true
 	case "hold":
-		return hall.Hold{Window: id}, true
+		return hall.Hold{Window: id, By: by}, true
 	case "transfer":
-		return hall.Transfer{Window: id, Service: r.Service, ToWindow: r.Window}, true
+		return hall.Transfer{Window: id, Service: r.Service, ToWindow: r.Window, By: by}, true
 	case "pause":
-		return hall.Pause{Window: id, Reason: r.Reason, Minutes: r.Minutes}, true
+		return hall.Pause{Window: id, Reason: r.Reason, Minutes: r.Minutes, By: by}, true
 	case "resume":
-		return hall.Resume{Window: id}, true
+		return hall.Resume{Window: id, By: by}, true
 	case "sign-in":
-		return hall.SignIn{Window: id, Staff: r.Staff}, true
+		return hall.SignIn{Window: id, Staff: r.Staff, By: by}, true
 	case "sign-out":
-		return hall.SignOut{Window: id}, true
+		return hall.SignOut{Window: id, By: by}, true
 	}
 	return nil, false
 }
@@ -62,14 +63,10 @@ func (s *Server) windowAction(w http.ResponseWriter, r *http.Request) {
 		s.signIn(w, r, id, req) // roster.go: PIN, ask before moving
 		return
 	}
-	cmd, ok := windowCommand(id, action, req)
+	cmd, ok := windowCommand(id, action, s.callerOf(r).name(), req)
 	if !ok {
 		writeError(w, http.StatusNotFound, "unknown_action", "没有这个窗口操作："+action)
 		return
-	}
-	if so, isOut := cmd.(hall.SignOut); isOut {
-		so.By = s.callerOf(r).name() // who signed them out (roster.go: sign-in names its caller too)
-		cmd = so
 	}
 	res, err := s.d.Engine.Submit(r.Context(), cmd)
 	if err != nil {
