@@ -72,8 +72,9 @@ type Options struct {
 	// LiveFirst: events appended since the connection opened go ahead of
 	// the backlog being replayed, which is marked "replay": true. Consumers
 	// then order by seq themselves (each lane is in seq order on the wire).
-	// Off by default: the wire carries one seq order, bodies exactly as
-	// recorded, and live events wait behind the backlog.
+	// Off when false (the zero value): the wire carries one seq order,
+	// bodies exactly as recorded, and live events wait behind the backlog.
+	// halld turns it on (mqtt.uplink.live_first, default true).
 	LiveFirst bool
 	// Heartbeat: every so often (default 30 s; negative: never) the outbox's
 	// depth and oldest event age go to …/heartbeat.
