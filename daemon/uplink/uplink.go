@@ -289,6 +289,24 @@ func loadTLS(host string, o Options) (*tls.Config, error) {
 	return c, nil
 }
 
+// Pacing is the uplink's effective pacing, defaults filled in: what the
+// central side's operator needs to know of a hall (and what the config set).
+type Pacing struct {
+	MaxRate              int           `json:"max_rate"` // backlog lane, events/s; negative: unlimited
+	Window               int           `json:"max_inflight"`
+	LiveFirst            bool          `json:"live_first"`
+	Heartbeat            time.Duration `json:"heartbeat"` // negative: none
+	ReconnectMin         time.Duration `json:"reconnect_min"`
+	ReconnectMax         time.Duration `json:"reconnect_max"`
+	MaxConnectsPerMinute int           `json:"max_connects_per_minute"`
+}
+
+// Pacing returns the effective pacing.
+func (u *Uplink) Pacing() Pacing {
+	return Pacing{MaxRate: u.o.MaxRate, Window: u.o.Batch, LiveFirst: u.o.LiveFirst, Heartbeat: u.o.Heartbeat,
+		ReconnectMin: u.minBackoff, ReconnectMax: u.maxBackoff, MaxConnectsPerMinute: u.o.MaxConnectsPerMinute}
+}
+
 // Status returns a snapshot. It may read the journal (one row) to age the
 // oldest unsent event.
 func (u *Uplink) Status() Status {
