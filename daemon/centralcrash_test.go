@@ -290,7 +290,8 @@ func uplinkStatus(addr string) (uplink.Status, bool) {
 // The accounting at the end: every acknowledged ticket and every pressed
 // rating is in the journal exactly once, nothing is there that nobody asked
 // for, and the central server saw every journal event, only journal events,
-// byte for byte, and — taking the first copy of each id — in seq order.
+// byte for byte (replays marked "replay": true), and — taking the first copy
+// of each id — in seq order within each lane, live and replayed.
 func TestCentralSeesEverythingAcrossCrashes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs and kills a real halld and a real mosquitto")
@@ -527,29 +528,52 @@ func TestCentralSeesEverythingAcrossCrashes(t *testing.T) {
 	for _, b := range bad {
 		t.Errorf("central: %s", b)
 	}
-	// Only journal events, each exactly as in the journal; the first copy
-	// of each id, in arrival order, runs 1, 2, 3, …
+	// Only journal events, each exactly as in the journal, or — replayed
+	// from a backlog — as in the journal with "replay": true in front
+	// (mqtt.uplink.live_first, on by default). Live events overtake the
+	// backlog, so the wire carries two lanes: the first copies of each lane,
+	// in arrival order, are in seq order, and every copy after the first is
+	// a replay (a later connection's backlog), so it says so: the centre never
+	// takes an old copy for a live event.
 	firstOf := map[string]bool{}
-	var next uint64 = 1
-	dups := 0
+	var lastLive, lastReplay uint64
+	dups, replays := 0, 0
 	for _, e := range evs {
 		r, ok := bySeq[e.Seq]
 		if !ok || r.ID != e.ID || r.Type != e.Type {
 			t.Errorf("central got event %s seq %d %s, which is not in the journal (journal has %s %s at %d)", e.ID, e.Seq, e.Type, r.ID, r.Type, e.Seq)
 			continue
 		}
-		if !bytes.Equal(r.Body, e.Body) && !jsonEqual(r.Body, e.Body) {
+		replay := bytes.HasPrefix(e.Body, []byte(`{"replay":true,`))
+		want := r.Body
+		if replay {
+			want = append([]byte(`{"replay":true,`), r.Body[1:]...)
+		}
+		if !bytes.Equal(want, e.Body) && !jsonEqual(want, e.Body) {
 			t.Errorf("event %s differs from the journal:\ncentral %s\njournal %s", e.ID, e.Body, r.Body)
 		}
 		if firstOf[e.ID] {
 			dups++
+			if !replay {
+				t.Errorf("event %s seq %d came again without \"replay\": true", e.ID, e.Seq)
+			}
 			continue
 		}
 		firstOf[e.ID] = true
-		if e.Seq != next {
-			t.Errorf("after dedupe central got seq %d where %d was due", e.Seq, next)
+		lane, name := &lastLive, "live"
+		if replay {
+			lane, name = &lastReplay, "replayed"
+			replays++
 		}
-		next = e.Seq + 1
+		if e.Seq <= *lane {
+			t.Errorf("%s event seq %d arrived after %s seq %d: each lane must be in seq order", name, e.Seq, name, *lane)
+		}
+		*lane = e.Seq
+	}
+	// Every kill leaves a backlog for the next start: with live_first on by
+	// default, some first copies must be marked replays.
+	if replays == 0 {
+		t.Errorf("no event arrived marked \"replay\": true after %d kills: is mqtt.uplink.live_first off?", rounds)
 	}
 	// Events the stop itself recorded after the last publish (devices going
 	// offline) wait in the outbox for the next start: the cursor says so.
@@ -561,10 +585,10 @@ func TestCentralSeesEverythingAcrossCrashes(t *testing.T) {
 	}
 	sort.Strings(unsent)
 	t.Logf("%d kills in %v: %d tickets acknowledged (%d requests retried across a kill), %d ratings pressed; "+
-		"journal head %d, uplink cursor %d (caught up to %d while running); central got %d event messages, %d distinct, %d duplicates; "+
+		"journal head %d, uplink cursor %d (caught up to %d while running); central got %d event messages, %d distinct, %d duplicates, %d first copies replayed; "+
 		"%d events recorded by the clean stop not yet sent %v",
 		rounds, time.Since(start).Round(time.Millisecond), len(ledger.acked), ledger.retried, len(pressed),
-		head, cursor, caughtUp.Head, len(evs), len(firstOf), dups, len(unsent), unsent)
+		head, cursor, caughtUp.Head, len(evs), len(firstOf), dups, replays, len(unsent), unsent)
 }
 
 func jsonEqual(a, b []byte) bool {

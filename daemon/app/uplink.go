@@ -47,7 +47,8 @@ func newUplink(cfg *config.Config, j *journal.Journal, log *slog.Logger) (*uplin
 	boot := time.Now()
 	return uplink.New(j, uplink.Options{URL: uc.URL, ClientID: clientID, Hall: cfg.Hall.ID, Node: node,
 		Username: user, Password: pass, CAFile: uc.CAFile, CertFile: uc.CertFile, KeyFile: uc.KeyFile,
-		MaxRate: uc.MaxRate, Log: log,
+		MaxRate: uc.MaxRate, Batch: uc.MaxInflight, LiveFirst: uc.LiveFirstOn(), Heartbeat: uc.HeartbeatDuration(),
+		ReconnectMin: uc.ReconnectMinDuration(), ReconnectMax: uc.ReconnectMaxDuration(), MaxConnectsPerMinute: uc.MaxConnectsPerMinute, Log: log,
 		Info: func() any {
 			var devs []string
 			for _, d := range cfg.Devices {

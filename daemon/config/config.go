@@ -318,9 +318,49 @@ type MQTTUplink struct {
 	KeyFile      string `yaml:"key_file" doc:"Client key (PEM)."`
 	// Node is this daemon's id in topics (hall/{hall}/{node}/…). Default "halld".
 	Node string `yaml:"node" pattern:"^[a-z0-9-]+$" default:"halld" doc:"This daemon's node id in topics hall/{hall}/{node}/… (default halld)."`
-	// MaxRate bounds the catch-up after an outage, in events per second. Default 500.
-	MaxRate int `yaml:"max_rate" min:"1" max:"100000" default:"500" doc:"Events per second when catching up after an outage (default 500)."`
+	// The uplink's pacing toward the central broker (daemon/uplink/README.md). The defaults suit one hall on a
+	// city-wide cluster (EMQX or similar): a small in-flight window, redials spread by full jitter and kept
+	// under the cluster's flapping ban, a catch-up that does not hold live events back.
+
+	// MaxRate bounds the backlog lane only (the catch-up after an outage, a restart or a resync), in events per
+	// second; the live lane is never rate-limited. Default 5000.
+	MaxRate int `yaml:"max_rate" min:"1" max:"100000" default:"5000" doc:"Catch-up rate: events per second replayed from the backlog after an outage, a restart or a resync (default 5000: 10,000 events in ~2 s). Live events are never held by it. Lower it when thousands of halls catch up on one cluster at once."`
+	// MaxInflight is the window of events published and not yet acknowledged (PUBACK).
+	MaxInflight int `yaml:"max_inflight" min:"1" max:"1024" default:"32" doc:"In-flight window: events published to the central broker and not yet acknowledged (default 32, EMQX's own max_inflight); with live_first a quarter of it is kept for live events. The broker holds this much per hall: keep it small on a shared cluster."`
+	// ReconnectMin and ReconnectMax bound the full-jitter redial: a random wait in [0, d), d doubling from
+	// ReconnectMin to ReconnectMax.
+	ReconnectMin string `yaml:"reconnect_min" format:"duration" default:"100ms" doc:"Redial after a lost connection waits a random time in [0, d) (full jitter), d doubling from reconnect_min (default 100ms) up to reconnect_max."`
+	ReconnectMax string `yaml:"reconnect_max" format:"duration" default:"1500ms" doc:"Cap of the redial's jittered wait (default 1500ms: a broker that is back is reached within ~2 s). At least reconnect_min."`
+	// MaxConnectsPerMinute keeps a flapping link clear of the cluster's ban on flapping clients.
+	MaxConnectsPerMinute int `yaml:"max_connects_per_minute" min:"1" max:"60" default:"10" doc:"Connections that reach the central broker in any minute, at most (default 10). EMQX bans a client id that connects 15 times a minute (flapping_detect): keep this below the cluster's limit."`
+	// Heartbeat is the interval of …/heartbeat (outbox depth and oldest event age), also sent on connect.
+	Heartbeat string `yaml:"heartbeat" format:"duration" default:"30s" doc:"How often hall/{hall}/{node}/heartbeat tells the centre the outbox's depth and the age of its oldest unacknowledged event (default 30s; also sent on every connect)."`
+	// LiveFirst lets live events overtake a backlog being replayed; replayed ones carry "replay": true.
+	// Default true (nil = true).
+	LiveFirst *bool `yaml:"live_first" default:"true" doc:"Live events go ahead of a backlog being replayed, and replayed events carry \"replay\": true (default true). The centre then orders by seq if it needs one order, and dedupes on id either way. false: one seq order on the wire, live events wait behind the catch-up."`
 }
+
+// ReconnectMinDuration, ReconnectMaxDuration and HeartbeatDuration return the durations (0 if they do not
+// parse; Load guarantees they do).
+func (u MQTTUplink) ReconnectMinDuration() time.Duration {
+	d, _ := time.ParseDuration(u.ReconnectMin)
+	return d
+}
+
+// ReconnectMaxDuration: see ReconnectMinDuration.
+func (u MQTTUplink) ReconnectMaxDuration() time.Duration {
+	d, _ := time.ParseDuration(u.ReconnectMax)
+	return d
+}
+
+// HeartbeatDuration: see ReconnectMinDuration.
+func (u MQTTUplink) HeartbeatDuration() time.Duration {
+	d, _ := time.ParseDuration(u.Heartbeat)
+	return d
+}
+
+// LiveFirstOn reports live_first, true when unset.
+func (u MQTTUplink) LiveFirstOn() bool { return u.LiveFirst == nil || *u.LiveFirst }
 
 // Area is a functional area of the hall (功能区).
 type Area struct {

@@ -97,6 +97,15 @@ func fillTags(v reflect.Value) {
 						panic("config: bad default tag on " + f.Name)
 					}
 					fv.SetInt(int64(n))
+				case reflect.Pointer:
+					if fv.Type().Elem().Kind() != reflect.Bool {
+						panic("config: default tag on unsupported field " + f.Name)
+					}
+					b, err := strconv.ParseBool(f.Default)
+					if err != nil {
+						panic("config: bad default tag on " + f.Name)
+					}
+					fv.Set(reflect.ValueOf(&b))
 				default:
 					panic("config: default tag on unsupported field " + f.Name)
 				}

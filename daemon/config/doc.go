@@ -36,7 +36,8 @@
 //     storage.dir ./data and storage.retention 2160h; hall.timezone Asia/Shanghai; hall.ticket_footer
 //     过号请重新取号 · 当日有效; services' max_number 999 and avg_service_minutes 10; window service
 //     weight 1; window name "N号窗口"; ticket_printer printer block with profile generic-80mm and
-//     poll_interval 1500ms; serial.baud by kind (DefaultBaud: ticket_printer and id_reader 115200,
+//     poll_interval 1500ms; mqtt.uplink pacing (max_rate 5000, max_inflight 32, reconnect_min 100ms,
+//     reconnect_max 1500ms, max_connects_per_minute 10, heartbeat 30s, live_first true); serial.baud by kind (DefaultBaud: ticket_printer and id_reader 115200,
 //     scanner, line and eval_pad 9600); kiosk printers = the ticket_printers of the kiosk's area. Relative
 //     paths (storage.dir, token files, MQTT files) are resolved against the file's directory and made
 //     absolute.

@@ -129,6 +129,9 @@ func (g *schemaGen) property(f *field) *object {
 		if t.Kind() == reflect.Int {
 			n, _ := strconv.Atoi(f.Default)
 			s.set("default", n)
+		} else if t.Kind() == reflect.Bool {
+			b, _ := strconv.ParseBool(f.Default)
+			s.set("default", b)
 		} else {
 			s.set("default", f.Default)
 		}

@@ -81,6 +81,13 @@ var durationBounds = map[string]durationBound{
 	"devices.kiosk.session_timeout": {"1s", "10m", "card data must not stay in memory for long"},
 	// A TLS handshake and CONNECT over the hall LAN (or a terminal's 4G modem) take a second or two.
 	"mqtt.broker.connect_timeout": {"1s", "1m", ""},
+	// The uplink's redial: under 10 ms it is a busy loop against a broker that refuses; past 10 s (floor) or
+	// 5 minutes (cap) a hall stays dark long after the centre is back.
+	"mqtt.uplink.reconnect_min": {"10ms", "10s", ""},
+	"mqtt.uplink.reconnect_max": {"100ms", "5m", ""},
+	// The centre's view of a hall's lag: more often than every 5 s is traffic for nothing on a city cluster;
+	// past an hour a stuck outbox goes unseen.
+	"mqtt.uplink.heartbeat": {"5s", "1h", ""},
 	// Three missed heartbeats make a terminal offline; the watcher checks every heartbeat/4.
 	"devices.heartbeat": {"1s", "1h", ""},
 	// Under 20 ms a slow line's bytes (8 ms each at 1200 baud) would be cut into pieces.
@@ -169,6 +176,13 @@ func (d *decoder) validate(c *Config, profiles []string) {
 
 	if u := c.MQTT.Uplink; (u.CertFile == "") != (u.KeyFile == "") {
 		d.semantic("mqtt.uplink", "cert_file and key_file go together: set both or neither")
+	}
+	if u := c.MQTT.Uplink; u.ReconnectMin != "" && u.ReconnectMax != "" {
+		lo, err1 := time.ParseDuration(u.ReconnectMin)
+		hi, err2 := time.ParseDuration(u.ReconnectMax)
+		if err1 == nil && err2 == nil && hi < lo {
+			d.semantic("mqtt.uplink.reconnect_max", "must be at least reconnect_min (%s), got %q", u.ReconnectMin, u.ReconnectMax)
+		}
 	}
 	if bt := c.MQTT.Broker.TLS; (bt.CertFile == "") != (bt.KeyFile == "") {
 		d.semantic("mqtt.broker.tls", "cert_file and key_file go together: set both or neither")

@@ -72,8 +72,9 @@ type Options struct {
 	// LiveFirst: events appended since the connection opened go ahead of
 	// the backlog being replayed, which is marked "replay": true. Consumers
 	// then order by seq themselves (each lane is in seq order on the wire).
-	// Off by default: the wire carries one seq order, bodies exactly as
-	// recorded, and live events wait behind the backlog.
+	// Off when false (the zero value): the wire carries one seq order,
+	// bodies exactly as recorded, and live events wait behind the backlog.
+	// halld turns it on (mqtt.uplink.live_first, default true).
 	LiveFirst bool
 	// Heartbeat: every so often (default 30 s; negative: never) the outbox's
 	// depth and oldest event age go to …/heartbeat.
@@ -286,6 +287,24 @@ func loadTLS(host string, o Options) (*tls.Config, error) {
 		c.Certificates = []tls.Certificate{cert}
 	}
 	return c, nil
+}
+
+// Pacing is the uplink's effective pacing, defaults filled in: what the
+// central side's operator needs to know of a hall (and what the config set).
+type Pacing struct {
+	MaxRate              int           `json:"max_rate"` // backlog lane, events/s; negative: unlimited
+	Window               int           `json:"max_inflight"`
+	LiveFirst            bool          `json:"live_first"`
+	Heartbeat            time.Duration `json:"heartbeat"` // negative: none
+	ReconnectMin         time.Duration `json:"reconnect_min"`
+	ReconnectMax         time.Duration `json:"reconnect_max"`
+	MaxConnectsPerMinute int           `json:"max_connects_per_minute"`
+}
+
+// Pacing returns the effective pacing.
+func (u *Uplink) Pacing() Pacing {
+	return Pacing{MaxRate: u.o.MaxRate, Window: u.o.Batch, LiveFirst: u.o.LiveFirst, Heartbeat: u.o.Heartbeat,
+		ReconnectMin: u.minBackoff, ReconnectMax: u.maxBackoff, MaxConnectsPerMinute: u.o.MaxConnectsPerMinute}
 }
 
 // Status returns a snapshot. It may read the journal (one row) to age the

@@ -126,3 +126,36 @@ func TestResolveMissing(t *testing.T) {
 		t.Fatal("missing device resolved")
 	}
 }
+
+// TestSilentUnplugNoticed: an adapter that reports its removal as endless
+// silence (the device node goes, the descriptor stays quiet) is noticed by
+// the once-a-second node check, now that an idle reader no longer wakes on
+// a fixed 200 ms timer.
+func TestSilentUnplugNoticed(t *testing.T) {
+	dir := t.TempDir()
+	vp := ptytest.DeviceAt(t, filepath.Join(dir, "dev0"), echo)
+	p, err := serialport.Open(context.Background(), "dev0", serialport.Spec{Path: vp.Path(), Baud: 115200}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	time.Sleep(1300 * time.Millisecond) // silent past one node check: the port must stay up
+	select {
+	case <-p.Dead():
+		t.Fatalf("an idle port died: %v", p.Err())
+	default:
+	}
+	gone := time.Now()
+	if err := os.Remove(vp.Path()); err != nil { // the node goes; the pty's master stays open and silent
+		t.Fatal(err)
+	}
+	select {
+	case <-p.Dead():
+	case <-time.After(2 * time.Second):
+		t.Fatal("a silent unplug (device node gone) was not noticed within 2 s")
+	}
+	t.Logf("noticed after %v: %v", time.Since(gone).Round(time.Millisecond), p.Err())
+	if p.Err() == nil {
+		t.Fatal("a lost link must carry an error")
+	}
+}
