@@ -108,6 +108,8 @@ type centralEvent struct {
 	Seq  uint64
 	Type string
 	Body []byte
+	Dup  bool // the broker's DUP flag: a redelivery to the subscriber
+	Idx  int  // arrival order
 }
 
 // centralSub is the central server: a persistent session (clean session
@@ -141,7 +143,7 @@ func newCentralSub(t *testing.T, url string) *centralSub {
 				s.bad = append(s.bad, fmt.Sprintf("unreadable event %.200q (%v)", m.Payload(), err))
 				return
 			}
-			s.events = append(s.events, centralEvent{ev.ID, ev.Seq, ev.Type, append([]byte(nil), m.Payload()...)})
+			s.events = append(s.events, centralEvent{ev.ID, ev.Seq, ev.Type, append([]byte(nil), m.Payload()...), m.Duplicate(), len(s.events)})
 		})
 	s.c = mqtt.NewClient(o)
 	if tok := s.c.Connect(); !tok.WaitTimeout(15*time.Second) || tok.Error() != nil {
@@ -536,9 +538,10 @@ func TestCentralSeesEverythingAcrossCrashes(t *testing.T) {
 	// a replay (a later connection's backlog), so it says so: the centre never
 	// takes an old copy for a live event.
 	firstOf := map[string]bool{}
+	firstAt := map[string]int{}
 	var lastLive, lastReplay uint64
 	dups, replays := 0, 0
-	for _, e := range evs {
+	for i, e := range evs {
 		r, ok := bySeq[e.Seq]
 		if !ok || r.ID != e.ID || r.Type != e.Type {
 			t.Errorf("central got event %s seq %d %s, which is not in the journal (journal has %s %s at %d)", e.ID, e.Seq, e.Type, r.ID, r.Type, e.Seq)
@@ -555,11 +558,14 @@ func TestCentralSeesEverythingAcrossCrashes(t *testing.T) {
 		if firstOf[e.ID] {
 			dups++
 			if !replay {
-				t.Errorf("event %s seq %d came again without \"replay\": true", e.ID, e.Seq)
+				f := evs[firstAt[e.ID]]
+				t.Errorf("event %s seq %d came again without \"replay\": true (message %d, DUP %v; first copy message %d, replay %v)",
+					e.ID, e.Seq, e.Idx, e.Dup, f.Idx, bytes.HasPrefix(f.Body, []byte(`{"replay":true,`)))
 			}
 			continue
 		}
 		firstOf[e.ID] = true
+		firstAt[e.ID] = i
 		lane, name := &lastLive, "live"
 		if replay {
 			lane, name = &lastReplay, "replayed"

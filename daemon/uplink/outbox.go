@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -130,18 +131,19 @@ func replayBody(body []byte) []byte {
 	return append(out, body[1:]...)
 }
 
-// fill reads the lane's next events (at most max, none past upTo when upTo
-// is not 0) into its buffer. It returns false when there is nothing to read.
+// fill reads the lane's next events (at most max, none past upTo) into its
+// buffer. It returns false when there is nothing to read. upTo is always a
+// bound: the live lane passes noEnd. (It once meant "none" at 0, which is
+// also the replay lane's end on a connection opened with an empty journal:
+// both lanes then sent everything.)
 func (u *Uplink) fill(ctx context.Context, l *lane, max int, upTo uint64) (bool, error) {
 	if len(l.buf) > 0 {
 		return true, nil
 	}
-	if upTo != 0 && l.last >= upTo {
+	if l.last >= upTo {
 		return false, nil
 	}
-	if upTo != 0 {
-		max = int(min(uint64(max), upTo-l.last))
-	}
+	max = int(min(uint64(max), upTo-l.last))
 	recs, err := u.j.Read(ctx, l.last, max)
 	if err != nil || len(recs) == 0 {
 		return false, err
@@ -150,14 +152,15 @@ func (u *Uplink) fill(ctx context.Context, l *lane, max int, upTo uint64) (bool,
 		u.log.Error("journal no longer holds events the uplink never sent (pruned)",
 			"from", l.last+1, "to", recs[0].Seq-1)
 	}
-	if upTo != 0 {
-		for len(recs) > 0 && recs[len(recs)-1].Seq > upTo {
-			recs = recs[:len(recs)-1]
-		}
+	for len(recs) > 0 && recs[len(recs)-1].Seq > upTo {
+		recs = recs[:len(recs)-1]
 	}
 	l.buf = recs
 	return len(recs) > 0, nil
 }
+
+// noEnd is the live lane's end: none.
+const noEnd = math.MaxUint64
 
 // send publishes the lane's next buffered event.
 func (u *Uplink) send(c *conn, l *lane, topic string, replay bool) error {
@@ -243,7 +246,7 @@ func (u *Uplink) pump(ctx context.Context, c *conn, ob *outbox) error {
 		// backlog is all handed out (one seq order on the wire).
 		sendLive := func() error {
 			for readable && ob.inflight() < window && (u.o.LiveFirst || ob.replay.last >= ob.split) {
-				ok, err := u.fill(ctx, &ob.live, window, 0)
+				ok, err := u.fill(ctx, &ob.live, window, noEnd)
 				if err != nil {
 					if e := readErr(err, ob.live.last); e != nil {
 						return e

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -426,5 +427,35 @@ func TestLiveFirstDuringCatchUp(t *testing.T) {
 	defer s.mu.Unlock()
 	if s.replays != 2000 {
 		t.Errorf("%d first copies marked replay, want the 2,000 of the backlog", s.replays)
+	}
+}
+
+// With an empty journal when the connection opens (a new hall's first
+// start) there is no backlog: every event is live, sent once and unmarked,
+// with LiveFirst or without. The replay lane once took its end, 0, for "no
+// end" and sent everything too, so the centre got each event twice.
+func TestFirstStartSendsEachEventOnce(t *testing.T) {
+	b := startBroker(t, "")
+	for _, liveFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("live_first=%v", liveFirst), func(t *testing.T) {
+			id := fmt.Sprintf("empty-%v", liveFirst)
+			s := newSub(t, b.url(), "central-"+id)
+			j := openJournal(t)
+			o := testOptions(t, b.url(), "halld-"+id)
+			o.LiveFirst = liveFirst
+			r := startUplink(t, j, o)
+			r.waitConnected(t, 10*time.Second)
+			time.Sleep(200 * time.Millisecond) // the pump reads the head (0) as it starts
+			appendN(t, j, 300, 10)
+			s.waitEvents(300, 30*time.Second)
+			waitUntil(t, 10*time.Second, "the cursor at 300", func() bool { return r.Status().Cursor == 300 })
+			time.Sleep(300 * time.Millisecond) // a second copy would be right behind
+			s.check(300)
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.dups != 0 || s.replays != 0 || s.total != 300 {
+				t.Errorf("300 events from an empty journal: %d messages, %d duplicates, %d marked replay; want 300, 0, 0", s.total, s.dups, s.replays)
+			}
+		})
 	}
 }
