@@ -142,10 +142,15 @@ func stuckHalld(t *testing.T, dir string) (cmd *exec.Cmd, logPath string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	c, _ := printerCounters(t, addr)
-	for n := c.Connects; c.Connects == n; c, _ = printerCounters(t, addr) {
+	// Each write timeout ended one connection; one more connection than
+	// timeouts is the reopen. (Read from one snapshot: with full jitter the
+	// reopen can follow the timeout within a millisecond, before a second
+	// look at the counters.)
+	for c, _ := printerCounters(t, addr); c.Connects <= c.WriteTimeouts; c, _ = printerCounters(t, addr) {
 		if time.Now().After(deadline) {
-			t.Fatal("printer never reconnected")
+			b, _ := os.ReadFile(logPath)
+			_, reason := printerCounters(t, addr)
+			t.Fatalf("printer never reconnected (counters %+v, state reason %q); log:\n%s", c, reason, tail(b, 4000))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
