@@ -75,6 +75,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		cfg, err := config.Load(args[0])
+		if err == nil {
+			err = app.Check(cfg)
+		}
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1

@@ -50,6 +50,11 @@ var deviceKinds = map[string]deviceKind{
 	config.KindKiosk:         {}, // hall-kiosk talks to the web API
 }
 
+// Check refuses what Run would refuse of a loaded configuration before
+// starting anything (its devices' kind checks): `halld check` runs it, so
+// "ok" there means Run takes the file.
+func Check(cfg *config.Config) error { return checkDevices(cfg) }
+
 // checkDevices runs every device's kind check.
 func checkDevices(cfg *config.Config) error {
 	for i := range cfg.Devices {
