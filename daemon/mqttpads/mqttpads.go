@@ -67,6 +67,10 @@ func New(ctx context.Context, o Options) (*Transport, error) {
 	select {
 	case <-tok.Done():
 	case <-ctx.Done():
+		// Abandon the attempt, or paho finishes it and the orphan (same
+		// client id, persistent session) fights the next transport for
+		// the session. Disconnect(0) does not wait.
+		t.c.Disconnect(0)
 		return nil, ctx.Err()
 	}
 	if err := tok.Error(); err != nil {

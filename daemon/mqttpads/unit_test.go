@@ -226,3 +226,24 @@ func TestScreensFollowChangesAndReconnects(t *testing.T) {
 		t.Fatalf("pad-1 received pad-2's screen (%d screens)", n)
 	}
 }
+
+// A New given up on (its ctx ended before the broker answered) leaves no
+// client behind: an orphan with the transport's fixed client id and
+// persistent session would take the session from the next transport, and it
+// from the orphan, for as long as halld runs.
+func TestNewGivenUpLeavesNoClient(t *testing.T) {
+	b := testmqtt.StartLate(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	tr, err := mqttpads.New(ctx, mqttpads.Options{URL: b.URL, Hall: hallID, Pads: []string{"pad-1"},
+		Handle: func(string, string, hpad.Event) error { return nil }, Log: slog.New(slog.DiscardHandler)})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		if tr != nil {
+			tr.Close()
+		}
+		t.Fatalf("New with a broker that does not answer = %v, want the deadline", err)
+	}
+	if err := b.Answer(); err != nil {
+		t.Fatal(err)
+	}
+}

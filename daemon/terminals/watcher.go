@@ -264,6 +264,10 @@ func (w *Watcher) Start(ctx context.Context) error {
 	select {
 	case <-tok.Done():
 	case <-ctx.Done():
+		// Abandon the attempt: paho would otherwise finish it, subscribe
+		// and stay connected (auto-reconnecting) with nobody to close it.
+		// Disconnect(0) does not wait; the connect sees it and gives up.
+		c.Disconnect(0)
 		return ctx.Err()
 	}
 	if err := tok.Error(); err != nil {

@@ -158,6 +158,7 @@ func (t *Terminal) Start(ctx context.Context) error {
 	})
 	c := paho.NewClient(o)
 	if err := wait(ctx, c.Connect()); err != nil {
+		c.Disconnect(0) // given up on: paho must not finish the connect for nobody
 		return fmt.Errorf("termsim %s: connect: %w", t.id, err)
 	}
 	t.mu.Lock()
