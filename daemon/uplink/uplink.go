@@ -684,8 +684,9 @@ func (u *Uplink) session(ctx context.Context, ob *outbox) (connected bool, err e
 				c.nmu.Lock()
 				c.nc = nc
 				c.nmu.Unlock()
+				return newBufConn(nc), nil
 			}
-			return nc, err
+			return nil, err
 		})
 	if u.o.Username != "" {
 		o.SetUsername(u.o.Username)
