@@ -636,7 +636,7 @@ type conn struct {
 	lostErr  atomic.Value // error
 
 	nmu sync.Mutex
-	nc  net.Conn
+	nc  *wireConn
 }
 
 func (c *conn) markLost(err error) {
@@ -652,12 +652,16 @@ func (c *conn) markLost(err error) {
 func (c *conn) cut() {
 	c.nmu.Lock()
 	if c.nc != nil {
-		c.nc.Close()
+		c.nc.Abort()
 	}
 	c.nmu.Unlock()
 }
 
 var errLost = errors.New("connection lost")
+
+// writeTimeout bounds every write to the broker: a broker (or a NAT on the
+// way) that stops taking bytes ends the connection instead of holding it.
+const writeTimeout = 15 * time.Second
 
 // session runs one connection from dial to loss or ctx end. connected
 // reports whether the broker accepted the connection.
@@ -673,7 +677,7 @@ func (u *Uplink) session(ctx context.Context, ob *outbox) (connected bool, err e
 		SetConnectTimeout(u.connectTimeout).
 		SetKeepAlive(u.keepAlive).
 		SetPingTimeout(10*time.Second).
-		SetWriteTimeout(15*time.Second).
+		SetWriteTimeout(writeTimeout).
 		SetWill(u.root+"/$state", "lost", 1, true).
 		SetDefaultPublishHandler(u.onMessage).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) { c.markLost(err) }).
@@ -681,10 +685,11 @@ func (u *Uplink) session(ctx context.Context, ob *outbox) (connected bool, err e
 			nc, err := u.dial(ctx)
 			if err == nil {
 				u.noteConnect() // the broker sees this one: it counts for flapping
+				wc := newWireConn(nc, writeTimeout)
 				c.nmu.Lock()
-				c.nc = nc
+				c.nc = wc
 				c.nmu.Unlock()
-				return newBufConn(nc), nil
+				return wc, nil
 			}
 			return nil, err
 		})
