@@ -8,8 +8,8 @@ import (
 	"net"
 	"os"
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/eclipse/paho.mqtt.golang/packets"
 )
