@@ -65,6 +65,55 @@
   };
   root.HallAuth = HallAuth;
 
+  // HallApi.request: one JSON call to halld, as every page makes it. It has
+  // a deadline (the hall LAN is not trusted: a request it swallows fails
+  // after timeoutMs, code "network", instead of leaving a button waiting
+  // forever), the page's token, and halld's JSON errors as an Error with
+  // .code, .status and .data. o (optional) holds the page's own words:
+  // errorText[code] for errors halld sends without a message, failed(status)
+  // for an HTTP error without a body, networkError, timeoutMs.
+  var HallApi = {
+    timeoutMs: 10000,
+    request: function (method, url, body, o) {
+      o = o || {};
+      var init = { method: method, headers: { "Accept": "application/json" }, cache: "no-store" };
+      HallAuth.headers(init);
+      if (body !== undefined) {
+        init.headers["Content-Type"] = "application/json";
+        init.body = JSON.stringify(body);
+      }
+      var ctl = typeof root.AbortController !== "undefined" ? new root.AbortController() : null;
+      if (ctl) init.signal = ctl.signal;
+      var timer = ctl ? setTimeout(function () { ctl.abort(); }, o.timeoutMs || HallApi.timeoutMs) : null;
+      function settled() { if (timer) { clearTimeout(timer); timer = null; } }
+      function networkError() {
+        settled();
+        var err = new Error(o.networkError || "网络连接失败，请检查网络后重试");
+        err.code = "network";
+        err.status = 0;
+        throw err;
+      }
+      return root.fetch(url, init).then(function (r) {
+        return r.text().then(function (text) {
+          settled();
+          var data = null;
+          try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+          if (!r.ok || (data && data.error)) {
+            var info = data && data.error ? data.error : {};
+            var err = new Error(info.message || (o.errorText && o.errorText[info.code]) ||
+              (o.failed ? o.failed(r.status) : "请求失败（HTTP " + r.status + "）"));
+            err.code = info.code || "http_" + r.status;
+            err.status = r.status;
+            err.data = data;
+            throw err;
+          }
+          return data || {};
+        }, networkError);
+      }, networkError);
+    }
+  };
+  root.HallApi = HallApi;
+
   function HallStream(opts) {
     opts = opts || {};
     this.url = opts.url !== undefined ? opts.url : defaultStreamURL();

@@ -63,33 +63,8 @@
   function str(v) { return v === undefined || v === null ? "" : String(v); }
 
   function api(method, url, body) {
-    var ctl = typeof AbortController !== "undefined" ? new AbortController() : null;
-    var timer = ctl ? setTimeout(function () { ctl.abort(); }, REQUEST_TIMEOUT_MS) : null;
-    var init = { method: method, headers: { "Accept": "application/json" }, cache: "no-store" };
-    if (ctl) init.signal = ctl.signal;
-    if (window.HallAuth) window.HallAuth.headers(init);
-    if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    return fetch(url, init).then(function (r) {
-      return r.text().then(function (text) {
-        var data = null;
-        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
-        if (!r.ok || (data && data.error)) {
-          var e = data && data.error ? data.error : {};
-          var err = new Error(e.message || ERROR_TEXT[e.code] || (GENERIC_ERROR + "（" + r.status + "）"));
-          err.code = e.code || ("http_" + r.status);
-          throw err;
-        }
-        return data || {};
-      });
-    }, function () {
-      var err = new Error(NETWORK_ERROR);
-      err.code = "network";
-      throw err;
-    }).then(function (v) { clearTimeout(timer); return v; },
-            function (e) { clearTimeout(timer); throw e; });
+    return window.HallApi.request(method, url, body, { timeoutMs: REQUEST_TIMEOUT_MS, errorText: ERROR_TEXT,
+      networkError: NETWORK_ERROR, failed: function (status) { return GENERIC_ERROR + "（" + status + "）"; } });
   }
 
   // ---------------------------------------------------------------- clock

@@ -178,23 +178,11 @@
   }
 
   function api(method, url, body) {
-    var init = { method: method, headers: { "Accept": "application/json" }, cache: "no-store" };
-    if (window.HallAuth) window.HallAuth.headers(init);
-    if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    return fetch(url, init).then(function (r) {
-      return r.text().then(function (text) {
-        var data = null;
-        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
-        if (!r.ok || (data && data.error)) {
-          var e = data && data.error ? data.error : {};
-          throw new Error((e.message || "请求失败") + (e.code ? "（" + e.code + "）" : "（HTTP " + r.status + "）"));
-        }
-        return data || {};
-      });
-    }, function () { throw new Error("网络连接失败"); });
+    return window.HallApi.request(method, url, body, { networkError: "网络连接失败" }).catch(function (e) {
+      // The monitoring room reads the code: hall IT looks it up.
+      if (e.code && e.code !== "network" && e.code.indexOf("http_") !== 0 && e.message.indexOf(e.code) < 0) e.message += "（" + e.code + "）";
+      throw e;
+    });
   }
 
   function toast(msg, bad) {

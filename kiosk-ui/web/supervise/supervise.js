@@ -49,37 +49,7 @@
   }
 
   function api(method, path, body) {
-    var init = { method: method, headers: { "Accept": "application/json" }, cache: "no-store" };
-    if (root.HallAuth) root.HallAuth.headers(init);
-    if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    var ctl = root.AbortController ? new AbortController() : null;
-    if (ctl) init.signal = ctl.signal;
-    var timer = setTimeout(function () { if (ctl) ctl.abort(); }, 10000);
-    return fetch(path, init).then(function (r) {
-      return r.text().then(function (text) {
-        clearTimeout(timer);
-        var data = null;
-        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
-        if (!r.ok || (data && data.error)) {
-          var info = data && data.error ? data.error : {};
-          var err = new Error(info.message || ("请求失败（HTTP " + r.status + "）"));
-          err.code = info.code || "http_" + r.status;
-          err.status = r.status;
-          err.data = data;
-          throw err;
-        }
-        return data || {};
-      });
-    }, function () {
-      clearTimeout(timer);
-      var err = new Error("网络连接失败，请检查网络后重试");
-      err.code = "network";
-      err.status = 0;
-      throw err;
-    });
+    return root.HallApi.request(method, path, body);
   }
 
   // At most three toasts at once: steps done quickly would otherwise stack

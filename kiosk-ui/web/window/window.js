@@ -27,9 +27,6 @@
   }
   var WINDOW_ID = windowIdFromLocation();
 
-  // A bearer token for desks that are not on the daemon's own machine
-  // (HallAuth in common/stream.js: open the page once with ?token=…).
-  var token = window.HallAuth ? window.HallAuth.token : "";
 
   // ---------------------------------------------------------------- state
   var state = {
@@ -96,34 +93,7 @@
   }
 
   function api(method, url, body) {
-    var ctl = typeof AbortController !== "undefined" ? new AbortController() : null;
-    var timer = ctl ? setTimeout(function () { ctl.abort(); }, REQUEST_TIMEOUT_MS) : null;
-    var init = { method: method, headers: { "Accept": "application/json" }, cache: "no-store" };
-    if (ctl) init.signal = ctl.signal;
-    if (token) init.headers["Authorization"] = "Bearer " + token;
-    if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    return fetch(url, init).then(function (r) {
-      return r.text().then(function (text) {
-        var data = null;
-        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
-        if (!r.ok || (data && data.error)) {
-          var e = data && data.error ? data.error : {};
-          var err = new Error(e.message || ("请求失败（HTTP " + r.status + "）"));
-          err.code = e.code || ("http_" + r.status);
-          err.status = r.status;
-          throw err;
-        }
-        return data || {};
-      });
-    }, function () {
-      var err = new Error(NETWORK_ERROR);
-      err.code = "network";
-      throw err;
-    }).then(function (v) { clearTimeout(timer); return v; },
-            function (e) { clearTimeout(timer); throw e; });
+    return window.HallApi.request(method, url, body, { timeoutMs: REQUEST_TIMEOUT_MS, networkError: NETWORK_ERROR });
   }
 
   // ---------------------------------------------------------------- error line
