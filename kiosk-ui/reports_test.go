@@ -32,6 +32,9 @@ import (
 var (
 	quotedMetric = regexp.MustCompile(`"(halld_[a-z0-9_]+)"`)
 	histogramNew = regexp.MustCompile(`New(?:Histogram|Summary)(?:Vec)?\(`)
+	// A collector's histogram: a field's Desc emitted with MustNewConstHistogram.
+	descField  = regexp.MustCompile(`(\w+):\s*prometheus\.NewDesc\("(halld_[a-z0-9_]+)"`)
+	constHisto = regexp.MustCompile(`MustNewConstHistogram\(c\.(\w+)`)
 )
 
 // halldMetrics parses the metric names halld exports from its Go source
@@ -62,12 +65,23 @@ func halldMetrics(t *testing.T) map[string]bool {
 				}
 			}
 		}
+		histo := map[string]bool{}
+		for _, m := range constHisto.FindAllStringSubmatch(src, -1) {
+			histo[m[1]] = true
+		}
+		for _, m := range descField.FindAllStringSubmatch(src, -1) {
+			if histo[m[1]] {
+				for _, s := range []string{"_bucket", "_count", "_sum"} {
+					names[m[2]+s] = true
+				}
+			}
+		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, must := range []string{"halld_device_up", "halld_tickets_issued_total", "halld_http_request_duration_seconds_count", "halld_ticket_print_seconds_bucket", "halld_ws_clients"} {
+	for _, must := range []string{"halld_device_up", "halld_journal_commit_seconds_bucket", "halld_tickets_issued_total", "halld_http_request_duration_seconds_count", "halld_ticket_print_seconds_bucket", "halld_ws_clients"} {
 		if !names[must] {
 			t.Fatalf("parsing halld's source found no %s (found %d names): the parser is broken", must, len(names))
 		}

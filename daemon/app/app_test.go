@@ -439,6 +439,7 @@ func TestHealthMetricsPages(t *testing.T) {
 		"/readyz":           `"ready":true`,
 		"/metrics":          `halld_device_up{area="front",device="printer-1",kind="ticket_printer"} 1`,
 		"/metrics#conns":    `halld_connections{listener="http",source="loopback"}`,
+		"/metrics#commit":   `halld_journal_commit_seconds_bucket{le="2.5"}`,
 		"/kiosk/":           "<html",
 		"/monitor/":         "<html",
 		"/api/v1/snapshot":  `"seq":`,

@@ -3,6 +3,7 @@ package app
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"halld/daemon/journal"
 	"halld/drivers/device"
 )
 
@@ -15,7 +16,7 @@ type collector struct {
 	padCycle, padPolls, padRetries, padTimeouts, padBad  *prometheus.Desc
 	upConnected, upLag, upOldest, upPublished            *prometheus.Desc
 	oldest, pruned, held, checkpoint                     *prometheus.Desc
-	padCut                                               *prometheus.Desc
+	padCut, commit                                       *prometheus.Desc
 }
 
 func newCollector(a *App) *collector {
@@ -41,6 +42,7 @@ func newCollector(a *App) *collector {
 		held:        prometheus.NewDesc("halld_journal_retention_held_events", "Events older than storage.retention kept at the last pruning because a consumer still needs them.", []string{"held_by"}, nil),
 		checkpoint:  prometheus.NewDesc("halld_journal_checkpoint_seq", "Sequence number of the last checkpoint on disk, by consumer.", []string{"consumer"}, nil),
 		padCut:      prometheus.NewDesc("halld_pad_text_truncated_total", "Pad screens cut to fit HPAD-1's limits (a pause reason too long, say): the pad keeps being polled.", nil, nil),
+		commit:      prometheus.NewDesc("halld_journal_commit_seconds", "Durable commits of the journal: writing a group of events and fdatasync, what every ticket and rating waits for. A slow or failing disk (an SD card wearing out) shows here first.", nil, nil),
 		padBad:      prometheus.NewDesc("halld_padbus_bad_frames_total", "Malformed frames dropped and resynced on an HPAD-1 line, by kind.", []string{"line", "kind"}, nil),
 	}
 }
@@ -48,7 +50,7 @@ func newCollector(a *App) *collector {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.up, c.state, c.reconnects, c.errors, c.lastSeen, c.head, c.bytes,
 		c.padCycle, c.padPolls, c.padRetries, c.padTimeouts, c.padBad, c.upConnected, c.upLag, c.upOldest, c.upPublished,
-		c.oldest, c.pruned, c.held, c.checkpoint, c.padCut} {
+		c.oldest, c.pruned, c.held, c.checkpoint, c.padCut, c.commit} {
 		ch <- d
 	}
 }
@@ -102,6 +104,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.head, prometheus.GaugeValue, float64(st.Head))
 	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.GaugeValue, float64(st.FileBytes))
 	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, float64(st.Oldest))
+	cl := c.a.Journal.CommitLatency()
+	buckets := make(map[float64]uint64, len(journal.CommitBuckets))
+	for i, ub := range journal.CommitBuckets {
+		buckets[ub] = cl.Cumulative[i]
+	}
+	ch <- prometheus.MustNewConstHistogram(c.commit, cl.Count, cl.Sum.Seconds(), buckets)
 	if p := c.a.Pruner; p != nil {
 		last, total := p.Stats()
 		ch <- prometheus.MustNewConstMetric(c.pruned, prometheus.CounterValue, float64(total))

@@ -51,6 +51,8 @@ type Journal struct {
 	ins  *sql.Stmt // prepared once: parsing the INSERT on every append cost ~10% of halld's CPU
 	path string
 
+	lat latency // commit durations (CommitLatency)
+
 	amu    sync.Mutex // the writer: Append, and emptying the log
 	log    *os.File   // <path>.log: what is durable and maybe not yet in SQLite
 	logOff int64      // where the next frame goes
@@ -448,6 +450,7 @@ func (j *Journal) Append(ctx context.Context, recs []Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	start := time.Now()
 	b := j.frame[:0]
 	for _, r := range recs {
 		b = appendFrame(b, r)
@@ -461,6 +464,7 @@ func (j *Journal) Append(ctx context.Context, recs []Record) error {
 	if err := unix.Fdatasync(int(j.log.Fd())); err != nil {
 		return fmt.Errorf("journal: sync log: %w", err)
 	}
+	j.lat.observe(time.Since(start))
 	j.logOff += int64(len(b))
 
 	j.mu.Lock()
