@@ -5,9 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
-	"unicode"
 
 	"halld/daemon/config"
 )
@@ -189,98 +187,6 @@ func (st *State) requireFree(w *WindowState) error {
 	return nil
 }
 
-// Candidate is a ticket a window may call, in calling order.
-type Candidate struct {
-	Ticket   *Ticket
-	Class    int    // 0 appointment due, 1 green channel, 2 everyone else
-	Covering string // the window whose queue it comes from, when not this one's
-	Score    float64
-}
-
-// Queue lists the tickets window id may call now, in the order CallNext takes
-// them: appointments due in their slot, then the green channel, then everyone
-// else; within a class the longest wait weighted by the window's weight for
-// the service, ties first come first served. A window also calls the queue of
-// every window whose AB backup it is while that window is paused or closed.
-func Queue(cfg *config.Config, st *State, id string, now time.Time) []Candidate {
-	cfg = Effective(cfg, st)
-	wc, ok := cfg.Window(id)
-	if !ok {
-		return nil
-	}
-	day := st.Today(cfg, now)
-	type source struct {
-		window  *config.Window
-		covered string
-	}
-	sources := []source{{wc, ""}}
-	for i := range cfg.Windows {
-		other := &cfg.Windows[i]
-		if other.Backup == id && st.window(other.ID).Status != WindowOpen {
-			sources = append(sources, source{other, other.ID})
-		}
-	}
-	var out []Candidate
-	seen := map[string]bool{}
-	for _, idx := range st.Order {
-		t := st.Tickets[idx]
-		if t.Day != day || t.Status != StatusWaiting || seen[t.ID] {
-			continue
-		}
-		for _, src := range sources {
-			weight := 0
-			if t.PinnedWindow != "" {
-				if t.PinnedWindow == src.window.ID {
-					weight = 1
-				}
-			} else {
-				for _, ws := range src.window.Services {
-					if ws.Service == t.Service {
-						weight = max(ws.Weight, 1)
-					}
-				}
-			}
-			if weight == 0 {
-				continue
-			}
-			waited := now.Sub(time.Time(t.IssuedAt)).Seconds()
-			out = append(out, Candidate{Ticket: t, Class: class(t, now), Covering: src.covered,
-				Score: max(waited, 0) * float64(weight)})
-			seen[t.ID] = true
-			break
-		}
-	}
-	pos := map[string]int{}
-	for i, id := range st.Order {
-		pos[id] = i
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Class != b.Class {
-			return a.Class < b.Class
-		}
-		if a.Score != b.Score {
-			return a.Score > b.Score
-		}
-		return pos[a.Ticket.ID] < pos[b.Ticket.ID]
-	})
-	return out
-}
-
-// class ranks a ticket: an appointment counts as such only in its slot (or
-// when it has none); before it, it waits with everyone else.
-func class(t *Ticket, now time.Time) int {
-	switch t.Priority {
-	case PriorityAppointment:
-		if t.SlotStart == nil || !now.Before(time.Time(*t.SlotStart)) {
-			return 0
-		}
-	case PriorityGreen:
-		return 1
-	}
-	return 2
-}
-
 func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, error) {
 	out, err := decideWindowCmd(cfg, st, cmd, now)
 	stampBy(out, actorOf(cmd))
@@ -290,285 +196,35 @@ func decideWindow(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit
 func decideWindowCmd(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, error) {
 	switch c := cmd.(type) {
 	case CallNext:
-		wc, w, err := st.readyToCall(cfg, c.Window)
-		if err != nil {
-			return nil, err
-		}
-		q := Queue(cfg, st, c.Window, now)
-		if len(q) == 0 {
-			return nil, refuse(409, "queue_empty", "当前没有等候的号码")
-		}
-		// The call ends the 请评价 of the visit before (after the call: the
-		// call is what the command is answered with).
-		return append([]Emit{st.call(wc, w, q[0].Ticket, false, q[0].Covering)}, closeAwaiting(st, w.ID, RatingEndNextCall)...), nil
+		return decideCallNext(cfg, st, c, now)
 	case CallTicket:
-		wc, w, err := st.readyToCall(cfg, c.Window)
-		if err != nil {
-			return nil, err
-		}
-		t, ok := st.Tickets[c.Ticket]
-		if !ok || t.Day != st.Today(cfg, now) {
-			return nil, refuse(404, "unknown_ticket", "没有找到这张号票（只能呼叫当天的号票）")
-		}
-		if t.Status != StatusWaiting && t.Status != StatusHeld && t.Status != StatusNoShow {
-			return nil, refuse(409, "bad_ticket_state", t.Number+" 号"+statusName(t.Status)+"，不能呼叫")
-		}
-		return append([]Emit{st.call(wc, w, t, true, "")}, closeAwaiting(st, w.ID, RatingEndNextCall)...), nil
+		return decideCallTicket(cfg, st, c, now)
 	case Recall:
-		wc, w, t, err := st.ticketAt(cfg, c.Window, StatusCalled)
-		if err != nil {
-			return nil, err
-		}
-		e := st.call(wc, w, t, false, "")
-		ev := e.Data.(*TicketCalled)
-		ev.Recall, ev.Recalls, ev.Visit = true, t.Recalls+1, t.Visit
-		return []Emit{{TypeTicketRecalled, ev}}, nil
+		return decideRecall(cfg, st, c, now)
 	case NoShow:
-		_, w, t, err := st.ticketAt(cfg, c.Window, StatusCalled)
-		if err != nil {
-			return nil, err
-		}
-		return []Emit{{TypeTicketNoShow, &TicketAtWindow{TicketID: t.ID, Number: t.Number, Window: w.ID, Visit: t.Visit}}}, nil
+		return decideNoShow(cfg, st, c, now)
 	case Hold:
-		_, w, t, err := st.ticketAt(cfg, c.Window, StatusCalled, StatusServing)
-		if err != nil {
-			return nil, err
-		}
-		return []Emit{{TypeTicketHeld, &TicketAtWindow{TicketID: t.ID, Number: t.Number, Window: w.ID, Visit: t.Visit}}}, nil
+		return decideHold(cfg, st, c, now)
 	case Start:
-		_, w, t, err := st.ticketAt(cfg, c.Window, StatusCalled)
-		if err != nil {
-			return nil, err
-		}
-		return []Emit{{TypeServiceStarted, &ServiceEvent{TicketID: t.ID, Number: t.Number, Service: t.Service, Window: w.ID, Staff: w.Staff, Visit: t.Visit}}}, nil
+		return decideStart(cfg, st, c, now)
 	case Finish:
-		_, w, t, err := st.ticketAt(cfg, c.Window, StatusCalled, StatusServing)
-		if err != nil {
-			return nil, err
-		}
-		se := ServiceEvent{TicketID: t.ID, Number: t.Number, Service: t.Service, Window: w.ID, Staff: w.Staff, Visit: t.Visit}
-		var out []Emit
-		if t.Status == StatusCalled {
-			started := se
-			started.Implicit = true
-			out = append(out, Emit{TypeServiceStarted, &started})
-		}
-		return append(out, Emit{TypeServiceFinished, &se}), nil
+		return decideFinish(cfg, st, c, now)
 	case Transfer:
-		_, w, t, err := st.ticketAt(cfg, c.Window, StatusCalled, StatusServing)
-		if err != nil {
-			return nil, err
-		}
-		to := c.Service
-		if to == "" {
-			to = t.Service
-		}
-		toSvc, ok := cfg.Service(to)
-		if !ok {
-			return nil, refuse(404, "unknown_service", "没有这项业务："+clip(to, 32))
-		}
-		if c.ToWindow != "" {
-			if _, err := windowCfg(cfg, c.ToWindow); err != nil {
-				return nil, err
-			}
-			if c.ToWindow == c.Window && to == t.Service {
-				return nil, refuse(400, "bad_transfer", "转移的目标与当前相同")
-			}
-		} else if to == t.Service {
-			return nil, refuse(400, "bad_transfer", "请选择要转去的业务或窗口")
-		}
-		return []Emit{{TypeTicketTransferred, &TicketTransferred{TicketID: t.ID, Number: t.Number, FromService: t.Service,
-			ToService: to, FromWindow: w.ID, ToWindow: c.ToWindow, Visit: t.Visit,
-			FromServiceName: t.ServiceName, ToServiceName: toSvc.Name}}}, nil
+		return decideTransfer(cfg, st, c, now)
 	case Pause:
-		wc, err := windowCfg(cfg, c.Window)
-		if err != nil {
-			return nil, err
-		}
-		w := st.window(c.Window)
-		reason := strings.TrimSpace(c.Reason)
-		if reason == "" {
-			return nil, refuse(400, "reason_required", "暂停服务须说明原因")
-		}
-		if chars(reason) > MaxPauseReason {
-			return nil, refuse(400, "reason_too_long", fmt.Sprintf("暂停原因最多 %d 个字（现有 %d 个），请简要说明", MaxPauseReason, chars(reason)))
-		}
-		if strings.ContainsFunc(reason, unicode.IsControl) {
-			return nil, refuse(400, "bad_reason", "暂停原因不能含换行或控制字符")
-		}
-		if c.Minutes < 0 || c.Minutes > MaxPauseMinutes {
-			return nil, refuse(400, "bad_minutes", fmt.Sprintf("暂停时长须在 1 到 %d 分钟之间（不填表示不预计回来时间）", MaxPauseMinutes))
-		}
-		if w.Status == WindowPaused {
-			return nil, refuse(409, "already_paused", "本窗口已暂停")
-		}
-		if err := st.requireOpen(w); err != nil {
-			return nil, err
-		}
-		if err := st.requireFree(w); err != nil {
-			return nil, err
-		}
-		ev := &WindowPause{Window: w.ID, WindowNumber: wc.Number, Reason: reason, Staff: w.Staff,
-			Voice: strconv.Itoa(wc.Number) + "号窗口暂停服务"}
-		if c.Minutes > 0 {
-			u := Stamp(now.Add(time.Duration(c.Minutes) * time.Minute).In(cfg.Location))
-			ev.Until = &u
-		}
-		return append(closeAwaiting(st, w.ID, RatingEndPause), Emit{TypeWindowPaused, ev}), nil
+		return decidePause(cfg, st, c, now)
 	case Resume:
-		if _, err := windowCfg(cfg, c.Window); err != nil {
-			return nil, err
-		}
-		w := st.window(c.Window)
-		if w.Status != WindowPaused {
-			return nil, refuse(409, "not_paused", "本窗口未暂停")
-		}
-		out := []Emit{{TypeWindowResumed, &WindowEvent{Window: w.ID}}}
-		if w.Overdue {
-			out = append(out, Emit{TypeAlertCleared, &AlertCleared{AlertID: overdueAlertID(w), Reason: "resumed"}})
-		}
-		return out, nil
+		return decideResume(cfg, st, c, now)
 	case SignIn:
-		if _, err := windowCfg(cfg, c.Window); err != nil {
-			return nil, err
-		}
-		if err := badID("bad_staff", "工号", c.Staff); err != nil {
-			return nil, err
-		}
-		name := c.Staff
-		if len(cfg.Staff) > 0 {
-			s, ok := cfg.StaffMember(c.Staff)
-			if !ok {
-				return nil, refuse(404, "unknown_staff", "没有这个工号："+clip(c.Staff, 32))
-			}
-			name = s.Name
-		}
-		if c.Staff == "" {
-			return nil, refuse(400, "staff_required", "请选择签到人员")
-		}
-		if !c.PINChecked && pinRequired(cfg, st) {
-			return nil, refuse(403, "pin_required", "请在窗口页面输入本人签到密码签到")
-		}
-		w := st.window(c.Window)
-		var out []Emit
-		if w.Staff == c.Staff {
-			return nil, refuse(409, "already_signed_in", name+" 已在本窗口签到")
-		}
-		if other := st.SignedInAt(c.Staff); c.Ask && other != "" {
-			return nil, refuse(409, "signed_in_elsewhere", name+" 已在 "+windowName(cfg, other)+" 签到，确认后将在那里签退并在本窗口签到")
-		}
-		if w.Staff != "" {
-			if err := st.requireFree(w); err != nil {
-				return nil, err
-			}
-			out = append(out, closeAwaiting(st, w.ID, RatingEndSignOut)...)
-			out = append(out, Emit{TypeStaffSignedOut, &StaffEvent{Window: w.ID, Staff: w.Staff}})
-		}
-		// One person, one window: signing in here signs them out elsewhere.
-		for _, other := range st.sortedWindows() {
-			if other.ID != w.ID && other.Staff == c.Staff {
-				if err := st.requireFree(other); err != nil {
-					return nil, err
-				}
-				out = append(out, closeAwaiting(st, other.ID, RatingEndSignOut)...)
-				out = append(out, Emit{TypeStaffSignedOut, &StaffEvent{Window: other.ID, Staff: c.Staff}})
-			}
-		}
-		return append(out, Emit{TypeStaffSignedIn, &StaffEvent{Window: w.ID, Staff: c.Staff, StaffName: name, By: c.By}}), nil
+		return decideSignIn(cfg, st, c, now)
 	case SignOut:
-		if _, err := windowCfg(cfg, c.Window); err != nil {
-			return nil, err
-		}
-		w := st.window(c.Window)
-		if w.Staff == "" {
-			return nil, refuse(409, "not_signed_in", "本窗口无人签到")
-		}
-		if err := st.requireFree(w); err != nil {
-			return nil, err
-		}
-		return append(closeAwaiting(st, w.ID, RatingEndSignOut), Emit{TypeStaffSignedOut, &StaffEvent{Window: w.ID, Staff: w.Staff, By: c.By}}), nil
+		return decideSignOut(cfg, st, c, now)
 	case Rate:
-		if !ValidLevel(c.Level) {
-			return nil, refuse(400, "bad_level", "评价等级不正确（非常满意、满意、基本满意、不满意、非常不满意）")
-		}
-		t, ok := st.Tickets[st.Visits[c.Visit]]
-		if c.Visit == 0 || !ok {
-			return nil, refuse(404, "unknown_visit", "没有找到要评价的办件")
-		}
-		if st.Rated[c.Visit] {
-			return nil, &Duplicate{TicketID: t.ID} // 一次一评: the first rating stands
-		}
-		if st.ClosedDay == st.Day {
-			return nil, refuse(409, "rating_closed", "当日评价已截止")
-		}
-		v := st.VisitInfo[c.Visit]
-		// Prompted: the visit's 请评价 is showing at its window. Unprompted
-		// (主动评价): during the service, before the finish (the visit is
-		// the window's current one), or after its 请评价 ended (未评价
-		// recorded: this replaces it).
-		unprompted, late := true, st.TimedOut[c.Visit]
-		switch {
-		case st.Finished[c.Visit]:
-			if w, ok := st.Windows[v.Window]; ok && w.Awaiting == c.Visit {
-				unprompted = false
-			}
-		case st.window(v.Window).Current == t.ID && t.Visit == c.Visit && (t.Status == StatusCalled || t.Status == StatusServing):
-		default:
-			return nil, refuse(409, "not_finished", "办结后才能评价")
-		}
-		if IsBad(c.Level) && len(c.Reasons) == 0 && c.Comment == "" {
-			return nil, refuse(400, "reasons_required", "差评请选择或填写原因")
-		}
-		if err := rateBounds(c); err != nil {
-			return nil, err
-		}
-		ev := &RatingSubmitted{TicketID: t.ID, Number: t.Number, Visit: c.Visit, Window: v.Window, Staff: v.Staff,
-			Service: v.Service, Level: c.Level, Reasons: c.Reasons, Comment: c.Comment, Channel: c.Channel,
-			Device: c.Device, Bad: IsBad(c.Level), Unprompted: unprompted, Late: late}
-		out := []Emit{{TypeRatingSubmitted, ev}}
-		if ev.Bad {
-			wn := v.Window
-			if wc, ok := cfg.Window(v.Window); ok {
-				wn = wc.Name
-			}
-			out = append(out, Emit{TypeAlertRaised, &Alert{AlertID: "bad-rating-" + strconv.FormatUint(uint64(c.Visit), 10),
-				Kind: "bad_rating", Severity: "warning", Window: v.Window, TicketID: t.ID,
-				Message: wn + " " + t.Number + " 号收到差评（" + c.Level + "），请及时回访处置"}})
-			out = append(out, openFollowUp(cfg, ev, now))
-		}
-		return out, nil
+		return decideRate(cfg, st, c, now)
 	case RateTimeout:
-		reason := c.Reason
-		if reason == "" {
-			reason = RatingEndPadTimeout
-		}
-		return unrated(st, c.Visit, reason), nil
+		return decideRateTimeout(cfg, st, c, now)
 	case Tick:
-		var out []Emit
-		if dayToClose(cfg, st, now) {
-			out = closeDay(st)
-		}
-		out = append(out, overdueFollowUps(cfg, st, now)...)
-		out = append(out, peakAlerts(cfg, st, now)...)
-		for _, w := range st.sortedWindows() {
-			if w.Status == WindowPaused && !w.Overdue && now.Sub(w.PausedAt) >= cfg.PauseLimitDuration() {
-				since := Stamp(w.PausedAt.In(cfg.Location))
-				mins := int(now.Sub(w.PausedAt).Minutes())
-				out = append(out, Emit{TypeWindowOverdue, &WindowEvent{Window: w.ID, Since: &since, Minutes: mins}})
-				name := w.ID
-				if wc, ok := cfg.Window(w.ID); ok {
-					name = wc.Name
-				}
-				out = append(out, Emit{TypeAlertRaised, &Alert{AlertID: overdueAlertID(w), Kind: "pause_overdue", Severity: "warning",
-					Window: w.ID, Message: fmt.Sprintf("%s 暂停已超过 %d 分钟（%s）", name, mins, w.PauseReason)}})
-			}
-			if w.Awaiting != 0 && now.Sub(w.FinishedAt) >= cfg.RatingTimeoutDuration() {
-				if !dayToClose(cfg, st, now) { // else closed as day_end above
-					out = append(out, unrated(st, w.Awaiting, RatingEndTimeout)...)
-				}
-			}
-		}
-		return out, nil
+		return decideTick(cfg, st, c, now)
 	}
 	return nil, errNotWindowCommand
 }
