@@ -47,7 +47,7 @@ func (s *Server) rosterRoutes(m *http.ServeMux) {
 	}
 	if s.d.Pages != nil {
 		// The window page's sign-in pad: files, not /window/{id}/ pages.
-		files := http.FileServerFS(s.d.Pages)
+		files := newGzipFiles(http.FileServerFS(s.d.Pages), s.d.Pages)
 		m.Handle("GET /window/signin.js", files)
 		m.Handle("GET /window/signin.css", files)
 	}

@@ -173,7 +173,7 @@ func New(d Deps) *Server {
 		writeError(w, http.StatusNotFound, "not_found", "没有这个接口："+r.Method+" "+r.URL.Path)
 	})
 	if d.Pages != nil {
-		files := http.FileServerFS(d.Pages)
+		files := newGzipFiles(http.FileServerFS(d.Pages), d.Pages)
 		m.Handle("/", notFoundChinese(files, d.Pages))
 		m.HandleFunc("GET /window/{id}/{$}", s.windowPage)
 		m.HandleFunc("GET /t/{token}", s.phonePage)
