@@ -37,6 +37,12 @@ type Engine struct {
 	st   *hall.State // touched only by the loop goroutine after Start
 	done chan struct{}
 
+	// committed is e.st as of the last commit, for readers off the loop
+	// (Committed, Snapshot). A committed state is never written again: a
+	// batch that changes the state decides on a Clone and swaps it in, and
+	// one that only moves the seq (device lines) swaps in a shallow copy.
+	committed atomic.Pointer[hall.State]
+
 	// MaxBatch bounds how many commands share one commit.
 	MaxBatch int
 
@@ -92,6 +98,7 @@ func New(ctx context.Context, cfg *config.Config, j *journal.Journal, log *slog.
 		return nil, err
 	}
 	e.st = st
+	e.committed.Store(st)
 	e.ckSeq = j.CheckpointSeq(CheckpointName)
 	return e, nil
 }
@@ -332,10 +339,16 @@ func (e *Engine) process(batch []request) {
 	} else {
 		if copied {
 			e.st = scratch
+		} else if len(all) > 0 {
+			// Only the seq moves; readers may hold the state before it,
+			// so it is not written in place.
+			ns := *e.st
+			e.st = &ns
 		}
 		if len(all) > 0 {
 			e.st.Seq = all[len(all)-1].Seq // the last events may be stateless ones
 		}
+		e.committed.Store(e.st) // before any answer: who was answered reads at least this
 	}
 
 	for _, p := range work {
@@ -448,22 +461,22 @@ func (e *Engine) Query(ctx context.Context, fn func(st *hall.State) any) (any, e
 	}
 }
 
-// Snapshot returns the hall view and the seq it includes, as JSON.
+// Committed is the state as of the last commit, read without the command
+// loop: it includes every command already answered. It must not be
+// modified, and it does not change (a later commit makes a new one).
+func (e *Engine) Committed() *hall.State { return e.committed.Load() }
+
+// Snapshot returns the hall view and the seq it includes, as JSON. It is
+// built from Committed on the caller's goroutine: a board that reconnects,
+// or a hundred of them, costs the command loop nothing (it used to build
+// and encode the whole view there, ahead of the next ticket).
 func (e *Engine) Snapshot(ctx context.Context) (uint64, json.RawMessage, error) {
-	type snap struct {
-		seq  uint64
-		body []byte
-		err  error
-	}
-	v, err := e.Query(ctx, func(st *hall.State) any {
-		b, err := json.Marshal(hall.MakeView(e.cfg, st, e.now()))
-		return snap{st.Seq, b, err}
-	})
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return 0, nil, err
 	}
-	s := v.(snap)
-	return s.seq, s.body, s.err
+	st := e.Committed()
+	b, err := json.Marshal(hall.MakeView(e.cfg, st, e.now()))
+	return st.Seq, b, err
 }
 
 // Config returns the configuration the engine runs with.

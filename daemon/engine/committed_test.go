@@ -1,0 +1,91 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"halld/daemon/hall"
+)
+
+// A snapshot does not wait for the command loop: a board reconnecting, or
+// a hundred, is built off it, from the last committed state. Here the loop
+// is held by a query that does not return; the snapshot comes at once and
+// includes every command answered before it.
+func TestSnapshotDoesNotWaitForTheLoop(t *testing.T) {
+	cfg, j, _ := setup(t)
+	defer j.Close()
+	e, stop := start(t, cfg, j)
+	defer stop()
+	res, err := e.Submit(context.Background(), hall.IssueTicket{Service: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	held := make(chan struct{})
+	go e.Query(context.Background(), func(*hall.State) any { close(held); <-release; return nil })
+	<-held
+	defer close(release)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	seq, body, err := e.Snapshot(ctx)
+	if err != nil {
+		t.Fatalf("snapshot while the loop is busy: %v after %v", err, time.Since(start))
+	}
+	if seq != j.Head() || !json.Valid(body) || !contains(body, res.Ticket.Number) {
+		t.Fatalf("snapshot seq %d (head %d) without the answered ticket %s: %.200s", seq, j.Head(), res.Ticket.Number, body)
+	}
+	if st := e.Committed(); st.Seq != seq || st.Tickets[res.Ticket.ID] == nil {
+		t.Fatalf("Committed at seq %d without ticket %s", st.Seq, res.Ticket.ID)
+	}
+}
+
+// Readers of the committed state run while commands commit (go test
+// -race): a committed state is never written again.
+func TestCommittedStateUnderWrites(t *testing.T) {
+	cfg, j, _ := setup(t)
+	defer j.Close()
+	e, stop := start(t, cfg, j)
+	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				st := e.Committed()
+				n := 0
+				for _, tk := range st.Tickets {
+					n += len(tk.Number)
+				}
+				_ = n
+				if _, _, err := e.Snapshot(ctx); err != nil && ctx.Err() == nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	last := uint64(0)
+	for range 200 {
+		res, err := e.Submit(context.Background(), hall.IssueTicket{Service: "s"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := e.Committed()
+		if st.Seq < last || st.Tickets[res.Ticket.ID] == nil {
+			t.Fatalf("after the answer, Committed is at seq %d (was %d) without %s", st.Seq, last, res.Ticket.ID)
+		}
+		last = st.Seq
+	}
+	cancel()
+	wg.Wait()
+}
+
+func contains(b []byte, s string) bool { return s != "" && strings.Contains(string(b), s) }
