@@ -491,7 +491,7 @@ func watchdog(g *lifecycle.Group, eng *engine.Engine, log *slog.Logger) {
 	}
 	g.Every("watchdog", interval/3, func(ctx context.Context) {
 		qctx, cancel := context.WithTimeout(ctx, interval/3)
-		_, err := eng.Query(qctx, func(*hall.State) any { return nil })
+		err := eng.Ping(qctx)
 		cancel()
 		if err != nil {
 			log.Error("engine not answering; withholding watchdog", "err", err)

@@ -26,7 +26,7 @@ func TestSnapshotDoesNotWaitForTheLoop(t *testing.T) {
 	}
 	release := make(chan struct{})
 	held := make(chan struct{})
-	go e.Query(context.Background(), func(*hall.State) any { close(held); <-release; return nil })
+	go e.OnLoop(context.Background(), func(*hall.State) { close(held); <-release })
 	<-held
 	defer close(release)
 
@@ -42,6 +42,33 @@ func TestSnapshotDoesNotWaitForTheLoop(t *testing.T) {
 	}
 	if st := e.Committed(); st.Seq != seq || st.Tickets[res.Ticket.ID] == nil {
 		t.Fatalf("Committed at seq %d without ticket %s", st.Seq, res.Ticket.ID)
+	}
+	// Queries (every page's and phone's reads) do not wait either.
+	v, err := e.Query(ctx, func(st *hall.State) any { return st.Tickets[res.Ticket.ID].Number })
+	if err != nil || v != res.Ticket.Number {
+		t.Fatalf("query while the loop is busy: %v, %v", v, err)
+	}
+	// Ping does: it is the watchdog's proof that the loop takes commands.
+	pctx, pcancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer pcancel()
+	if err := e.Ping(pctx); err == nil {
+		t.Fatal("Ping answered while the loop was held")
+	}
+}
+
+// Ping answers while the loop runs, and not once it has stopped.
+func TestPing(t *testing.T) {
+	cfg, j, _ := setup(t)
+	defer j.Close()
+	e, stop := start(t, cfg, j)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.Ping(ctx); err != nil {
+		t.Fatalf("Ping on a running engine: %v", err)
+	}
+	stop()
+	if err := e.Ping(ctx); err == nil {
+		t.Fatal("Ping answered after the engine stopped")
 	}
 }
 

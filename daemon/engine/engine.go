@@ -74,8 +74,8 @@ func (e *Engine) StorageErr() error {
 
 type request struct {
 	ctx   context.Context
-	cmd   any                      // a hall command, or nil for a query
-	query func(st *hall.State) any // run after the batch is committed
+	cmd   any                      // a hall command, or nil for a ping
+	query func(st *hall.State) any // a ping's: run after the batch is committed
 	reply chan reply
 }
 
@@ -441,23 +441,41 @@ func (e *Engine) SubmitAll(ctx context.Context, cmds []any) []error {
 	return errs
 }
 
-// Query runs fn against the committed state, in order with commands.
+// Query runs fn against the committed state (Committed) on the caller's
+// goroutine: it sees every command already answered, and it costs the
+// command loop nothing, however many pages and phones ask. fn must not
+// modify the state.
 func (e *Engine) Query(ctx context.Context, fn func(st *hall.State) any) (any, error) {
-	r := request{ctx: ctx, query: fn, reply: make(chan reply, 1)}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	select {
+	case <-e.done:
+		return nil, errors.New("halld is stopping")
+	default:
+	}
+	return fn(e.Committed()), nil
+}
+
+// Ping goes through the command loop and back: nil when the loop is
+// taking commands (the systemd watchdog's proof of life), ctx's error when
+// it is not within ctx.
+func (e *Engine) Ping(ctx context.Context) error {
+	r := request{ctx: ctx, query: func(*hall.State) any { return nil }, reply: make(chan reply, 1)}
 	select {
 	case e.reqs <- r:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	case <-e.done:
-		return nil, errors.New("halld is stopping")
+		return errors.New("halld is stopping")
 	}
 	select {
-	case rep := <-r.reply:
-		return rep.value, rep.err
+	case <-r.reply:
+		return nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	case <-e.done:
-		return nil, errors.New("halld is stopping")
+		return errors.New("halld is stopping")
 	}
 }
 
