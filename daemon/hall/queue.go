@@ -448,18 +448,18 @@ type AlertRecord struct {
 // ToggleSign is a pad's single 签到/签退 key: it signs the window's staff out
 // when someone is signed in, else signs in the first person whose first
 // window this is (or who lists it at all).
-type ToggleSign struct{ Window string }
+type ToggleSign struct{ Window, By string }
 
 func decideToggle(cfg *config.Config, st *State, c ToggleSign, now time.Time) ([]Emit, error) {
 	if st.window(c.Window).Staff != "" {
-		return decideWindow(cfg, st, SignOut{Window: c.Window}, now)
+		return decideWindow(cfg, st, SignOut{Window: c.Window, By: c.By}, now)
 	}
 	pick := ""
 	for _, s := range cfg.Staff {
 		for i, w := range s.Windows {
 			if w == c.Window && (pick == "" || i == 0) {
 				if i == 0 {
-					return decideWindow(cfg, st, SignIn{Window: c.Window, Staff: s.ID}, now)
+					return decideWindow(cfg, st, SignIn{Window: c.Window, Staff: s.ID, By: c.By}, now)
 				}
 				pick = s.ID
 			}
@@ -468,5 +468,5 @@ func decideToggle(cfg *config.Config, st *State, c ToggleSign, now time.Time) ([
 	if pick == "" {
 		return nil, refuse(409, "no_staff_for_window", "没有为本窗口配置工作人员，请在窗口页面签到")
 	}
-	return decideWindow(cfg, st, SignIn{Window: c.Window, Staff: pick}, now)
+	return decideWindow(cfg, st, SignIn{Window: c.Window, Staff: pick, By: c.By}, now)
 }

@@ -120,7 +120,7 @@ func (s *Service) handle(padID, eventID string, ev hpad.Event) error {
 	switch ev.Type {
 	case hpad.EventKey:
 		de.Kind = "key"
-		cmd = keyCommand(win, ev.Value)
+		cmd = keyCommand(win, padID, ev.Value)
 	case hpad.EventRating:
 		de.Kind = "rating"
 		level, ok := hall.LevelFromPad(int(ev.Value))
@@ -152,22 +152,25 @@ func (s *Service) handle(padID, eventID string, ev hpad.Event) error {
 	}
 }
 
-func keyCommand(win string, key byte) any {
+// keyCommand is what a pad's key asks of its window; the events name the
+// pad (by: "pad/<id>"), as the window page's name who clicked.
+func keyCommand(win, padID string, key byte) any {
+	by := "pad/" + padID
 	switch key {
 	case hpad.KeyCallNext:
-		return hall.CallNext{Window: win}
+		return hall.CallNext{Window: win, By: by}
 	case hpad.KeyRecall:
-		return hall.Recall{Window: win}
+		return hall.Recall{Window: win, By: by}
 	case hpad.KeyPause:
-		return hall.Pause{Window: win, Reason: "临时外出"} // a pad key cannot type a reason
+		return hall.Pause{Window: win, Reason: "临时外出", By: by} // a pad key cannot type a reason
 	case hpad.KeyResume:
-		return hall.Resume{Window: win}
+		return hall.Resume{Window: win, By: by}
 	case hpad.KeyFinish:
-		return hall.Finish{Window: win}
+		return hall.Finish{Window: win, By: by}
 	case hpad.KeyNoShow:
-		return hall.NoShow{Window: win}
+		return hall.NoShow{Window: win, By: by}
 	case hpad.KeySignInOut:
-		return hall.ToggleSign{Window: win}
+		return hall.ToggleSign{Window: win, By: by}
 	}
 	return nil // TRANSFER needs a target (window page); vendor keys are recorded only
 }

@@ -121,6 +121,19 @@ func TestPadKeysRunTheWindowAndThePressRatesOnce(t *testing.T) {
 	if got[hall.TypeRatingSubmitted] != 1 || got[hall.TypeTicketCalled] != 1 || got[hall.TypeStaffSignedIn] != 1 {
 		t.Fatalf("journal %v: want one sign-in, one call, one rating", got)
 	}
+	// Each key's events name the pad, as the window page's name who clicked.
+	recs, err := r.h.Journal.Read(ctx, 0, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range recs {
+		switch rec.Type {
+		case hall.TypeStaffSignedIn, hall.TypeTicketCalled, hall.TypeServiceStarted, hall.TypeServiceFinished:
+			if !strings.Contains(string(rec.Body), `"by":"pad/pad-1"`) {
+				t.Errorf("%s from a pad key does not name the pad: %s", rec.Type, rec.Body)
+			}
+		}
+	}
 }
 
 // A networked pad's events are deduplicated on their id; a bad rating
