@@ -46,7 +46,7 @@ var deviceKinds = map[string]deviceKind{
 	config.KindScanner:       {build: buildLineDevice, personal: true},
 	config.KindLine:          {build: buildLineDevice},
 	config.KindIDReader:      {build: buildIDReader, personal: true},
-	config.KindTerminal:      {}, // on the hall broker (terminals.go)
+	config.KindTerminal:      {}, // on the hall broker (daemon/hallbroker)
 	config.KindKiosk:         {}, // hall-kiosk talks to the web API
 }
 

@@ -452,7 +452,7 @@ type ToggleSign struct{ Window, By string }
 
 func decideToggle(cfg *config.Config, st *State, c ToggleSign, now time.Time) ([]Emit, error) {
 	if st.window(c.Window).Staff != "" {
-		return decideWindow(cfg, st, SignOut{Window: c.Window, By: c.By}, now)
+		return decideWindow(cfg, st, SignOut(c), now) // same fields: the window and who asked
 	}
 	pick := ""
 	for _, s := range cfg.Staff {

@@ -20,19 +20,19 @@ import (
 	"halld/daemon/config"
 	"halld/daemon/engine"
 	"halld/daemon/hall"
-	"halld/daemon/mqttpads"
 	"halld/daemon/pads"
 	"halld/daemon/supervisor"
-	"halld/daemon/terminals"
 	"halld/drivers/device"
+	"halld/drivers/hpad/mqttpads"
 	"halld/drivers/serialport"
 	"halld/drivers/terminal/termsim"
+	"halld/drivers/terminal/watcher"
 )
 
 // Side is the hall broker's side of one hall.
 type Side struct {
 	Broker  *broker.Broker
-	Watcher *terminals.Watcher
+	Watcher *watcher.Watcher
 
 	mu    sync.Mutex
 	sims  map[string]*termsim.Terminal
@@ -129,7 +129,7 @@ func Start(ctx context.Context, cfg *config.Config, eng *engine.Engine, sup *sup
 			hbOf[d.ID] = hb
 		}
 	}
-	w, err := terminals.New(terminals.Options{URL: url, Hall: cfg.Hall.ID, Username: user, Password: pass, Terminals: ids, Logger: log, HeartbeatOf: hbOf,
+	w, err := watcher.New(watcher.Options{URL: url, Hall: cfg.Hall.ID, Username: user, Password: pass, Terminals: ids, Logger: log, HeartbeatOf: hbOf,
 		OnState: func(id, state, reason string, detail map[string]any) {
 			sup.Report(id, device.Report{State: state, Reason: reason, Detail: detail, Seen: state != device.StateOffline})
 		},

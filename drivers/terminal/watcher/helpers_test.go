@@ -1,4 +1,4 @@
-package terminals_test
+package watcher_test
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"halld/daemon/broker"
-	"halld/daemon/terminals"
 	"halld/drivers/terminal/termsim"
+	"halld/drivers/terminal/watcher"
 )
 
 const hall = "hn-test"
@@ -152,9 +152,9 @@ func hallBroker(t *testing.T, n int) *broker.Broker {
 	return b
 }
 
-func startWatcher(t *testing.T, url, user, pass string, ids []string, hb time.Duration, rec *recorder) *terminals.Watcher {
+func startWatcher(t *testing.T, url, user, pass string, ids []string, hb time.Duration, rec *recorder) *watcher.Watcher {
 	t.Helper()
-	w, err := terminals.New(terminals.Options{
+	w, err := watcher.New(watcher.Options{
 		URL: url, Hall: hall, Username: user, Password: pass, Terminals: ids,
 		Heartbeat: hb, OnState: rec.onState, OnFault: rec.onFault, Logger: testLogger(t),
 	})

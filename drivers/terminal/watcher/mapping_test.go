@@ -1,4 +1,4 @@
-package terminals
+package watcher
 
 import (
 	"sync"

@@ -24,7 +24,6 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/google/uuid"
 
-	"halld/daemon/hall"
 	"halld/drivers/hpad"
 	"halld/drivers/hpad/padbus"
 )
@@ -50,6 +49,10 @@ type Transport struct {
 	sent map[string]padbus.Display
 	pads map[string]bool
 }
+
+// MaxEventID bounds a pad event's id: longer ones are dropped here, as the
+// hall's rules would refuse them (hall.MaxID; a daemon test keeps the two equal).
+const MaxEventID = 128
 
 // New connects to the hall broker and subscribes; Close ends it.
 func New(ctx context.Context, o Options) (*Transport, error) {
@@ -106,7 +109,7 @@ func (t *Transport) onEvent(_ paho.Client, m paho.Message) {
 		return // not a pad we run, or another device's tree
 	}
 	var e eventMsg
-	if err := json.Unmarshal(m.Payload(), &e); err != nil || e.ID == "" || len(e.ID) > hall.MaxID {
+	if err := json.Unmarshal(m.Payload(), &e); err != nil || e.ID == "" || len(e.ID) > MaxEventID {
 		t.o.Log.Warn("pad event refused: malformed", "pad", pad)
 		return
 	}

@@ -25,7 +25,7 @@
 // not a heartbeat (it may be old); only live status messages are. Before its
 // first status a terminal is reported only when it goes offline or its
 // $state is lost/disconnected.
-package terminals
+package watcher
 
 import (
 	"context"

@@ -12,10 +12,10 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"halld/daemon/internal/testmqtt"
-	"halld/daemon/mqttpads"
 	"halld/drivers/hpad"
+	"halld/drivers/hpad/mqttpads"
 	"halld/drivers/hpad/padbus"
+	"halld/internal/testmqtt"
 )
 
 const hallID = "test-hall"

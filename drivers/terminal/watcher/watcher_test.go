@@ -1,4 +1,4 @@
-package terminals_test
+package watcher_test
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"halld/daemon/terminals"
 	"halld/drivers/terminal/termsim"
+	"halld/drivers/terminal/watcher"
 )
 
 // TestFleet: 40 terminals on the embedded broker with a 100 ms heartbeat.
@@ -31,7 +31,7 @@ func TestFleet(t *testing.T) {
 	ts := startTerminals(t, b.URL(), ids, termsim.Options{Heartbeat: hb})
 	rec.waitFor(t, "all 40 ready", 30*time.Second, func() bool {
 		for _, id := range ids {
-			if rec.cur[id].state != terminals.Ready {
+			if rec.cur[id].state != watcher.Ready {
 				return false
 			}
 		}
@@ -42,7 +42,7 @@ func TestFleet(t *testing.T) {
 	// Silence: offline after 3 missed heartbeats, connection still up.
 	silenced := time.Now()
 	ts[0].Silence(true)
-	c := rec.waitState(t, ids[0], terminals.Offline, 15*time.Second)
+	c := rec.waitState(t, ids[0], watcher.Offline, 15*time.Second)
 	st, _ := w.Status(ids[0])
 	sinceLast := c.at.Sub(st.LastSeen)
 	t.Logf("silenced terminal offline %v after Silence, %v after its last heartbeat (3×%v = %v): %q",
@@ -54,12 +54,12 @@ func TestFleet(t *testing.T) {
 		t.Fatalf("reason %q", c.reason)
 	}
 	ts[0].Silence(false)
-	rec.waitState(t, ids[0], terminals.Ready, 15*time.Second)
+	rec.waitState(t, ids[0], watcher.Ready, 15*time.Second)
 
 	// Kill: offline via the last will at once.
 	killed := time.Now()
 	ts[1].Kill()
-	c = rec.waitState(t, ids[1], terminals.Offline, 15*time.Second)
+	c = rec.waitState(t, ids[1], watcher.Offline, 15*time.Second)
 	t.Logf("killed terminal offline %v after Kill: %q", c.at.Sub(killed), c.reason)
 	if !strings.Contains(c.reason, "lost") {
 		t.Fatalf("reason %q, want the last will", c.reason)
@@ -95,7 +95,7 @@ func TestFleet(t *testing.T) {
 	}
 	// A fault's id, code and message are bounded: a huge id is refused, a
 	// long code or message cut on a character boundary.
-	if err := ts[2].FaultWithID(strings.Repeat("i", terminals.MaxFaultID+1), "E-BIG", "x"); err != nil {
+	if err := ts[2].FaultWithID(strings.Repeat("i", watcher.MaxFaultID+1), "E-BIG", "x"); err != nil {
 		t.Fatal(err)
 	}
 	id3, err := ts[2].Fault(strings.Repeat("C", 1000), strings.Repeat("卡", 1000))
@@ -115,7 +115,7 @@ func TestFleet(t *testing.T) {
 		if f.code == "E-BIG" {
 			t.Errorf("a fault with a %d-byte id reached OnFault", len(f.id))
 		}
-		if f.id == id3 && (len(f.code) > terminals.MaxFaultCode+3 || len(f.message) > terminals.MaxFaultMessage+3 ||
+		if f.id == id3 && (len(f.code) > watcher.MaxFaultCode+3 || len(f.message) > watcher.MaxFaultMessage+3 ||
 			!utf8.ValidString(f.message) || !strings.HasPrefix(f.message, "卡卡")) {
 			t.Errorf("long fault passed as %d-byte code, %d-byte message", len(f.code), len(f.message))
 		}
@@ -124,28 +124,28 @@ func TestFleet(t *testing.T) {
 
 	// Door open: degraded; closed: ready.
 	ts[3].SetDoor(true)
-	c = rec.waitState(t, ids[3], terminals.Degraded, 15*time.Second)
+	c = rec.waitState(t, ids[3], watcher.Degraded, 15*time.Second)
 	if c.reason != "door open" {
 		t.Fatalf("reason %q", c.reason)
 	}
 	ts[3].SetDoor(false)
-	rec.waitState(t, ids[3], terminals.Ready, 15*time.Second)
+	rec.waitState(t, ids[3], watcher.Ready, 15*time.Second)
 
 	// Peripherals: card reader fault → fault; paper low → degraded.
 	ts[4].SetPeripheral(termsim.CardReader, "fault")
-	c = rec.waitState(t, ids[4], terminals.Fault, 15*time.Second)
+	c = rec.waitState(t, ids[4], watcher.Fault, 15*time.Second)
 	if c.reason != "card_reader fault" {
 		t.Fatalf("reason %q", c.reason)
 	}
 	ts[5].SetPeripheral(termsim.Printer, "paper_low")
-	c = rec.waitState(t, ids[5], terminals.Degraded, 15*time.Second)
+	c = rec.waitState(t, ids[5], watcher.Degraded, 15*time.Second)
 	if c.reason != "printer paper_low" {
 		t.Fatalf("reason %q", c.reason)
 	}
 
 	// Clean stop: offline, disconnected.
 	ts[6].Stop()
-	c = rec.waitState(t, ids[6], terminals.Offline, 15*time.Second)
+	c = rec.waitState(t, ids[6], watcher.Offline, 15*time.Second)
 	if !strings.Contains(c.reason, "disconnected") {
 		t.Fatalf("reason %q", c.reason)
 	}
@@ -155,7 +155,7 @@ func TestFleet(t *testing.T) {
 	rec.mu.Lock()
 	flaps := 0
 	for _, ch := range rec.changes {
-		if ch.terminal >= ids[7] && ch.state != terminals.Ready {
+		if ch.terminal >= ids[7] && ch.state != watcher.Ready {
 			flaps++
 		}
 	}
@@ -189,13 +189,13 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("show_notice: %v %q", err, ts[0].Notice())
 	}
 	_, err = w.Command(ctx, ids[0], "show_notice", nil, 10*time.Second)
-	if !errors.Is(err, terminals.ErrFailed) {
+	if !errors.Is(err, watcher.ErrFailed) {
 		t.Fatalf("show_notice without text: %v", err)
 	}
 
 	// Unknown command: an error result.
 	_, err = w.Command(ctx, ids[1], "self_destruct", nil, 10*time.Second)
-	if !errors.Is(err, terminals.ErrFailed) || !strings.Contains(err.Error(), "unknown command") {
+	if !errors.Is(err, watcher.ErrFailed) || !strings.Contains(err.Error(), "unknown command") {
 		t.Fatalf("unknown command: %v", err)
 	}
 	t.Logf("unknown command: %v", err)
@@ -205,7 +205,7 @@ func TestCommands(t *testing.T) {
 	t0 = time.Now()
 	_, err = w.Command(ctx, ids[2], "reboot", nil, 500*time.Millisecond)
 	el := time.Since(t0)
-	if !errors.Is(err, terminals.ErrTimeout) {
+	if !errors.Is(err, watcher.ErrTimeout) {
 		t.Fatalf("slow terminal: %v", err)
 	}
 	t.Logf("timeout after %v: %v", el, err)
@@ -213,7 +213,7 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("timed out after %v", el)
 	}
 	// Unknown terminal.
-	if _, err := w.Command(ctx, "term-99", "reboot", nil, time.Second); !errors.Is(err, terminals.ErrUnknownTerminal) {
+	if _, err := w.Command(ctx, "term-99", "reboot", nil, time.Second); !errors.Is(err, watcher.ErrUnknownTerminal) {
 		t.Fatalf("unknown terminal: %v", err)
 	}
 }
@@ -227,7 +227,7 @@ func TestACLIsolation(t *testing.T) {
 	u, p := b.Internal()
 	startWatcher(t, b.URL(), u, p, ids, time.Second, rec)
 	startTerminals(t, b.URL(), ids[1:], termsim.Options{Heartbeat: time.Second})
-	rec.waitState(t, ids[1], terminals.Ready, 15*time.Second)
+	rec.waitState(t, ids[1], watcher.Ready, 15*time.Second)
 
 	o := paho.NewClientOptions().AddBroker(b.URL()).SetClientID(ids[0]).SetUsername(ids[0]).
 		SetPassword(password(ids[0])).SetAutoReconnect(false)
@@ -249,7 +249,7 @@ func TestACLIsolation(t *testing.T) {
 	rec.mu.Lock()
 	cur := rec.cur[ids[1]]
 	rec.mu.Unlock()
-	if cur.state != terminals.Ready {
+	if cur.state != watcher.Ready {
 		t.Fatalf("term-01 %s (%s) after term-00's spoofed $state", cur.state, cur.reason)
 	}
 }

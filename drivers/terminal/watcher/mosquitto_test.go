@@ -1,4 +1,4 @@
-package terminals_test
+package watcher_test
 
 import (
 	"context"
@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"halld/daemon/internal/testmqtt"
-	"halld/daemon/terminals"
 	"halld/drivers/terminal/termsim"
+	"halld/drivers/terminal/watcher"
+	"halld/internal/testmqtt"
 )
 
 // startMosquitto starts an external broker (anonymous, no ACL) on a free
@@ -27,7 +27,7 @@ func TestMosquitto(t *testing.T) {
 	w := startWatcher(t, url, "halld", "x", ids, 100*time.Millisecond, rec)
 	ts := startTerminals(t, url, ids, termsim.Options{Heartbeat: 100 * time.Millisecond, RebootDelay: 50 * time.Millisecond})
 	for _, id := range ids {
-		rec.waitState(t, id, terminals.Ready, 15*time.Second)
+		rec.waitState(t, id, watcher.Ready, 15*time.Second)
 	}
 	res, err := w.Command(context.Background(), ids[0], "reboot", nil, 10*time.Second)
 	if err != nil {
@@ -38,11 +38,11 @@ func TestMosquitto(t *testing.T) {
 	ts[2].Silence(true)
 	killed := time.Now()
 	ts[1].Kill()
-	c := rec.waitState(t, ids[1], terminals.Offline, 15*time.Second)
+	c := rec.waitState(t, ids[1], watcher.Offline, 15*time.Second)
 	t.Logf("killed: offline after %v (%s)", c.at.Sub(killed), c.reason)
 	if !strings.Contains(c.reason, "lost") {
 		t.Fatalf("reason %q", c.reason)
 	}
-	c = rec.waitState(t, ids[2], terminals.Offline, 15*time.Second)
+	c = rec.waitState(t, ids[2], watcher.Offline, 15*time.Second)
 	t.Logf("silenced: offline after %v (%s)", c.at.Sub(silenced), c.reason)
 }

@@ -1,4 +1,4 @@
-package terminals_test
+package watcher_test
 
 import (
 	"context"
@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"halld/daemon/internal/testmqtt"
-	"halld/daemon/terminals"
+	"halld/drivers/terminal/watcher"
+	"halld/internal/testmqtt"
 )
 
 // A Start given up on (its ctx ended while the broker had not answered)
@@ -16,7 +16,7 @@ import (
 // connected, owned by nobody, until halld exits.
 func TestStartGivenUpLeavesNoClient(t *testing.T) {
 	b := testmqtt.StartLate(t)
-	w, err := terminals.New(terminals.Options{URL: b.URL, Hall: hall, Terminals: []string{"t1"}, Logger: testLogger(t)})
+	w, err := watcher.New(watcher.Options{URL: b.URL, Hall: hall, Terminals: []string{"t1"}, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
