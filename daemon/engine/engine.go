@@ -461,7 +461,13 @@ func (e *Engine) Query(ctx context.Context, fn func(st *hall.State) any) (any, e
 // taking commands (the systemd watchdog's proof of life), ctx's error when
 // it is not within ctx.
 func (e *Engine) Ping(ctx context.Context) error {
-	r := request{ctx: ctx, query: func(*hall.State) any { return nil }, reply: make(chan reply, 1)}
+	return e.onLoop(ctx, func(*hall.State) {})
+}
+
+// onLoop runs fn on the command loop, after the batch it lands in is
+// committed, and waits for it.
+func (e *Engine) onLoop(ctx context.Context, fn func(*hall.State)) error {
+	r := request{ctx: ctx, query: func(st *hall.State) any { fn(st); return nil }, reply: make(chan reply, 1)}
 	select {
 	case e.reqs <- r:
 	case <-ctx.Done():

@@ -29,12 +29,12 @@ services:
   - {id: s, prefix: A, name: 服务, area: a}
 `
 
-func setup(t *testing.T) (*config.Config, *journal.Journal, string) {
+func setup(t testing.TB) (*config.Config, *journal.Journal, string) {
 	t.Helper()
 	return setupAt(t, filepath.Join(t.TempDir(), "j.db"))
 }
 
-func setupAt(t *testing.T, path string) (*config.Config, *journal.Journal, string) {
+func setupAt(t testing.TB, path string) (*config.Config, *journal.Journal, string) {
 	t.Helper()
 	cfg, err := config.Parse("t.yaml", []byte(yaml))
 	if err != nil {
@@ -47,7 +47,7 @@ func setupAt(t *testing.T, path string) (*config.Config, *journal.Journal, strin
 	return cfg, j, path
 }
 
-func start(t *testing.T, cfg *config.Config, j *journal.Journal) (*engine.Engine, context.CancelFunc) {
+func start(t testing.TB, cfg *config.Config, j *journal.Journal) (*engine.Engine, context.CancelFunc) {
 	t.Helper()
 	e, err := engine.New(context.Background(), cfg, j, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {

@@ -2,17 +2,12 @@ package engine_test
 
 import (
 	"context"
-	"log/slog"
-	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
-	"halld/daemon/config"
-	"halld/daemon/engine"
 	"halld/daemon/hall"
-	"halld/daemon/journal"
 )
 
 // BenchmarkTicketUnderSnapshots: a ticket's latency (Submit → durable →
@@ -20,22 +15,10 @@ import (
 // 2,000 tickets (boards reconnecting, the public projection refreshed);
 // reports p50 and p99 of the tickets.
 func BenchmarkTicketUnderSnapshots(b *testing.B) {
-	cfg, err := config.Parse("t.yaml", []byte(yaml))
-	if err != nil {
-		b.Fatal(err)
-	}
-	j, err := journal.Open(filepath.Join(b.TempDir(), "j.db"), journal.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	cfg, j, _ := setup(b)
 	defer j.Close()
-	e, err := engine.New(context.Background(), cfg, j, slog.New(slog.DiscardHandler), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rctx, stopRun := context.WithCancel(context.Background())
-	go e.Run(rctx)
-	defer func() { stopRun(); <-e.Done() }()
+	e, stop := start(b, cfg, j)
+	defer stop()
 	for range 2000 {
 		if _, err := e.Submit(context.Background(), hall.IssueTicket{Service: "s"}); err != nil {
 			b.Fatal(err)
