@@ -114,3 +114,38 @@ func TestCommittedStateUnderWrites(t *testing.T) {
 	cancel()
 	wg.Wait()
 }
+
+// A reader woken by the journal (a follower: the pads, the stream) reads a
+// state that includes the event it was woken for. The journal wakes its
+// followers inside Append, before the engine has swapped in the new state,
+// so a read must not return an older one.
+func TestReadAfterWakeSeesTheEvent(t *testing.T) {
+	cfg, j, _ := setup(t)
+	defer j.Close()
+	e, stop := start(t, cfg, j)
+	defer stop()
+	stale := 0
+	for range 2000 {
+		woken := j.Changed()
+		done := make(chan error, 1)
+		go func() {
+			_, err := e.Submit(context.Background(), hall.IssueTicket{Service: "s"})
+			done <- err
+		}()
+		<-woken
+		head := j.Head()
+		v, err := e.Query(context.Background(), func(st *hall.State) any { return st.Seq })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.(uint64) < head {
+			stale++
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if stale > 0 {
+		t.Fatalf("%d of 2000 reads after a wake-up saw a state older than the journal head", stale)
+	}
+}

@@ -38,10 +38,11 @@ type Engine struct {
 	done chan struct{}
 
 	// committed is e.st as of the last commit, for readers off the loop
-	// (Committed, Snapshot). A committed state is never written again: a
-	// batch that changes the state decides on a Clone and swaps it in, and
-	// one that only moves the seq (device lines) swaps in a shallow copy.
-	committed atomic.Pointer[hall.State]
+	// (Committed, Query, Snapshot). A committed state is never written
+	// again: a batch that changes the state decides on a Clone and swaps it
+	// in, and one that only moves the seq (device lines) swaps in a shallow
+	// copy. next is closed when a newer one is stored.
+	committed atomic.Pointer[published]
 
 	// MaxBatch bounds how many commands share one commit.
 	MaxBatch int
@@ -62,6 +63,19 @@ type Engine struct {
 }
 
 type errBox struct{ err error }
+
+type published struct {
+	st   *hall.State
+	next chan struct{}
+}
+
+// publish makes st the committed state and wakes readers waiting for it.
+func (e *Engine) publish(st *hall.State) {
+	old := e.committed.Swap(&published{st: st, next: make(chan struct{})})
+	if old != nil {
+		close(old.next)
+	}
+}
 
 // StorageErr is the error of the last journal append, nil when it succeeded:
 // while appends fail, halld is not ready (nothing can be made durable).
@@ -98,7 +112,7 @@ func New(ctx context.Context, cfg *config.Config, j *journal.Journal, log *slog.
 		return nil, err
 	}
 	e.st = st
-	e.committed.Store(st)
+	e.publish(st)
 	e.ckSeq = j.CheckpointSeq(CheckpointName)
 	return e, nil
 }
@@ -347,8 +361,8 @@ func (e *Engine) process(batch []request) {
 		}
 		if len(all) > 0 {
 			e.st.Seq = all[len(all)-1].Seq // the last events may be stateless ones
+			e.publish(e.st)                // before any answer: who was answered reads at least this
 		}
-		e.committed.Store(e.st) // before any answer: who was answered reads at least this
 	}
 
 	for _, p := range work {
@@ -442,19 +456,35 @@ func (e *Engine) SubmitAll(ctx context.Context, cmds []any) []error {
 }
 
 // Query runs fn against the committed state (Committed) on the caller's
-// goroutine: it sees every command already answered, and it costs the
-// command loop nothing, however many pages and phones ask. fn must not
-// modify the state.
+// goroutine: it sees every command already answered and every event the
+// journal holds, and it costs the command loop nothing, however many pages
+// and phones ask. fn must not modify the state.
 func (e *Engine) Query(ctx context.Context, fn func(st *hall.State) any) (any, error) {
-	if err := ctx.Err(); err != nil {
+	st, err := e.current(ctx)
+	if err != nil {
 		return nil, err
 	}
-	select {
-	case <-e.done:
-		return nil, errors.New("halld is stopping")
-	default:
+	return fn(st), nil
+}
+
+// current is the committed state once it includes the journal's head as
+// of the call. The journal wakes its followers inside Append, a moment
+// before the engine swaps in the state those events made: a follower that
+// reads as soon as it is woken must not get the state before them.
+func (e *Engine) current(ctx context.Context) (*hall.State, error) {
+	head := e.j.Head()
+	for p := e.committed.Load(); ; p = e.committed.Load() {
+		if p.st.Seq >= head {
+			return p.st, nil
+		}
+		select {
+		case <-p.next:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-e.done:
+			return nil, errors.New("halld is stopping")
+		}
 	}
-	return fn(e.Committed()), nil
 }
 
 // Ping goes through the command loop and back: nil when the loop is
@@ -486,19 +516,24 @@ func (e *Engine) onLoop(ctx context.Context, fn func(*hall.State)) error {
 }
 
 // Committed is the state as of the last commit, read without the command
-// loop: it includes every command already answered. It must not be
-// modified, and it does not change (a later commit makes a new one).
-func (e *Engine) Committed() *hall.State { return e.committed.Load() }
+// loop: it includes every command already answered and every event the
+// journal holds (it waits the moment until the engine has swapped it in).
+// It must not be modified, and it does not change (a later commit makes a
+// new one); nil only when halld is stopping.
+func (e *Engine) Committed() *hall.State {
+	st, _ := e.current(context.Background())
+	return st
+}
 
 // Snapshot returns the hall view and the seq it includes, as JSON. It is
 // built from Committed on the caller's goroutine: a board that reconnects,
 // or a hundred of them, costs the command loop nothing (it used to build
 // and encode the whole view there, ahead of the next ticket).
 func (e *Engine) Snapshot(ctx context.Context) (uint64, json.RawMessage, error) {
-	if err := ctx.Err(); err != nil {
+	st, err := e.current(ctx)
+	if err != nil {
 		return 0, nil, err
 	}
-	st := e.Committed()
 	b, err := json.Marshal(hall.MakeView(e.cfg, st, e.now()))
 	return st.Seq, b, err
 }
