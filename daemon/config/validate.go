@@ -27,10 +27,10 @@ const (
 	MaxDevices = 1000
 	// MaxSerialDevices bounds the devices that hold a serial port: ticket_printer, id_reader, scanner,
 	// line, bus, and an eval_pad on its own link. Each holds up to four descriptors (the port,
-	// go.bug.st/serial's wake-up pipe, our eventfd; a pty pair when simulated, the trace file when traced)
+	// go.bug.st/serial's wake-up pipe, our duplicate on the poller; a pty pair when simulated, the trace file when traced)
 	// and a reader goroutine; 512 take at most ~2,600. halld.service sets LimitNOFILE=16384, which leaves
 	// far more than the listeners' bounds (HTTP 512 LAN + 512 loopback, the broker 2 × max_clients) to the
-	// rest. Ports do their I/O with poll(2), so their descriptor numbers have no ceiling of 1024.
+	// rest. Ports do their I/O on Go's network poller (epoll), so their descriptor numbers have no ceiling of 1024.
 	MaxSerialDevices = 512
 	// MaxPadsPerBus is the HPAD-1 address space, 1–247: every pad on a bus needs its own address. At
 	// 9600 baud a full line is polled in about 5 s (20 ms a pad, BENCHMARKS.md); use 115200 on big lines.

@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// MaxFDs is the most open files RaiseFDs asks for. Ports are polled with
-// poll(2), which has no descriptor ceiling (go.bug.st/serial's own Read,
+// MaxFDs is the most open files RaiseFDs asks for. Ports wait on Go's
+// network poller (epoll), which has no descriptor ceiling (go.bug.st/serial's own Read,
 // with select(2) and its 1024-bit FdSet, is not used), so the limit is only
 // a bound on what a flood of clients can take.
 const MaxFDs = 65536
@@ -19,8 +19,8 @@ const MaxFDs = 65536
 // does not (an older toolchain, a limit set lower after start) and says what
 // the daemon has to work with. A hall of hundreds of serial devices takes
 // four descriptors a port (the port, go.bug.st/serial's wake-up pipe, our
-// eventfd) and must never fail for the lack of one while LAN clients come
-// and go.
+// duplicate of it on the poller) and must never fail for the lack of one
+// while LAN clients come and go.
 func RaiseFDs() (uint64, error) {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {

@@ -8,7 +8,7 @@ import (
 	"go.bug.st/serial"
 )
 
-// TestLibraryLayout guards portFD: halld does its port I/O with poll(2) on
+// TestLibraryLayout guards portFD: halld does its port I/O on a duplicate of
 // the descriptor go.bug.st/serial opened, read from the unexported field
 // `handle int` of its *unixPort. If a new version of the library renames,
 // retypes or moves it, this test fails here, loudly, and Open refuses every

@@ -1,9 +1,9 @@
 // Package serialport is the port handling every serial driver shares: finding
 // the device (a path, a /dev/serial/by-id link, or a USB VID/PID/serial
-// match), opening it with go.bug.st/serial, I/O with poll(2) (no descriptor
-// ceiling) where every write has a deadline, a reader goroutine that notices
-// an unplug at once, and a bounded hex trace that can be switched on at run
-// time.
+// match), opening it with go.bug.st/serial, I/O on Go's network poller (no
+// thread per port, no descriptor ceiling) where every write has a deadline, a
+// reader goroutine that notices an unplug at once, and a bounded hex trace
+// that can be switched on at run time.
 //
 // A Port lives for one connection. When the link is lost, Dead() closes and
 // the owner opens a new Port (the supervisor does, with backoff).
@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -98,17 +99,20 @@ const closeDrain = 2 * time.Second
 // go.bug.st/serial opens, configures (raw mode, baud, exclusive access) and
 // closes the port, but its Read uses select(2), whose fixed 1024-bit FdSet
 // panics for descriptors >= 1024, and its Write is a plain blocking write(2)
-// with no deadline. So the I/O is done here, with poll(2) on the library's
-// own descriptor (see portFD), set non-blocking: poll has no descriptor
-// ceiling, and every wait has a deadline and is woken by Close.
+// with no deadline. So the I/O is done here, on an *os.File over a duplicate
+// of the library's descriptor (see portFD), set non-blocking: the file is on
+// Go's network poller (epoll), so a waiting port holds no thread and costs no
+// poll(2) per read (issue 15: a thread per port, woken by poll(2) then read(2)
+// for every line, was a fifth of the line path's CPU), every wait has a
+// deadline, and Close wakes them all.
 type Port struct {
 	name  string
 	path  string
 	p     serial.Port
 	trace *Trace
 
-	fd           int // the library's descriptor; valid until released
-	wake         int // eventfd, readable once the port dies: wakes every poll
+	fd           int      // the library's descriptor, for ioctls; valid until released
+	f            *os.File // a duplicate of fd on the network poller: all reads and writes
 	baud         int
 	writeTimeout time.Duration
 
@@ -139,7 +143,7 @@ var errLayout = errors.New("go.bug.st/serial: cannot find the port's file descri
 // portFD reads the descriptor go.bug.st/serial opened. The library does not
 // export it: it is the unexported field `handle int` of its *unixPort
 // (v1.8.0). Reading it with reflect is the least intrusive way to do our own
-// poll(2)-based I/O on the port the library opened and configured; we only
+// I/O (on the network poller) on the port the library opened and configured; we only
 // read the field, never write it. Open checks that the descriptor is the
 // device it opened before using it, and TestLibraryLayout fails loudly when a
 // new library version moves or renames the field.
@@ -204,13 +208,13 @@ func Open(ctx context.Context, name string, spec Spec, trace *Trace) (*Port, err
 		err = sameDevice(fd, path)
 	}
 	if err == nil {
-		// Non-blocking: a write takes what fits and poll(2) waits, with a
-		// deadline, for room; a spurious wake-up never blocks a read.
+		// Non-blocking (a flag of the open file, so the duplicate shares it):
+		// os.NewFile then puts the duplicate on the network poller.
 		err = unix.SetNonblock(fd, true)
 	}
-	var wake int = -1
+	var f *os.File
 	if err == nil {
-		wake, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+		f, err = pollFile(fd, path)
 	}
 	if err != nil {
 		sp.Close()
@@ -218,7 +222,7 @@ func Open(ctx context.Context, name string, spec Spec, trace *Trace) (*Port, err
 	}
 	// Stale bytes from before this connection would break framing.
 	_ = sp.ResetInputBuffer()
-	p := &Port{name: name, path: path, p: sp, trace: trace, fd: fd, wake: wake, baud: baud, writeTimeout: wt,
+	p := &Port{name: name, path: path, p: sp, trace: trace, fd: fd, f: f, baud: baud, writeTimeout: wt,
 		in: make(chan []byte, 64), dead: make(chan struct{}), closed: make(chan struct{})}
 	p.trace.Note(name, "open "+path)
 	p.ioMu.RLock() // the reader's hold on fd, released by release()
@@ -240,8 +244,27 @@ func (p *Port) Err() error {
 	return nil
 }
 
-// kill marks the link dead and wakes every poll on the port; the reader
-// goroutine then closes it (release).
+// pollFile duplicates the library's descriptor as an *os.File on the network
+// poller. Closing the duplicate wakes every read and write waiting on it and
+// leaves the library's descriptor (and the line) alone.
+func pollFile(fd int, path string) (*os.File, error) {
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("dup: %w", err)
+	}
+	f := os.NewFile(uintptr(dup), path)
+	// Deadlines work only on a file the poller took: a device epoll refuses
+	// would block a thread per wait, with no deadline, so it is refused here.
+	if err := f.SetReadDeadline(time.Time{}); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("the port cannot be polled (epoll): %w", err)
+	}
+	return f, nil
+}
+
+// kill marks the link dead and wakes every read and write waiting on the
+// port (closing the poller's duplicate); the reader goroutine then closes the
+// port itself (release).
 func (p *Port) kill(err error) {
 	p.deadOnce.Do(func() {
 		if err != nil && !p.closing.Load() {
@@ -249,9 +272,7 @@ func (p *Port) kill(err error) {
 			p.trace.Note(p.name, "link lost: "+err.Error())
 		}
 		close(p.dead)
-		var one [8]byte
-		one[0] = 1 // eventfd counters are host-endian; any non-zero value wakes
-		_, _ = unix.Write(p.wake, one[:])
+		_ = p.f.Close()
 	})
 }
 
@@ -266,7 +287,7 @@ func (p *Port) release() {
 	}
 	_ = p.p.ResetOutputBuffer()
 	_ = p.p.Close()
-	_ = unix.Close(p.wake)
+	_ = p.f.Close() // kill closed it already; a second Close only says so
 	p.released = true
 	p.ioMu.Unlock()
 	close(p.closed)
@@ -285,49 +306,32 @@ func (p *Port) drain(max time.Duration) {
 	}
 }
 
-// errWoken means the port is dying (kill woke the poll).
+// errWoken means the port is dying (kill closed the poller's file).
 var errWoken = errors.New("port closing")
-
-// pollFD waits up to timeout for events on fd, or for the port to die.
-func (p *Port) pollFD(events int16, timeout time.Duration) (revents int16, err error) {
-	ms := int((timeout + time.Millisecond - 1) / time.Millisecond)
-	fds := []unix.PollFd{{Fd: int32(p.fd), Events: events}, {Fd: int32(p.wake), Events: unix.POLLIN}}
-	_, err = unix.Poll(fds, ms)
-	if err == unix.EINTR {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	if fds[1].Revents != 0 {
-		return 0, errWoken
-	}
-	if fds[0].Revents&unix.POLLNVAL != 0 {
-		return 0, fmt.Errorf("poll: invalid descriptor %d", p.fd)
-	}
-	return fds[0].Revents, nil
-}
 
 // errGone is a read of zero bytes from a readable tty: Linux leaves a
 // disconnected port that way (go.bug.st/serial treats it alike).
 var errGone = errors.New("device disconnected")
 
-// readSome waits up to timeout for bytes; (0, nil) is a timeout.
-func (p *Port) readSome(buf []byte, timeout time.Duration) (int, error) {
-	rev, err := p.pollFD(unix.POLLIN, timeout)
-	if err != nil || rev == 0 {
-		return 0, err
-	}
-	n, err := unix.Read(p.fd, buf)
+// errQuiet is a read whose deadline passed without a byte.
+var errQuiet = errors.New("no bytes before the deadline")
+
+// readSome reads what the port has, waiting until the read deadline.
+func (p *Port) readSome(buf []byte) (int, error) {
+	n, err := p.f.Read(buf)
 	switch {
-	case err == unix.EAGAIN || err == unix.EINTR:
-		return 0, nil
+	case n > 0:
+		return n, nil
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return 0, errQuiet
+	case errors.Is(err, os.ErrClosed):
+		return 0, errWoken
+	case err == io.EOF:
+		return 0, errGone
 	case err != nil:
 		return 0, err
-	case n == 0:
-		return 0, errGone
 	}
-	return n, nil
+	return 0, nil
 }
 
 // nodeCheckEvery is how often a silent port's device node is checked for
@@ -344,14 +348,22 @@ func (p *Port) readLoop() {
 	}()
 	buf := make([]byte, 4096)
 	idle := time.Now()
+	// The wait ends with bytes, a hang-up (a pty or most USB adapters
+	// unplugged: readable, then a zero read or EIO), or kill closing the
+	// file (Close, a failed write); nothing else needs a timer. The deadline
+	// is only for links that report an unplug as endless silence: it falls
+	// when the device node is due to be checked, after a second of silence.
+	// A busy port moves it once a second, not once a read.
+	_ = p.f.SetReadDeadline(idle.Add(nodeCheckEvery))
 	for {
-		// The wait ends with bytes, a hang-up (a pty or most USB adapters
-		// unplugged: readable, then a zero read), or kill's eventfd (Close, a
-		// failed write); nothing else needs a timer. The bound is only for
-		// links that report an unplug as endless silence: the reader wakes
-		// when the device node is due to be checked, once a second of
-		// silence, not 5× a second as a fixed 200 ms wait did.
-		n, err := p.readSome(buf, min(max(nodeCheckEvery-time.Since(idle), 10*time.Millisecond), nodeCheckEvery))
+		n, err := p.readSome(buf)
+		if errors.Is(err, errQuiet) {
+			err = nil
+			if quiet := time.Since(idle); quiet < nodeCheckEvery {
+				_ = p.f.SetReadDeadline(idle.Add(nodeCheckEvery))
+				continue
+			}
+		}
 		if n > 0 {
 			idle = time.Now()
 			chunk := append([]byte(nil), buf[:n]...)
@@ -377,6 +389,7 @@ func (p *Port) readLoop() {
 				p.kill(fmt.Errorf("%s: device node gone: %w", p.name, err))
 				return
 			}
+			_ = p.f.SetReadDeadline(idle.Add(nodeCheckEvery))
 		}
 	}
 }
@@ -421,22 +434,9 @@ func (p *Port) writeAll(b []byte) (int, error) {
 	overall := start.Add(p.writeTimeout + 2*p.wireTime(len(b)))
 	p.writing.Store(start.UnixNano())
 	defer p.writing.Store(0)
+	defer p.f.SetWriteDeadline(time.Time{})
 	off := 0
 	for off < len(b) {
-		n, err := unix.Write(p.fd, b[off:])
-		if n > 0 {
-			off += n
-			last = time.Now()
-			p.writing.Store(last.UnixNano())
-			continue
-		}
-		switch err {
-		case nil, unix.EAGAIN:
-		case unix.EINTR:
-			continue
-		default:
-			return off, fmt.Errorf("%s: write: %w", p.name, err)
-		}
 		deadline := last.Add(p.writeTimeout)
 		if overall.Before(deadline) {
 			deadline = overall
@@ -447,11 +447,21 @@ func (p *Port) writeAll(b []byte) (int, error) {
 				p.name, ErrWriteTimeout, off, len(b), time.Since(start).Round(time.Millisecond),
 				time.Since(last).Round(time.Millisecond))
 		}
-		// Short slices: a pty frees room without waking POLLOUT, so try
+		// Short slices: a pty frees room without waking the poller, so try
 		// the write again now and then rather than trust the wake-up alone.
-		if _, err := p.pollFD(unix.POLLOUT, min(left, 50*time.Millisecond)); err != nil {
-			// POLLHUP/POLLERR are not errors here: the next write says why.
-			return off, err
+		_ = p.f.SetWriteDeadline(time.Now().Add(min(left, 50*time.Millisecond)))
+		n, err := p.f.Write(b[off:])
+		if n > 0 {
+			off += n
+			last = time.Now()
+			p.writing.Store(last.UnixNano())
+		}
+		switch {
+		case err == nil, errors.Is(err, os.ErrDeadlineExceeded):
+		case errors.Is(err, os.ErrClosed):
+			return off, errWoken
+		default:
+			return off, fmt.Errorf("%s: write: %w", p.name, err)
 		}
 	}
 	return off, nil
