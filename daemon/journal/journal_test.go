@@ -220,3 +220,118 @@ func TestReadBeforeFlush(t *testing.T) {
 		t.Fatalf("SQLite holds %d after Flush, %v", c, err)
 	}
 }
+
+// A commit writes into bytes the log's file already has (logGrow), so its
+// fdatasync flushes data and no metadata: the file grows once a megabyte,
+// not with every append.
+func TestLogDoesNotGrowPerCommit(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "j.db")
+	j, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	size := func() int64 {
+		fi, err := os.Stat(path + ".log")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	if err := j.Append(ctx, []Record{rec(1)}); err != nil {
+		t.Fatal(err)
+	}
+	first := size()
+	for s := uint64(2); s <= 200; s++ {
+		if err := j.Append(ctx, []Record{rec(s)}); err != nil {
+			t.Fatal(err)
+		}
+		if got := size(); got != first {
+			t.Fatalf("the log's file is %d bytes after append %d, %d after the first: a commit grew it", got, s, first)
+		}
+	}
+	if first < logGrow {
+		t.Fatalf("the log's file is %d bytes after one append; want it written %d ahead", first, logGrow)
+	}
+}
+
+// Past logLimit the log starts again from its beginning over its old frames
+// (SQLite holds them); a crash after that recovers the new frames and skips
+// the old ones, and a clean Close still leaves the log empty.
+func TestLogStartsAgainOverOldFrames(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "j.db")
+	j, err := Open(path, Options{RingSize: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := uint64(0)
+	batch := func(n int) {
+		recs := make([]Record, n)
+		for i := range recs {
+			seq++
+			recs[i] = lineRec(seq)
+		}
+		if err := j.Append(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for j.logOff < logLimit {
+		batch(1000)
+	}
+	if err := j.flush(); err != nil {
+		t.Fatal(err)
+	}
+	sizeBefore := j.logSize
+	j.maybeEmptyLog()
+	if j.logOff != 0 || j.logSize != sizeBefore {
+		t.Fatalf("after starting again: next frame at %d, file %d bytes (was %d)", j.logOff, j.logSize, sizeBefore)
+	}
+	// Stop the flusher, so what follows is in the log alone, as after a crash.
+	j.closeOnce.Do(func() { close(j.stopFlush); <-j.flushDone })
+	flushed := seq
+	batch(3)
+	batch(1)
+	// The crash: the files as they are, opened by a new journal.
+	crash := filepath.Join(dir, "crash")
+	if err := os.Mkdir(crash, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm", ".log"} {
+		b, err := os.ReadFile(path + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(crash, "j.db"+suffix), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j2, err := Open(filepath.Join(crash, "j.db"), Options{})
+	if err != nil {
+		t.Fatalf("reopen after a crash past the log's start-again: %v", err)
+	}
+	defer j2.Close()
+	if j2.Head() != seq {
+		t.Fatalf("head %d after the crash, want %d", j2.Head(), seq)
+	}
+	got, err := j2.Read(ctx, flushed-5, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 9 {
+		t.Fatalf("read %d records from %d, want 9", len(got), flushed-4)
+	}
+	for i, r := range got {
+		if want := lineRec(flushed - 4 + uint64(i)); r.Seq != want.Seq || r.ID != want.ID || string(r.Body) != string(want.Body) {
+			t.Fatalf("record %d: seq %d id %s, want seq %d id %s", i, r.Seq, r.ID, want.Seq, want.ID)
+		}
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path + ".log"); err != nil || fi.Size() != 0 {
+		t.Fatalf("log after a clean Close: %v, %v", fi, err)
+	}
+}
