@@ -48,19 +48,25 @@ func stampBy(out []Emit, by string) {
 		switch d := e.Data.(type) {
 		case *TicketCalled:
 			d.By = or(d.By, by)
-		case *TicketAtWindow:
+		case *TicketRecalled:
+			d.By = or(d.By, by)
+		case *TicketNoShow:
+			d.By = or(d.By, by)
+		case *TicketHeld:
 			d.By = or(d.By, by)
 		case *TicketTransferred:
 			d.By = or(d.By, by)
-		case *ServiceEvent:
+		case *ServiceStarted:
+			d.By = or(d.By, by)
+		case *ServiceFinished:
 			d.By = or(d.By, by)
 		case *WindowPause:
 			d.By = or(d.By, by)
-		case *WindowEvent:
-			if e.Type == TypeWindowResumed {
-				d.By = or(d.By, by)
-			}
-		case *StaffEvent:
+		case *WindowResumed:
+			d.By = or(d.By, by)
+		case *StaffSignedIn:
+			d.By = or(d.By, by)
+		case *StaffSignedOut:
 			d.By = or(d.By, by)
 		}
 	}

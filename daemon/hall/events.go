@@ -216,14 +216,20 @@ func Decode(typ string, body []byte) (any, error) {
 		v = &TicketPrintFailed{}
 	case TypeDeviceState:
 		v = &DeviceState{}
-	case TypeTicketCalled, TypeTicketRecalled:
+	case TypeTicketCalled:
 		v = &TicketCalled{}
-	case TypeTicketNoShow, TypeTicketHeld:
-		v = &TicketAtWindow{}
+	case TypeTicketRecalled:
+		v = &TicketRecalled{}
+	case TypeTicketNoShow:
+		v = &TicketNoShow{}
+	case TypeTicketHeld:
+		v = &TicketHeld{}
 	case TypeTicketTransferred:
 		v = &TicketTransferred{}
-	case TypeServiceStarted, TypeServiceFinished:
-		v = &ServiceEvent{}
+	case TypeServiceStarted:
+		v = &ServiceStarted{}
+	case TypeServiceFinished:
+		v = &ServiceFinished{}
 	case TypeRatingSubmitted:
 		v = &RatingSubmitted{}
 	case TypeRatingTimeout:
@@ -234,10 +240,14 @@ func Decode(typ string, body []byte) (any, error) {
 		v = &DayClosed{}
 	case TypeWindowPaused:
 		v = &WindowPause{}
-	case TypeWindowResumed, TypeWindowOverdue:
-		v = &WindowEvent{}
-	case TypeStaffSignedIn, TypeStaffSignedOut:
-		v = &StaffEvent{}
+	case TypeWindowResumed:
+		v = &WindowResumed{}
+	case TypeWindowOverdue:
+		v = &WindowOverdue{}
+	case TypeStaffSignedIn:
+		v = &StaffSignedIn{}
+	case TypeStaffSignedOut:
+		v = &StaffSignedOut{}
 	case TypeAlertRaised:
 		v = &Alert{}
 	case TypeAlertCleared:

@@ -391,11 +391,9 @@ func (m *model) observe(e hall.Emit) {
 		}
 	case *hall.TicketTransferred:
 		m.service[d.TicketID] = d.ToService
-	case *hall.ServiceEvent:
-		if e.Type == hall.TypeServiceFinished {
-			m.outcomes[d.TicketID]++
-			m.finished[d.Visit] = d.TicketID
-		}
+	case *hall.ServiceFinished:
+		m.outcomes[d.TicketID]++
+		m.finished[d.Visit] = d.TicketID
 	case *hall.TicketCalled:
 		if !d.Recall {
 			m.visitDay[d.Visit] = m.st.Tickets[d.TicketID].Day

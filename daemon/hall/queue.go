@@ -285,36 +285,19 @@ type VisitRecord struct {
 	Window, Staff, Service string
 }
 
-// applyQueue folds calling, service, rating and window events.
+// applyQueue folds calling, service, rating and window events: one case a
+// payload type, so one event type.
 func applyQueue(st *State, ts time.Time, data any) {
 	stamp := Stamp(ts)
 	switch e := data.(type) {
 	case *TicketCalled:
-		t, ok := st.ticketW(e.TicketID)
-		if !ok {
-			return
-		}
-		w := st.windowW(e.Window)
-		if e.Recall {
-			t.Recalls = e.Recalls
-		} else {
-			if e.Visit > st.NextVisit {
-				st.NextVisit = e.Visit
-			}
-			t.Visit = e.Visit
-			st.Visits[e.Visit] = t.ID
-			st.VisitInfo[e.Visit] = VisitRecord{Window: e.Window, Staff: e.Staff, Service: t.Service}
-			t.Recalls = 0
-		}
-		t.Status, t.Window, t.CalledAt = StatusCalled, e.Window, &stamp
-		w.Current = t.ID
-		st.RecentCalls = append([]RecentCall{{TicketID: t.ID, Number: t.Number, Window: e.Window, WindowNumber: e.WindowNumber,
-			WindowName: e.WindowName, At: stamp, Voice: e.Voice, Recall: e.Recall}}, st.RecentCalls...)
-		if len(st.RecentCalls) > 20 {
-			st.RecentCalls = st.RecentCalls[:20]
-		}
-	case *TicketAtWindow:
-		// no_show and held share the payload; the status is set by applyTyped.
+		applyCall(st, e, stamp)
+	case *TicketRecalled:
+		applyCall(st, (*TicketCalled)(e), stamp)
+	case *TicketNoShow:
+		applyAtWindow(st, (*TicketAtWindow)(e), StatusNoShow)
+	case *TicketHeld:
+		applyAtWindow(st, (*TicketAtWindow)(e), StatusHeld)
 	case *TicketTransferred:
 		t, ok := st.ticketW(e.TicketID)
 		if !ok {
@@ -330,8 +313,20 @@ func applyQueue(st *State, ts time.Time, data any) {
 		}
 		t.PinnedWindow, t.Status, t.Window = e.ToWindow, StatusWaiting, ""
 		st.windowW(e.FromWindow).Current = ""
-	case *ServiceEvent:
-		// started/finished are told apart by applyTyped.
+	case *ServiceStarted:
+		if t, ok := st.ticketW(e.TicketID); ok {
+			t.Status, t.StartedAt = StatusServing, &stamp
+		}
+	case *ServiceFinished:
+		if t, ok := st.ticketW(e.TicketID); ok {
+			t.Status, t.FinishedAt, t.Outcome = StatusDone, &stamp, OutcomeServed
+			st.Finished[e.Visit] = true
+		}
+		w := st.windowW(e.Window)
+		w.Current, w.Awaiting, w.FinishedAt = "", e.Visit, ts
+		if st.Rated[e.Visit] { // rated during the service (主动评价): nothing to ask
+			w.Awaiting = 0
+		}
 	case *RatingSubmitted:
 		if t, ok := st.ticketW(e.TicketID); ok {
 			st.Rated[e.Visit] = true
@@ -358,57 +353,57 @@ func applyQueue(st *State, ts time.Time, data any) {
 			u := time.Time(*e.Until)
 			w.PausedUntil = &u
 		}
-	case *StaffEvent:
+	case *WindowResumed:
+		w := st.windowW(e.Window)
+		w.Status, w.PauseReason, w.PausedUntil, w.Overdue = WindowOpen, "", nil, false
+	case *WindowOverdue:
+		st.windowW(e.Window).Overdue = true
+	case *StaffSignedIn:
+		w := st.windowW(e.Window)
+		w.Staff, w.Status = e.Staff, WindowOpen
+	case *StaffSignedOut:
+		w := st.windowW(e.Window)
+		if w.Staff == e.Staff {
+			w.Staff, w.Status, w.PauseReason, w.PausedUntil, w.Overdue = "", WindowClosed, "", nil, false
+		}
 	case *Alert, *AlertUpdated, *AlertCleared:
 		applyAlert(st, ts, data)
 	}
 }
 
-// applyTyped handles events whose payload type is shared by several types.
-func applyTyped(st *State, typ string, ts time.Time, data any) {
-	stamp := Stamp(ts)
-	switch typ {
-	case TypeTicketNoShow, TypeTicketHeld:
-		e := data.(*TicketAtWindow)
-		if t, ok := st.ticketW(e.TicketID); ok {
-			t.Status = StatusNoShow
-			if typ == TypeTicketHeld {
-				t.Status = StatusHeld
-			}
-		}
-		st.windowW(e.Window).Current = ""
-	case TypeServiceStarted:
-		e := data.(*ServiceEvent)
-		if t, ok := st.ticketW(e.TicketID); ok {
-			t.Status, t.StartedAt = StatusServing, &stamp
-		}
-	case TypeServiceFinished:
-		e := data.(*ServiceEvent)
-		if t, ok := st.ticketW(e.TicketID); ok {
-			t.Status, t.FinishedAt, t.Outcome = StatusDone, &stamp, OutcomeServed
-			st.Finished[e.Visit] = true
-		}
-		w := st.windowW(e.Window)
-		w.Current, w.Awaiting, w.FinishedAt = "", e.Visit, ts
-		if st.Rated[e.Visit] { // rated during the service (主动评价): nothing to ask
-			w.Awaiting = 0
-		}
-	case TypeWindowResumed:
-		w := st.windowW(data.(*WindowEvent).Window)
-		w.Status, w.PauseReason, w.PausedUntil, w.Overdue = WindowOpen, "", nil, false
-	case TypeWindowOverdue:
-		st.windowW(data.(*WindowEvent).Window).Overdue = true
-	case TypeStaffSignedIn:
-		e := data.(*StaffEvent)
-		w := st.windowW(e.Window)
-		w.Staff, w.Status = e.Staff, WindowOpen
-	case TypeStaffSignedOut:
-		e := data.(*StaffEvent)
-		w := st.windowW(e.Window)
-		if w.Staff == e.Staff {
-			w.Staff, w.Status, w.PauseReason, w.PausedUntil, w.Overdue = "", WindowClosed, "", nil, false
-		}
+// applyCall folds a call or a recall (e.Recall).
+func applyCall(st *State, e *TicketCalled, stamp Stamp) {
+	t, ok := st.ticketW(e.TicketID)
+	if !ok {
+		return
 	}
+	w := st.windowW(e.Window)
+	if e.Recall {
+		t.Recalls = e.Recalls
+	} else {
+		if e.Visit > st.NextVisit {
+			st.NextVisit = e.Visit
+		}
+		t.Visit = e.Visit
+		st.Visits[e.Visit] = t.ID
+		st.VisitInfo[e.Visit] = VisitRecord{Window: e.Window, Staff: e.Staff, Service: t.Service}
+		t.Recalls = 0
+	}
+	t.Status, t.Window, t.CalledAt = StatusCalled, e.Window, &stamp
+	w.Current = t.ID
+	st.RecentCalls = append([]RecentCall{{TicketID: t.ID, Number: t.Number, Window: e.Window, WindowNumber: e.WindowNumber,
+		WindowName: e.WindowName, At: stamp, Voice: e.Voice, Recall: e.Recall}}, st.RecentCalls...)
+	if len(st.RecentCalls) > 20 {
+		st.RecentCalls = st.RecentCalls[:20]
+	}
+}
+
+// applyAtWindow folds a no-show or a hold: the ticket leaves the window.
+func applyAtWindow(st *State, e *TicketAtWindow, status string) {
+	if t, ok := st.ticketW(e.TicketID); ok {
+		t.Status = status
+	}
+	st.windowW(e.Window).Current = ""
 }
 
 // RecentCall is one call shown on the board.

@@ -44,7 +44,7 @@ func decideRecall(cfg *config.Config, st *State, c Recall, now time.Time) ([]Emi
 		return nil, err
 	}
 	e := st.call(wc, w, t, false, "")
-	ev := e.Data.(*TicketCalled)
+	ev := (*TicketRecalled)(e.Data.(*TicketCalled))
 	ev.Recall, ev.Recalls, ev.Visit = true, t.Recalls+1, t.Visit
 	return []Emit{{TypeTicketRecalled, ev}}, nil
 }
@@ -54,7 +54,7 @@ func decideNoShow(cfg *config.Config, st *State, c NoShow, now time.Time) ([]Emi
 	if err != nil {
 		return nil, err
 	}
-	return []Emit{{TypeTicketNoShow, &TicketAtWindow{TicketID: t.ID, Number: t.Number, Window: w.ID, Visit: t.Visit}}}, nil
+	return []Emit{{TypeTicketNoShow, &TicketNoShow{TicketID: t.ID, Number: t.Number, Window: w.ID, Visit: t.Visit}}}, nil
 }
 
 func decideHold(cfg *config.Config, st *State, c Hold, now time.Time) ([]Emit, error) {
@@ -62,7 +62,7 @@ func decideHold(cfg *config.Config, st *State, c Hold, now time.Time) ([]Emit, e
 	if err != nil {
 		return nil, err
 	}
-	return []Emit{{TypeTicketHeld, &TicketAtWindow{TicketID: t.ID, Number: t.Number, Window: w.ID, Visit: t.Visit}}}, nil
+	return []Emit{{TypeTicketHeld, &TicketHeld{TicketID: t.ID, Number: t.Number, Window: w.ID, Visit: t.Visit}}}, nil
 }
 
 func decideStart(cfg *config.Config, st *State, c Start, now time.Time) ([]Emit, error) {
@@ -70,7 +70,7 @@ func decideStart(cfg *config.Config, st *State, c Start, now time.Time) ([]Emit,
 	if err != nil {
 		return nil, err
 	}
-	return []Emit{{TypeServiceStarted, &ServiceEvent{TicketID: t.ID, Number: t.Number, Service: t.Service, Window: w.ID, Staff: w.Staff, Visit: t.Visit}}}, nil
+	return []Emit{{TypeServiceStarted, &ServiceStarted{TicketID: t.ID, Number: t.Number, Service: t.Service, Window: w.ID, Staff: w.Staff, Visit: t.Visit}}}, nil
 }
 
 func decideFinish(cfg *config.Config, st *State, c Finish, now time.Time) ([]Emit, error) {
@@ -78,10 +78,10 @@ func decideFinish(cfg *config.Config, st *State, c Finish, now time.Time) ([]Emi
 	if err != nil {
 		return nil, err
 	}
-	se := ServiceEvent{TicketID: t.ID, Number: t.Number, Service: t.Service, Window: w.ID, Staff: w.Staff, Visit: t.Visit}
+	se := ServiceFinished{TicketID: t.ID, Number: t.Number, Service: t.Service, Window: w.ID, Staff: w.Staff, Visit: t.Visit}
 	var out []Emit
 	if t.Status == StatusCalled {
-		started := se
+		started := ServiceStarted(se)
 		started.Implicit = true
 		out = append(out, Emit{TypeServiceStarted, &started})
 	}

@@ -22,8 +22,14 @@ const (
 	TypeDayClosed         = "day.closed"
 )
 
-// TicketCalled: a window called a ticket (also the payload of a recall). The
-// voice line is what the board speaks.
+// Every event type has a payload type of its own (Decode, Apply's one type
+// switch). Types of one shape — called and recalled, no-show and held,
+// started and finished, resumed and overdue, signed in and out — are defined
+// from that shape: their JSON is the same, and code for the shape takes
+// either by a pointer conversion, (*ServiceEvent)(e).
+
+// TicketCalled: a window called a ticket (ticket.called). The voice line is
+// what the board speaks.
 type TicketCalled struct {
 	TicketID     string `json:"ticket_id"`
 	Number       string `json:"number"`
@@ -44,7 +50,12 @@ type TicketCalled struct {
 	By           string `json:"by,omitempty"`     // who called (by.go); absent from a pad key and in journals from before
 }
 
-// TicketAtWindow: a ticket's fate at a window (no-show, held).
+// TicketRecalled: the called ticket was called again (ticket.recalled;
+// Recall is true, Recalls counts them).
+type TicketRecalled TicketCalled
+
+// TicketAtWindow is the shape of a ticket's fate at a window: TicketNoShow
+// (ticket.no_show) and TicketHeld (ticket.held).
 type TicketAtWindow struct {
 	TicketID string `json:"ticket_id"`
 	Number   string `json:"number"`
@@ -52,6 +63,11 @@ type TicketAtWindow struct {
 	Visit    uint32 `json:"visit,omitempty"`
 	By       string `json:"by,omitempty"` // who did it (by.go)
 }
+
+type (
+	TicketNoShow TicketAtWindow
+	TicketHeld   TicketAtWindow
+)
 
 // TicketTransferred: a ticket moved to another service and/or window; it keeps
 // its place in line (its issue time) and its history.
@@ -71,7 +87,9 @@ type TicketTransferred struct {
 	By              string `json:"by,omitempty"` // who did it (by.go)
 }
 
-// ServiceEvent: a service (one visit of a ticket at a window) started or finished.
+// ServiceEvent is the shape of a service's (one visit of a ticket at a
+// window) ServiceStarted (service.started) and ServiceFinished
+// (service.finished).
 type ServiceEvent struct {
 	TicketID string `json:"ticket_id"`
 	Number   string `json:"number"`
@@ -82,6 +100,11 @@ type ServiceEvent struct {
 	Implicit bool   `json:"implicit,omitempty"` // started by a finish (a pad has no start key)
 	By       string `json:"by,omitempty"`       // who did it (by.go)
 }
+
+type (
+	ServiceStarted  ServiceEvent
+	ServiceFinished ServiceEvent
+)
 
 // RatingSubmitted: the citizen's one rating (一次一评) of one visit.
 type RatingSubmitted struct {
@@ -171,7 +194,8 @@ type WindowPause struct {
 	By           string `json:"by,omitempty"` // who paused it (by.go)
 }
 
-// WindowEvent: resumed, or paused too long.
+// WindowEvent is the shape of WindowResumed (window.resumed) and
+// WindowOverdue (window.pause_overdue: paused too long).
 type WindowEvent struct {
 	Window  string `json:"window"`
 	Since   *Stamp `json:"since,omitempty"`
@@ -179,13 +203,24 @@ type WindowEvent struct {
 	By      string `json:"by,omitempty"` // who resumed it (by.go); none when overdue
 }
 
-// StaffEvent: sign-in or sign-out (attendance).
+type (
+	WindowResumed WindowEvent
+	WindowOverdue WindowEvent
+)
+
+// StaffEvent is the shape of attendance: StaffSignedIn (staff.signed_in) and
+// StaffSignedOut (staff.signed_out).
 type StaffEvent struct {
 	Window    string `json:"window"`
 	Staff     string `json:"staff"`
 	StaffName string `json:"staff_name,omitempty"`
 	By        string `json:"by,omitempty"` // who signed them in or out (a token's name, loopback)
 }
+
+type (
+	StaffSignedIn  StaffEvent
+	StaffSignedOut StaffEvent
+)
 
 // Alert is something that needs a person now.
 type Alert struct {
@@ -244,9 +279,12 @@ func (e *TicketIssued) TicketRef() string      { return e.Ticket.ID }
 func (e *TicketPrinted) TicketRef() string     { return e.TicketID }
 func (e *TicketPrintFailed) TicketRef() string { return e.TicketID }
 func (e *TicketCalled) TicketRef() string      { return e.TicketID }
-func (e *TicketAtWindow) TicketRef() string    { return e.TicketID }
+func (e *TicketRecalled) TicketRef() string    { return e.TicketID }
+func (e *TicketNoShow) TicketRef() string      { return e.TicketID }
+func (e *TicketHeld) TicketRef() string        { return e.TicketID }
 func (e *TicketTransferred) TicketRef() string { return e.TicketID }
-func (e *ServiceEvent) TicketRef() string      { return e.TicketID }
+func (e *ServiceStarted) TicketRef() string    { return e.TicketID }
+func (e *ServiceFinished) TicketRef() string   { return e.TicketID }
 func (e *RatingSubmitted) TicketRef() string   { return e.TicketID }
 
 // RatingTimeout and TicketClosed are about a ticket too, but not the one a

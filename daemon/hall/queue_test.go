@@ -253,7 +253,7 @@ func TestWindowActionsRefusedOutOfTurn(t *testing.T) {
 	h.refused(hall.Pause{Window: "w1", Reason: "会议"}, "window_busy")
 	h.refused(hall.SignOut{Window: "w1"}, "window_busy")
 	e := h.must(hall.Recall{Window: "w1"})
-	if c := e[0].Data.(*hall.TicketCalled); e[0].Type != hall.TypeTicketRecalled || !c.Recall || c.Recalls != 1 || c.Voice != "请A001号到1号窗口办理" {
+	if c := e[0].Data.(*hall.TicketRecalled); e[0].Type != hall.TypeTicketRecalled || !c.Recall || c.Recalls != 1 || c.Voice != "请A001号到1号窗口办理" {
 		t.Fatalf("recall %+v", c)
 	}
 	h.must(hall.NoShow{Window: "w1"})
@@ -288,7 +288,7 @@ func TestRatingsOnePerVisit(t *testing.T) {
 	e = h.must(hall.CallTicket{Window: "w2", Ticket: "T20261125-B001"})
 	visit = e[0].Data.(*hall.TicketCalled).Visit
 	fin := h.must(hall.Finish{Window: "w2"})
-	if len(fin) != 2 || fin[0].Type != hall.TypeServiceStarted || !fin[0].Data.(*hall.ServiceEvent).Implicit {
+	if len(fin) != 2 || fin[0].Type != hall.TypeServiceStarted || !fin[0].Data.(*hall.ServiceStarted).Implicit {
 		t.Fatalf("finish of a called ticket starts it implicitly: %+v", fin)
 	}
 	h.refused(hall.Rate{Visit: visit, Level: "很好"}, "bad_level")

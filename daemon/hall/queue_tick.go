@@ -22,7 +22,7 @@ func decideTick(cfg *config.Config, st *State, c Tick, now time.Time) ([]Emit, e
 		if w.Status == WindowPaused && !w.Overdue && now.Sub(w.PausedAt) >= cfg.PauseLimitDuration() {
 			since := Stamp(w.PausedAt.In(cfg.Location))
 			mins := int(now.Sub(w.PausedAt).Minutes())
-			out = append(out, Emit{TypeWindowOverdue, &WindowEvent{Window: w.ID, Since: &since, Minutes: mins}})
+			out = append(out, Emit{TypeWindowOverdue, &WindowOverdue{Window: w.ID, Since: &since, Minutes: mins}})
 			name := w.ID
 			if wc, ok := cfg.Window(w.ID); ok {
 				name = wc.Name

@@ -58,7 +58,7 @@ func decideResume(cfg *config.Config, st *State, c Resume, now time.Time) ([]Emi
 	if w.Status != WindowPaused {
 		return nil, refuse(409, "not_paused", "本窗口未暂停")
 	}
-	out := []Emit{{TypeWindowResumed, &WindowEvent{Window: w.ID}}}
+	out := []Emit{{TypeWindowResumed, &WindowResumed{Window: w.ID}}}
 	if w.Overdue {
 		out = append(out, Emit{TypeAlertCleared, &AlertCleared{AlertID: overdueAlertID(w), Reason: "resumed"}})
 	}
@@ -99,7 +99,7 @@ func decideSignIn(cfg *config.Config, st *State, c SignIn, now time.Time) ([]Emi
 			return nil, err
 		}
 		out = append(out, closeAwaiting(st, w.ID, RatingEndSignOut)...)
-		out = append(out, Emit{TypeStaffSignedOut, &StaffEvent{Window: w.ID, Staff: w.Staff}})
+		out = append(out, Emit{TypeStaffSignedOut, &StaffSignedOut{Window: w.ID, Staff: w.Staff}})
 	}
 	// One person, one window: signing in here signs them out elsewhere.
 	for _, other := range st.sortedWindows() {
@@ -108,10 +108,10 @@ func decideSignIn(cfg *config.Config, st *State, c SignIn, now time.Time) ([]Emi
 				return nil, err
 			}
 			out = append(out, closeAwaiting(st, other.ID, RatingEndSignOut)...)
-			out = append(out, Emit{TypeStaffSignedOut, &StaffEvent{Window: other.ID, Staff: c.Staff}})
+			out = append(out, Emit{TypeStaffSignedOut, &StaffSignedOut{Window: other.ID, Staff: c.Staff}})
 		}
 	}
-	return append(out, Emit{TypeStaffSignedIn, &StaffEvent{Window: w.ID, Staff: c.Staff, StaffName: name, By: c.By}}), nil
+	return append(out, Emit{TypeStaffSignedIn, &StaffSignedIn{Window: w.ID, Staff: c.Staff, StaffName: name, By: c.By}}), nil
 }
 
 func decideSignOut(cfg *config.Config, st *State, c SignOut, now time.Time) ([]Emit, error) {
@@ -125,5 +125,5 @@ func decideSignOut(cfg *config.Config, st *State, c SignOut, now time.Time) ([]E
 	if err := st.requireFree(w); err != nil {
 		return nil, err
 	}
-	return append(closeAwaiting(st, w.ID, RatingEndSignOut), Emit{TypeStaffSignedOut, &StaffEvent{Window: w.ID, Staff: w.Staff, By: c.By}}), nil
+	return append(closeAwaiting(st, w.ID, RatingEndSignOut), Emit{TypeStaffSignedOut, &StaffSignedOut{Window: w.ID, Staff: w.Staff, By: c.By}}), nil
 }

@@ -455,8 +455,10 @@ func priorityRank(p string) int {
 	return 2
 }
 
-// Apply folds one recorded event of type typ into the state. (Some types
-// share a payload — no-show/held, started/finished — so the type is needed.)
+// Apply folds one recorded event of type typ into the state. The calling,
+// service, window and attendance events are told apart by their payload's
+// type alone; the passes below still go by typ for the event types that
+// share a payload (TestOnePayloadTypePerEventType lists them).
 func Apply(st *State, seq uint64, typ string, ts time.Time, data any) {
 	st.Seq = seq
 	switch e := data.(type) {
@@ -506,7 +508,6 @@ func Apply(st *State, seq uint64, typ string, ts time.Time, data any) {
 	default:
 		applyQueue(st, ts, data)
 	}
-	applyTyped(st, typ, ts, data)
 	applyFollowUp(st, typ, ts, data)
 	applyAlertLife(st, typ, ts, data)
 	applyAppointment(st, typ, data)

@@ -29,13 +29,13 @@ func TestSilentCallLeavesTheVoiceOut(t *testing.T) {
 	if c.Number != "C001" || !c.Silent || c.Voice != "" {
 		t.Fatalf("the silent call: %+v", c)
 	}
-	r := h.must(hall.Recall{Window: "w3"})[0].Data.(*hall.TicketCalled)
+	r := h.must(hall.Recall{Window: "w3"})[0].Data.(*hall.TicketRecalled)
 	if !r.Silent || r.Voice != "" || !r.Recall {
 		t.Fatalf("the silent recall: %+v", r)
 	}
 	// Cleared while called: the recall is spoken again.
 	h.must(hall.SetSilentCall{Ticket: id1, Silent: false, By: "phone"})
-	if r := h.must(hall.Recall{Window: "w3"})[0].Data.(*hall.TicketCalled); r.Silent || r.Voice == "" {
+	if r := h.must(hall.Recall{Window: "w3"})[0].Data.(*hall.TicketRecalled); r.Silent || r.Voice == "" {
 		t.Fatalf("the recall after clearing: %+v", r)
 	}
 	h.must(hall.Finish{Window: "w3"})

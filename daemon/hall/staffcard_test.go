@@ -49,10 +49,10 @@ func TestStaffCardSignsIn(t *testing.T) {
 	refused("pin_required", hall.SignIn{Window: "w1", Staff: "s1", By: "desk"})
 
 	emits := must(hall.CardSignIn{Window: "w1", Reader: "r1", IDHash: "h-s1"})
-	var in *hall.StaffEvent
+	var in *hall.StaffSignedIn
 	for _, e := range emits {
 		if e.Type == hall.TypeStaffSignedIn {
-			in = e.Data.(*hall.StaffEvent)
+			in = e.Data.(*hall.StaffSignedIn)
 		}
 	}
 	if in == nil || in.Staff != "s1" || in.Window != "w1" || in.By != "card/r1" {

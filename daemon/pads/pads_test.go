@@ -43,7 +43,7 @@ func TestLongPauseReasonIsCutCountedAndLogged(t *testing.T) {
 
 	pause := func(reason string) *hall.State {
 		st := hall.NewState()
-		hall.Apply(st, 1, hall.TypeStaffSignedIn, clock, &hall.StaffEvent{Window: "w1", Staff: "s1"})
+		hall.Apply(st, 1, hall.TypeStaffSignedIn, clock, &hall.StaffSignedIn{Window: "w1", Staff: "s1"})
 		hall.Apply(st, 2, hall.TypeWindowPaused, clock, &hall.WindowPause{Window: "w1", WindowNumber: 1, Reason: reason})
 		return st
 	}

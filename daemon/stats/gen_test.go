@@ -56,11 +56,11 @@ func (g *gen) flush() {
 }
 
 func (g *gen) signIn(at time.Time, win, staff string) {
-	g.emit(at, hall.TypeStaffSignedIn, &hall.StaffEvent{Window: win, Staff: staff})
+	g.emit(at, hall.TypeStaffSignedIn, &hall.StaffSignedIn{Window: win, Staff: staff})
 }
 
 func (g *gen) signOut(at time.Time, win, staff string) {
-	g.emit(at, hall.TypeStaffSignedOut, &hall.StaffEvent{Window: win, Staff: staff})
+	g.emit(at, hall.TypeStaffSignedOut, &hall.StaffSignedOut{Window: win, Staff: staff})
 }
 
 // pause emits a pause of d at win, overdue when d reaches 30 minutes.
@@ -68,9 +68,9 @@ func (g *gen) pause(at time.Time, win, staff string, d time.Duration) {
 	g.emit(at, hall.TypeWindowPaused, &hall.WindowPause{Window: win, Reason: "临时外出", Staff: staff})
 	if d >= 30*time.Minute {
 		since := hall.Stamp(at)
-		g.emit(at.Add(30*time.Minute), hall.TypeWindowOverdue, &hall.WindowEvent{Window: win, Since: &since, Minutes: 30})
+		g.emit(at.Add(30*time.Minute), hall.TypeWindowOverdue, &hall.WindowOverdue{Window: win, Since: &since, Minutes: 30})
 	}
-	g.emit(at.Add(d), hall.TypeWindowResumed, &hall.WindowEvent{Window: win})
+	g.emit(at.Add(d), hall.TypeWindowResumed, &hall.WindowResumed{Window: win})
 }
 
 // ticket is one citizen's ticket through a window: issued at, called after
@@ -100,14 +100,14 @@ func (g *gen) serve(t ticket) time.Time {
 	g.emit(called, hall.TypeTicketCalled, &hall.TicketCalled{TicketID: id, Number: number, Service: t.svc, Window: t.win,
 		Visit: v, Priority: hall.PriorityNormal, Staff: t.staff})
 	if t.noShow {
-		g.emit(called.Add(time.Minute), hall.TypeTicketNoShow, &hall.TicketAtWindow{TicketID: id, Number: number, Window: t.win, Visit: v})
+		g.emit(called.Add(time.Minute), hall.TypeTicketNoShow, &hall.TicketNoShow{TicketID: id, Number: number, Window: t.win, Visit: v})
 		return called.Add(time.Minute)
 	}
 	started := called.Add(20 * time.Second)
 	finished := started.Add(t.service)
 	se := hall.ServiceEvent{TicketID: id, Number: number, Service: t.svc, Window: t.win, Staff: t.staff, Visit: v}
-	g.emit(started, hall.TypeServiceStarted, &se)
-	g.emit(finished, hall.TypeServiceFinished, &se)
+	g.emit(started, hall.TypeServiceStarted, (*hall.ServiceStarted)(&se))
+	g.emit(finished, hall.TypeServiceFinished, (*hall.ServiceFinished)(&se))
 	if t.level == "" {
 		g.emit(finished.Add(2*time.Minute), hall.TypeRatingTimeout, &hall.RatingTimeout{TicketID: id, Number: number, Visit: v,
 			Window: t.win, Staff: t.staff})

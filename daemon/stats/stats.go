@@ -274,7 +274,10 @@ func (a *Aggregator) fold(typ string, ts time.Time, data any) error {
 		a.add(ts, f)
 
 	case hall.TypeTicketCalled, hall.TypeTicketRecalled:
-		e := data.(*hall.TicketCalled)
+		e, ok := data.(*hall.TicketCalled)
+		if !ok {
+			e = (*hall.TicketCalled)(data.(*hall.TicketRecalled))
+		}
 		svc, err1 := a.intern(e.Service, e.ServiceName)
 		win, err2 := a.intern(e.Window, e.WindowName)
 		staff, err3 := a.intern(e.Staff, "")
@@ -307,10 +310,12 @@ func (a *Aggregator) fold(typ string, ts time.Time, data any) error {
 		a.add(ts, f)
 
 	case hall.TypeTicketNoShow, hall.TypeTicketHeld:
-		e := data.(*hall.TicketAtWindow)
-		f := fact{kind: kNoShow}
-		if typ == hall.TypeTicketHeld {
-			f.kind = kHeld
+		e, f := (*hall.TicketAtWindow)(nil), fact{kind: kNoShow}
+		switch d := data.(type) {
+		case *hall.TicketNoShow:
+			e = (*hall.TicketAtWindow)(d)
+		case *hall.TicketHeld:
+			e, f.kind = (*hall.TicketAtWindow)(d), kHeld
 		}
 		v := a.visits[e.Visit]
 		if v != nil {
@@ -350,7 +355,7 @@ func (a *Aggregator) fold(typ string, ts time.Time, data any) error {
 		a.add(ts, f)
 
 	case hall.TypeServiceStarted:
-		e := data.(*hall.ServiceEvent)
+		e := (*hall.ServiceEvent)(data.(*hall.ServiceStarted))
 		v, err := a.visit(e, ts)
 		if err != nil {
 			return err
@@ -361,7 +366,7 @@ func (a *Aggregator) fold(typ string, ts time.Time, data any) error {
 		}
 
 	case hall.TypeServiceFinished:
-		e := data.(*hall.ServiceEvent)
+		e := (*hall.ServiceEvent)(data.(*hall.ServiceFinished))
 		v, err := a.visit(e, ts)
 		if err != nil {
 			return err
@@ -449,10 +454,10 @@ func (a *Aggregator) fold(typ string, ts time.Time, data any) error {
 		w.pauseStart = ts
 
 	case hall.TypeWindowResumed:
-		a.endPause(a.window(data.(*hall.WindowEvent).Window), ts)
+		a.endPause(a.window(data.(*hall.WindowResumed).Window), ts)
 
 	case hall.TypeWindowOverdue:
-		if w := a.window(data.(*hall.WindowEvent).Window); w.pause >= 0 {
+		if w := a.window(data.(*hall.WindowOverdue).Window); w.pause >= 0 {
 			a.facts[w.pause].flags |= fOverdue
 		}
 
@@ -465,7 +470,7 @@ func (a *Aggregator) fold(typ string, ts time.Time, data any) error {
 		}
 
 	case hall.TypeStaffSignedIn:
-		e := data.(*hall.StaffEvent)
+		e := data.(*hall.StaffSignedIn)
 		win, err1 := a.intern(e.Window, "")
 		staff, err2 := a.intern(e.Staff, e.StaffName)
 		if err := errors.Join(err1, err2); err != nil {
@@ -481,7 +486,7 @@ func (a *Aggregator) fold(typ string, ts time.Time, data any) error {
 		a.add(ts, fact{kind: kSignIn, win: win, staff: staff, val: secondOfDay(ts)})
 
 	case hall.TypeStaffSignedOut:
-		e := data.(*hall.StaffEvent)
+		e := data.(*hall.StaffSignedOut)
 		win, err1 := a.intern(e.Window, "")
 		staff, err2 := a.intern(e.Staff, e.StaffName)
 		if err := errors.Join(err1, err2); err != nil {

@@ -182,7 +182,7 @@ func scriptedDay(t *testing.T) *script {
 	d1("09:30").do(hall.Finish{Window: "w1"})
 	d1("09:31").do(hall.Rate{Visit: 4, Level: "满意", Channel: "pad"})
 	d1("09:32").call("w1", "A002")
-	if e := d1("09:42").do(hall.Finish{Window: "w1"}); !e[0].Data.(*hall.ServiceEvent).Implicit {
+	if e := d1("09:42").do(hall.Finish{Window: "w1"}); !e[0].Data.(*hall.ServiceStarted).Implicit {
 		t.Fatal("finish without start should start implicitly")
 	}
 	d1("09:43").do(hall.Rate{Visit: 5, Level: "基本满意", Channel: "pad"})
