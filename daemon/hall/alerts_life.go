@@ -82,6 +82,13 @@ type AlertAction struct {
 	ToName  string `json:"to_name,omitempty"` // assigned to a staff id of the roster: their name
 }
 
+// The alert lifecycle's events, each its own type of AlertAction's shape.
+type (
+	AlertAcknowledged AlertAction // alert.acknowledged
+	AlertAssigned     AlertAction // alert.assigned: To, ToName
+	AlertClosed       AlertAction // alert.closed
+)
+
 // AlertStep is one entry of an alert's history.
 type AlertStep struct {
 	Action string    `json:"action"`
@@ -126,7 +133,7 @@ func decideAlertAction(cfg *config.Config, st *State, cmd any, now time.Time) ([
 		if r.Acked != nil {
 			return nil, refuse(409, "already_acknowledged", "该告警已确认"+stepWho(cfg, r.Acked))
 		}
-		return []Emit{{TypeAlertAcknowledged, a}}, nil
+		return []Emit{{TypeAlertAcknowledged, (*AlertAcknowledged)(a)}}, nil
 	case AssignAlert:
 		if c.To == "" {
 			return nil, refuse(400, "to_required", "请填写指派给谁（工号或姓名）")
@@ -144,7 +151,7 @@ func decideAlertAction(cfg *config.Config, st *State, cmd any, now time.Time) ([
 		if s, ok := staffOf(cfg, c.To); ok {
 			a.ToName = s.Name
 		}
-		return []Emit{{TypeAlertAssigned, a}}, nil
+		return []Emit{{TypeAlertAssigned, (*AlertAssigned)(a)}}, nil
 	case CloseAlert:
 		if note == "" {
 			return nil, refuse(400, "note_required", "关闭告警请填写处理说明")
@@ -152,7 +159,7 @@ func decideAlertAction(cfg *config.Config, st *State, cmd any, now time.Time) ([
 		if why := conditionHolds(cfg, st, r, now); why != "" {
 			return nil, refuse(409, "condition_holds", "告警情况仍存在（"+why+"），不能关闭；请确认并指派处理，情况消除后告警自动关闭")
 		}
-		return []Emit{{TypeAlertClosed, a}}, nil
+		return []Emit{{TypeAlertClosed, (*AlertClosed)(a)}}, nil
 	}
 	return nil, fmt.Errorf("hall: not an alert action %T", cmd)
 }
@@ -277,34 +284,25 @@ func endAlert(st *State, id string, s AlertStep) {
 
 // applyAlertLife folds the lifecycle events. Records are replaced, never
 // mutated.
-func applyAlertLife(st *State, typ string, ts time.Time, data any) {
-	a, ok := data.(*AlertAction)
-	if !ok {
-		return
-	}
+func applyAlertLife(st *State, ts time.Time, a *AlertAction, action string) {
 	r, open := st.Alerts[a.AlertID]
 	if !open {
 		return
 	}
-	s := AlertStep{At: ts, By: a.By, Note: a.Note}
-	switch typ {
-	case TypeAlertAcknowledged:
-		s.Action = StepAcknowledged
-	case TypeAlertAssigned:
-		s.Action, s.To, s.ToName = StepAssigned, a.To, a.ToName
-	case TypeAlertClosed:
-		s.Action = StepClosed
+	s := AlertStep{Action: action, At: ts, By: a.By, Note: a.Note}
+	if action == StepClosed {
 		endAlert(st, a.AlertID, s)
 		return
-	default:
-		return
+	}
+	if action == StepAssigned {
+		s.To, s.ToName = a.To, a.ToName
 	}
 	c := *r
 	c.History = withStep(r.History, s)
 	if c.Acked == nil {
 		c.Acked = &s
 	}
-	if typ == TypeAlertAssigned {
+	if action == StepAssigned {
 		c.Assignee, c.AssigneeName = a.To, a.ToName
 	}
 	st.Alerts[a.AlertID] = &c

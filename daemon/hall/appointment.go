@@ -37,6 +37,13 @@ type AppointmentRef struct {
 	By     string `json:"by,omitempty"` // code or idcard
 }
 
+// An appointment's check-in and cancellation, each its own type of
+// AppointmentRef's shape.
+type (
+	AppointmentCheckedIn AppointmentRef // appointment.checked_in: Ticket
+	AppointmentCancelled AppointmentRef // appointment.cancelled
+)
+
 // Book records an appointment.
 type Book struct{ Appointment }
 
@@ -98,7 +105,7 @@ func decideAppointment(cfg *config.Config, st *State, cmd any, now time.Time) ([
 		if a.Ticket != "" || a.Cancelled {
 			return nil, refuse(409, "appointment_used", "该预约已签到或已取消")
 		}
-		return []Emit{{TypeAppointmentCancelled, &AppointmentRef{Code: c.Code}}}, nil
+		return []Emit{{TypeAppointmentCancelled, &AppointmentCancelled{Code: c.Code}}}, nil
 	case RecordCardRead:
 		e := c.IDCardRead
 		return []Emit{{TypeIDCardRead, &e}}, nil
@@ -146,27 +153,22 @@ func decideAppointment(cfg *config.Config, st *State, cmd any, now time.Time) ([
 			return nil, err
 		}
 		t := emits[0].Data.(*TicketIssued).Ticket
-		return append(emits, Emit{TypeAppointmentCheckedIn, &AppointmentRef{Code: found.Code, Ticket: t.ID, Kiosk: c.Kiosk, By: by}}), nil
+		return append(emits, Emit{TypeAppointmentCheckedIn, &AppointmentCheckedIn{Code: found.Code, Ticket: t.ID, Kiosk: c.Kiosk, By: by}}), nil
 	}
 	return nil, errNotWindowCommand
 }
 
-func applyAppointment(st *State, typ string, data any) {
-	switch typ {
-	case TypeAppointmentBooked:
-		a := *data.(*Appointment)
-		st.Appointments[a.Code] = &a
-	case TypeAppointmentCheckedIn, TypeAppointmentCancelled:
-		e := data.(*AppointmentRef)
-		if a, ok := st.Appointments[e.Code]; ok {
-			c := *a // copy on write
-			if typ == TypeAppointmentCancelled {
-				c.Cancelled = true
-			} else {
-				c.Ticket = e.Ticket
-			}
-			st.Appointments[e.Code] = &c
+// applyAppointmentUse folds a check-in (the ticket it took) or a
+// cancellation.
+func applyAppointmentUse(st *State, e *AppointmentRef, cancelled bool) {
+	if a, ok := st.Appointments[e.Code]; ok {
+		c := *a // copy on write
+		if cancelled {
+			c.Cancelled = true
+		} else {
+			c.Ticket = e.Ticket
 		}
+		st.Appointments[e.Code] = &c
 	}
 }
 

@@ -29,6 +29,12 @@ type SetServiceOpen struct {
 	By       string `json:"by,omitempty"`
 }
 
+// What SetServiceOpen records: each its own type of the command's shape.
+type (
+	ServiceOpened SetServiceOpen // service.opened
+	ServiceClosed SetServiceOpen // service.closed: Reason, Day when for the day only
+)
+
 func decideCentral(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emit, error) {
 	switch c := cmd.(type) {
 	case PostNotice:
@@ -68,27 +74,34 @@ func decideCentral(cfg *config.Config, st *State, cmd any, now time.Time) ([]Emi
 		if err := tooLong("reason_too_long", "暂停取号原因", c.Reason, MaxNoticeText); err != nil {
 			return nil, err
 		}
-		e := c
-		if c.ForToday && !c.Open {
-			e.Day = st.Today(cfg, now)
-		}
 		if c.Open {
+			e := ServiceOpened(c)
 			return []Emit{{TypeServiceOpened, &e}}, nil
+		}
+		e := ServiceClosed(c)
+		if c.ForToday {
+			e.Day = st.Today(cfg, now)
 		}
 		return []Emit{{TypeServiceClosed, &e}}, nil
 	}
 	return nil, errNotWindowCommand
 }
 
-func applyCentral(st *State, typ string, data any) {
-	switch typ {
-	case TypeNoticePosted:
-		n := *data.(*Notice)
-		st.Notices[n.ID] = &n
-	case TypeServiceOpened:
-		delete(st.ClosedServices, data.(*SetServiceOpen).Service)
-	case TypeServiceClosed:
-		e := data.(*SetServiceOpen)
-		st.ClosedServices[e.Service] = e.Reason
+// applyServiceOpen folds service.opened and service.closed: the closed
+// services, and a closing for the day only (the roster's, which the day's end
+// undoes).
+func applyServiceOpen(st *State, e *SetServiceOpen, open bool) {
+	if open {
+		delete(st.ClosedServices, e.Service)
+		if st.Roster != nil && st.Roster.ClosedFor[e.Service] != "" {
+			delete(st.rosterW().ClosedFor, e.Service)
+		}
+		return
+	}
+	st.ClosedServices[e.Service] = e.Reason
+	if e.Day != "" {
+		st.rosterW().ClosedFor[e.Service] = e.Day
+	} else if st.Roster != nil && st.Roster.ClosedFor[e.Service] != "" {
+		delete(st.rosterW().ClosedFor, e.Service) // closed until reopened
 	}
 }

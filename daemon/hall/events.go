@@ -254,28 +254,38 @@ func Decode(typ string, body []byte) (any, error) {
 		v = &AlertCleared{}
 	case TypeAlertUpdated:
 		v = &AlertUpdated{}
-	case TypeAlertAcknowledged, TypeAlertAssigned, TypeAlertClosed:
-		v = &AlertAction{}
+	case TypeAlertAcknowledged:
+		v = &AlertAcknowledged{}
+	case TypeAlertAssigned:
+		v = &AlertAssigned{}
+	case TypeAlertClosed:
+		v = &AlertClosed{}
 	case TypeDeviceEvent:
 		v = &DeviceEvent{}
 	case TypeSilentCallSet:
 		v = &SilentCallSet{}
 	case TypeNoticePosted:
 		v = &Notice{}
-	case TypeServiceOpened, TypeServiceClosed:
-		v = &SetServiceOpen{}
+	case TypeServiceOpened:
+		v = &ServiceOpened{}
+	case TypeServiceClosed:
+		v = &ServiceClosed{}
 	case TypeDeviceLine:
 		v = &DeviceLine{}
 	case TypeIDCardRead:
 		v = &IDCardRead{}
 	case TypeAppointmentBooked:
 		v = &Appointment{}
-	case TypeAppointmentCheckedIn, TypeAppointmentCancelled:
-		v = &AppointmentRef{}
+	case TypeAppointmentCheckedIn:
+		v = &AppointmentCheckedIn{}
+	case TypeAppointmentCancelled:
+		v = &AppointmentCancelled{}
 	case TypeFollowUpOpened:
 		v = &FollowUp{}
-	case TypeFollowUpUpdated, TypeFollowUpOverdue:
-		v = &FollowUpUpdate{}
+	case TypeFollowUpUpdated:
+		v = &FollowUpUpdated{}
+	case TypeFollowUpOverdue:
+		v = &FollowUpOverdue{}
 	default:
 		f := extraDecoders[typ]
 		if f == nil {

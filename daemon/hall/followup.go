@@ -154,6 +154,13 @@ type FollowUpUpdate struct {
 	Closed  bool   `json:"closed,omitempty"`
 }
 
+// A follow-up's step and its lateness, each its own type of FollowUpUpdate's
+// shape.
+type (
+	FollowUpUpdated FollowUpUpdate // followup.updated
+	FollowUpOverdue FollowUpUpdate // followup.overdue: Due names the step
+)
+
 // FollowUpStep moves a follow-up along (API: 回访, 整改, 反馈, 评价, 申诉, 复核).
 // Reached (nil: reached) is a call's result, for 回访 and the rating; Level
 // is the citizen's rating of the rectification. By is who records it (the
@@ -368,7 +375,7 @@ func decideFollowUp(cfg *config.Config, st *State, c FollowUpStep, now time.Time
 	default:
 		return nil, refuse(400, "bad_stage", "未知的办理环节："+clip(c.Stage, 32))
 	}
-	out := []Emit{{TypeFollowUpUpdated, u}}
+	out := []Emit{{TypeFollowUpUpdated, (*FollowUpUpdated)(u)}}
 	// The step awaited is done (or paused by an appeal): its overdue alert
 	// goes; closing also clears the 差评's own alert.
 	if u.Due != due || u.Closed {
@@ -400,7 +407,7 @@ func overdueFollowUps(cfg *config.Config, st *State, now time.Time) []Emit {
 		if f.DueBy == nil && f.Overdue { // raised once before steps had deadlines
 			continue
 		}
-		out = append(out, Emit{TypeFollowUpOverdue, &FollowUpUpdate{ID: f.ID, Stage: f.Stage, Due: step}},
+		out = append(out, Emit{TypeFollowUpOverdue, &FollowUpOverdue{ID: f.ID, Stage: f.Stage, Due: step}},
 			Emit{TypeAlertRaised, &Alert{AlertID: FollowUpAlertID(f.ID, f.overdueKey(step)), Kind: "followup_overdue", Severity: "warning",
 				Window: f.Window, TicketID: f.TicketID,
 				Message: f.Number + " 号差评（" + f.Level + "）" + StepNames[step] + "已超过期限（" +
@@ -409,42 +416,41 @@ func overdueFollowUps(cfg *config.Config, st *State, now time.Time) []Emit {
 	return out
 }
 
-func applyFollowUp(st *State, typ string, ts time.Time, data any) {
-	switch typ {
-	case TypeFollowUpOpened:
-		f := *data.(*FollowUp)
-		f.History = []StageEntry{{Stage: StageOpen, At: Stamp(ts)}}
-		if f.DueBy != nil {
-			s := Stamp(ts)
-			f.DueSince = &s
-		}
-		st.FollowUps[f.ID] = &f
-	case TypeFollowUpUpdated:
-		e := data.(*FollowUpUpdate)
-		f, ok := st.FollowUps[e.ID]
-		if !ok {
-			return
-		}
-		c := *f // copy on write: the engine's scratch state shares records
-		c.History = append(append([]StageEntry(nil), f.History...),
-			StageEntry{Stage: e.Stage, Result: e.Result, Attempt: e.Attempt, Note: e.Note, By: e.By, Handler: e.Handler, At: Stamp(ts)})
-		if e.DueBy == nil && !e.Closed {
-			applyLegacy(&c, f, e)
-		} else {
-			applyStep(&c, f, e, ts)
+func applyFollowUpOpened(st *State, ts time.Time, e *FollowUp) {
+	f := *e
+	f.History = []StageEntry{{Stage: StageOpen, At: Stamp(ts)}}
+	if f.DueBy != nil {
+		s := Stamp(ts)
+		f.DueSince = &s
+	}
+	st.FollowUps[f.ID] = &f
+}
+
+func applyFollowUpUpdated(st *State, ts time.Time, e *FollowUpUpdate) {
+	f, ok := st.FollowUps[e.ID]
+	if !ok {
+		return
+	}
+	c := *f // copy on write: the engine's scratch state shares records
+	c.History = append(append([]StageEntry(nil), f.History...),
+		StageEntry{Stage: e.Stage, Result: e.Result, Attempt: e.Attempt, Note: e.Note, By: e.By, Handler: e.Handler, At: Stamp(ts)})
+	if e.DueBy == nil && !e.Closed {
+		applyLegacy(&c, f, e)
+	} else {
+		applyStep(&c, f, e, ts)
+	}
+	st.FollowUps[e.ID] = &c
+}
+
+func applyFollowUpOverdue(st *State, e *FollowUpUpdate) {
+	if f, ok := st.FollowUps[e.ID]; ok {
+		c := *f
+		c.Overdue = true
+		if e.Due != "" {
+			c.DueOverdue = true
+			c.OverdueSteps = append(append([]string(nil), f.OverdueSteps...), e.Due)
 		}
 		st.FollowUps[e.ID] = &c
-	case TypeFollowUpOverdue:
-		e := data.(*FollowUpUpdate)
-		if f, ok := st.FollowUps[e.ID]; ok {
-			c := *f
-			c.Overdue = true
-			if e.Due != "" {
-				c.DueOverdue = true
-				c.OverdueSteps = append(append([]string(nil), f.OverdueSteps...), e.Due)
-			}
-			st.FollowUps[e.ID] = &c
-		}
 	}
 }
 

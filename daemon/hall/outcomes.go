@@ -118,26 +118,21 @@ func sortVisits(v []uint32) {
 	}
 }
 
-// applyOutcome folds ticket.closed and day.closed.
-func applyOutcome(st *State, typ string, data any) {
-	switch typ {
-	case TypeTicketClosed:
-		e := data.(*TicketClosed)
-		t, ok := st.ticketW(e.TicketID)
-		if !ok {
-			return
+// applyTicketClosed folds ticket.closed: the ticket's outcome without a
+// service (expired, or a no-show's).
+func applyTicketClosed(st *State, e *TicketClosed) {
+	t, ok := st.ticketW(e.TicketID)
+	if !ok {
+		return
+	}
+	if t.Status != StatusNoShow {
+		t.Status = StatusExpired
+	}
+	t.Outcome = e.Outcome
+	for _, w := range st.Windows {
+		if w.Current == t.ID {
+			w.Current = ""
 		}
-		if t.Status != StatusNoShow {
-			t.Status = StatusExpired
-		}
-		t.Outcome = e.Outcome
-		for _, w := range st.Windows {
-			if w.Current == t.ID {
-				w.Current = ""
-			}
-		}
-	case TypeDayClosed:
-		st.ClosedDay = data.(*DayClosed).Day
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"go/token"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,17 +56,6 @@ func eventTypes(t *testing.T) []string {
 	return types
 }
 
-// stillShared are the event types that share a payload type today; each
-// group is work left (issue 17). No group may join this list.
-var stillShared = [][]string{
-	{"alert.acknowledged", "alert.assigned", "alert.closed"},
-	{"appointment.cancelled", "appointment.checked_in"},
-	{"followup.overdue", "followup.updated"},
-	{"service.closed", "service.opened"},
-	{"staff.added", "staff.removed", "staff.updated"},
-	{"window.services_reset", "window.services_set"},
-}
-
 // Every event type has a payload type of its own, so Apply and every reader
 // of events tell them apart by the payload's Go type alone.
 func TestOnePayloadTypePerEventType(t *testing.T) {
@@ -92,8 +80,6 @@ func TestOnePayloadTypePerEventType(t *testing.T) {
 			continue
 		}
 		sort.Strings(group)
-		if !slices.ContainsFunc(stillShared, func(g []string) bool { return slices.Equal(g, group) }) {
-			t.Errorf("event types %v share the payload type %v: give each its own (a type defined from the shape)", group, rt)
-		}
+		t.Errorf("event types %v share the payload type %v: give each its own (a type defined from the shape)", group, rt)
 	}
 }

@@ -70,6 +70,13 @@ type StaffChange struct {
 	At   *Stamp `json:"at,omitempty"`
 }
 
+// The roster's run-time changes, each its own type of StaffChange's shape.
+type (
+	StaffAdded   StaffChange // staff.added
+	StaffUpdated StaffChange // staff.updated
+	StaffRemoved StaffChange // staff.removed: Removed is true
+)
+
 // WindowToday is a window's services for one hall day (潮汐窗口).
 type WindowToday struct {
 	Window   string                 `json:"window"`
@@ -77,6 +84,13 @@ type WindowToday struct {
 	Services []config.WindowService `json:"services"`
 	By       string                 `json:"by"`
 }
+
+// A window's services for the day, set or back to devices.yaml's: each its
+// own type of WindowToday's shape.
+type (
+	WindowServicesSet   WindowToday // window.services_set
+	WindowServicesReset WindowToday // window.services_reset
+)
 
 // PINEvent records what happened to a staff member's PIN or sign-in; never
 // the PIN or its hash.
@@ -118,11 +132,11 @@ type (
 )
 
 func init() {
-	extraDecoders[TypeStaffAdded] = func() any { return &StaffChange{} }
-	extraDecoders[TypeStaffUpdated] = func() any { return &StaffChange{} }
-	extraDecoders[TypeStaffRemoved] = func() any { return &StaffChange{} }
-	extraDecoders[TypeWindowServicesSet] = func() any { return &WindowToday{} }
-	extraDecoders[TypeWindowServicesReset] = func() any { return &WindowToday{} }
+	extraDecoders[TypeStaffAdded] = func() any { return &StaffAdded{} }
+	extraDecoders[TypeStaffUpdated] = func() any { return &StaffUpdated{} }
+	extraDecoders[TypeStaffRemoved] = func() any { return &StaffRemoved{} }
+	extraDecoders[TypeWindowServicesSet] = func() any { return &WindowServicesSet{} }
+	extraDecoders[TypeWindowServicesReset] = func() any { return &WindowServicesReset{} }
 	extraDecoders[TypeNoticeExpired] = func() any { return &NoticeRef{} }
 	extraDecoders[TypeStaffPIN] = func() any { return &PINEvent{} }
 }
@@ -290,11 +304,10 @@ func decideRoster(base, cfg *config.Config, st *State, cmd any, now time.Time) (
 		}
 		ch := &StaffChange{ID: c.ID, Name: c.Name, Title: c.Title, Windows: slices.Clone(c.Windows),
 			Base: StaffKey(baseStaff(base, c.ID)), By: c.By, At: &at}
-		typ := TypeStaffAdded
 		if exists {
-			typ = TypeStaffUpdated
+			return []Emit{{TypeStaffUpdated, (*StaffUpdated)(ch)}}, nil
 		}
-		return []Emit{{typ, ch}}, nil
+		return []Emit{{TypeStaffAdded, (*StaffAdded)(ch)}}, nil
 	case RemoveStaff:
 		if _, ok := cfg.StaffMember(c.ID); !ok {
 			return nil, refuse(404, "unknown_staff", "没有这个工号："+clip(c.ID, 32))
@@ -302,7 +315,7 @@ func decideRoster(base, cfg *config.Config, st *State, cmd any, now time.Time) (
 		if w := st.SignedInAt(c.ID); w != "" {
 			return nil, refuse(409, "staff_signed_in", "该人员正在 "+windowName(cfg, w)+" 签到，请先签退再删除")
 		}
-		return []Emit{{TypeStaffRemoved, &StaffChange{ID: c.ID, Removed: true,
+		return []Emit{{TypeStaffRemoved, &StaffRemoved{ID: c.ID, Removed: true,
 			Base: StaffKey(baseStaff(base, c.ID)), By: c.By, At: &at}}}, nil
 	case SetWindowServices:
 		if _, err := windowCfg(cfg, c.Window); err != nil {
@@ -317,7 +330,7 @@ func decideRoster(base, cfg *config.Config, st *State, cmd any, now time.Time) (
 			if err := stranded(cfg, st, c.Window, bw.Services); err != nil {
 				return nil, err
 			}
-			return []Emit{{TypeWindowServicesReset, &WindowToday{Window: c.Window, Day: day, By: c.By}}}, nil
+			return []Emit{{TypeWindowServicesReset, &WindowServicesReset{Window: c.Window, Day: day, By: c.By}}}, nil
 		}
 		if len(c.Services) == 0 {
 			return nil, refuse(400, "no_service", "窗口至少要办理一项业务")
@@ -346,7 +359,7 @@ func decideRoster(base, cfg *config.Config, st *State, cmd any, now time.Time) (
 		if err := stranded(cfg, st, c.Window, svcs); err != nil {
 			return nil, err
 		}
-		return []Emit{{TypeWindowServicesSet, &WindowToday{Window: c.Window, Day: day, Services: svcs, By: c.By}}}, nil
+		return []Emit{{TypeWindowServicesSet, &WindowServicesSet{Window: c.Window, Day: day, Services: svcs, By: c.By}}}, nil
 	case ExpireNotice:
 		if _, ok := st.Notices[c.ID]; !ok {
 			return nil, refuse(404, "unknown_notice", "没有这条公告："+clip(c.ID, 32))
@@ -453,46 +466,17 @@ func (st *State) rosterW() *RosterState {
 	return r
 }
 
-// applyRoster folds the runtime changes, and ends today's when the day does.
-func applyRoster(st *State, typ string, data any) {
-	switch typ {
-	case TypeStaffAdded, TypeStaffUpdated, TypeStaffRemoved:
-		ch := *data.(*StaffChange)
-		st.rosterW().Staff[ch.ID] = &ch
-	case TypeWindowServicesSet:
-		t := *data.(*WindowToday)
-		st.rosterW().WindowServices[t.Window] = &t
-	case TypeWindowServicesReset:
-		delete(st.rosterW().WindowServices, data.(*WindowToday).Window)
-	case TypeNoticeExpired:
-		delete(st.Notices, data.(*NoticeRef).ID)
-	case TypeStaffPIN:
-		e := data.(*PINEvent)
-		switch e.Action {
-		case "set", "reset", "changed":
-			if !st.HasPIN(e.Staff) {
-				st.rosterW().PINs[e.Staff] = true
-			}
-		case "removed":
-			if st.HasPIN(e.Staff) {
-				delete(st.rosterW().PINs, e.Staff)
-			}
+// applyPIN folds staff.pin: whether a member has a PIN (never the PIN).
+func applyPIN(st *State, e *PINEvent) {
+	switch e.Action {
+	case "set", "reset", "changed":
+		if !st.HasPIN(e.Staff) {
+			st.rosterW().PINs[e.Staff] = true
 		}
-	case TypeServiceClosed:
-		e := data.(*SetServiceOpen)
-		if e.Day != "" {
-			st.rosterW().ClosedFor[e.Service] = e.Day
-		} else if st.Roster != nil && st.Roster.ClosedFor[e.Service] != "" {
-			delete(st.rosterW().ClosedFor, e.Service) // closed until reopened
+	case "removed":
+		if st.HasPIN(e.Staff) {
+			delete(st.rosterW().PINs, e.Staff)
 		}
-	case TypeServiceOpened:
-		if st.Roster != nil && st.Roster.ClosedFor[data.(*SetServiceOpen).Service] != "" {
-			delete(st.rosterW().ClosedFor, data.(*SetServiceOpen).Service)
-		}
-	case TypeDayClosed:
-		st.endToday(data.(*DayClosed).Day, true)
-	case TypeTicketIssued:
-		st.endToday(st.Day, false)
 	}
 }
 

@@ -455,32 +455,16 @@ func priorityRank(p string) int {
 	return 2
 }
 
-// Apply folds one recorded event of type typ into the state. The calling,
-// service, window and attendance events are told apart by their payload's
-// type alone; the passes below still go by typ for the event types that
-// share a payload (TestOnePayloadTypePerEventType lists them).
+// Apply folds one recorded event of type typ into the state: one case a
+// payload type, and every event type has its own (payload_types_test.go).
+// typ is kept for the callers' sake (and events of a newer halld, which
+// decode to nil and change nothing but Seq).
 func Apply(st *State, seq uint64, typ string, ts time.Time, data any) {
 	st.Seq = seq
 	switch e := data.(type) {
 	case *TicketIssued:
-		t := e.Ticket
-		if t.Day != st.Day {
-			// A new hall day: numbering restarts and yesterday's queue is gone.
-			st.Day = t.Day
-			st.resetDay()
-		}
-		n := e.Serial
-		if n == 0 { // recorded before numbers could wrap: the number is the count
-			n, _ = strconv.Atoi(t.Number[len(t.Number)-digitsIn(t.Number):])
-		}
-		if n > st.Counters[t.Service] {
-			st.Counters[t.Service] = n
-		}
-		st.Tickets[t.ID] = &t
-		st.Order = append(st.Order, t.ID)
-		if e.RequestID != "" {
-			st.Requests[e.RequestID] = t.ID
-		}
+		applyIssued(st, e)
+		st.endToday(st.Day, false) // a new hall day ends yesterday's roster changes
 	case *TicketPrinted:
 		if t, ok := st.ticketW(e.TicketID); ok {
 			p := e.Printer
@@ -492,6 +476,11 @@ func Apply(st *State, seq uint64, typ string, ts time.Time, data any) {
 			t.PrintStatus = PrintFailed
 			t.PrintError = &ErrorInfo{Code: e.Code, Message: e.Message}
 		}
+	case *TicketClosed:
+		applyTicketClosed(st, e)
+	case *DayClosed:
+		st.ClosedDay = e.Day
+		st.endToday(e.Day, true)
 	case *DeviceEvent:
 		if e.EventID != "" {
 			st.DeviceEventIDs[e.EventID] = true
@@ -505,17 +494,82 @@ func Apply(st *State, seq uint64, typ string, ts time.Time, data any) {
 		}
 		st.Devices[e.Device] = &DeviceRecord{DeviceState: *e, Since: since}
 		st.Devices[e.Device].Detail = maps.Clone(e.Detail)
+	case *SilentCallSet:
+		applySilent(st, e)
+	case *AlertAcknowledged:
+		applyAlertLife(st, ts, (*AlertAction)(e), StepAcknowledged)
+	case *AlertAssigned:
+		applyAlertLife(st, ts, (*AlertAction)(e), StepAssigned)
+	case *AlertClosed:
+		applyAlertLife(st, ts, (*AlertAction)(e), StepClosed)
+	case *FollowUp:
+		applyFollowUpOpened(st, ts, e)
+	case *FollowUpUpdated:
+		applyFollowUpUpdated(st, ts, (*FollowUpUpdate)(e))
+	case *FollowUpOverdue:
+		applyFollowUpOverdue(st, (*FollowUpUpdate)(e))
+	case *Appointment:
+		a := *e
+		st.Appointments[a.Code] = &a
+	case *AppointmentCheckedIn:
+		applyAppointmentUse(st, (*AppointmentRef)(e), false)
+	case *AppointmentCancelled:
+		applyAppointmentUse(st, (*AppointmentRef)(e), true)
+	case *Notice:
+		n := *e
+		st.Notices[n.ID] = &n
+	case *NoticeRef:
+		delete(st.Notices, e.ID)
+	case *ServiceOpened:
+		applyServiceOpen(st, (*SetServiceOpen)(e), true)
+	case *ServiceClosed:
+		applyServiceOpen(st, (*SetServiceOpen)(e), false)
+	case *StaffAdded:
+		applyStaffChange(st, (*StaffChange)(e))
+	case *StaffUpdated:
+		applyStaffChange(st, (*StaffChange)(e))
+	case *StaffRemoved:
+		applyStaffChange(st, (*StaffChange)(e))
+	case *WindowServicesSet:
+		t := WindowToday(*e)
+		st.rosterW().WindowServices[t.Window] = &t
+	case *WindowServicesReset:
+		delete(st.rosterW().WindowServices, e.Window)
+	case *PINEvent:
+		applyPIN(st, e)
+	case *StaffCard:
+		applyStaffCard(st, e)
 	default:
 		applyQueue(st, ts, data)
 	}
-	applyFollowUp(st, typ, ts, data)
-	applyAlertLife(st, typ, ts, data)
-	applyAppointment(st, typ, data)
-	applyCentral(st, typ, data)
-	applyOutcome(st, typ, data)
-	applySilent(st, typ, data)
-	applyRoster(st, typ, data)
-	applyStaffCard(st, typ, data)
+}
+
+// applyIssued folds ticket.issued; a ticket of a new hall day starts the day.
+func applyIssued(st *State, e *TicketIssued) {
+	t := e.Ticket
+	if t.Day != st.Day {
+		// A new hall day: numbering restarts and yesterday's queue is gone.
+		st.Day = t.Day
+		st.resetDay()
+	}
+	n := e.Serial
+	if n == 0 { // recorded before numbers could wrap: the number is the count
+		n, _ = strconv.Atoi(t.Number[len(t.Number)-digitsIn(t.Number):])
+	}
+	if n > st.Counters[t.Service] {
+		st.Counters[t.Service] = n
+	}
+	st.Tickets[t.ID] = &t
+	st.Order = append(st.Order, t.ID)
+	if e.RequestID != "" {
+		st.Requests[e.RequestID] = t.ID
+	}
+}
+
+// applyStaffChange folds a member added, changed or removed at run time.
+func applyStaffChange(st *State, e *StaffChange) {
+	ch := *e
+	st.rosterW().Staff[ch.ID] = &ch
 }
 
 func digitsIn(s string) int {

@@ -55,11 +55,7 @@ func decideSilent(cfg *config.Config, st *State, c SetSilentCall, now time.Time)
 	return []Emit{{TypeSilentCallSet, &SilentCallSet{TicketID: t.ID, Number: t.Number, Silent: c.Silent, By: c.By}}}, nil
 }
 
-func applySilent(st *State, typ string, data any) {
-	if typ != TypeSilentCallSet {
-		return
-	}
-	e := data.(*SilentCallSet)
+func applySilent(st *State, e *SilentCallSet) {
 	if t, ok := st.ticketW(e.TicketID); ok {
 		t.Silent = e.Silent
 	}

@@ -95,11 +95,7 @@ func (r *RosterState) cardStaff(hash string) (string, bool) {
 	return s, ok
 }
 
-func applyStaffCard(st *State, typ string, data any) {
-	if typ != TypeStaffCard {
-		return
-	}
-	e := data.(*StaffCard)
+func applyStaffCard(st *State, e *StaffCard) {
 	old := st.CardOf(e.Staff)
 	if old == "" && e.Action != "set" {
 		return

@@ -464,7 +464,13 @@ func (a *Aggregator) fold(typ string, ts time.Time, data any) error {
 	case hall.TypeStaffAdded, hall.TypeStaffUpdated:
 		// The roster as changed at run time names its people: a member
 		// devices.yaml does not list is named, not shown by id.
-		e := data.(*hall.StaffChange)
+		var e *hall.StaffChange
+		switch d := data.(type) {
+		case *hall.StaffAdded:
+			e = (*hall.StaffChange)(d)
+		case *hall.StaffUpdated:
+			e = (*hall.StaffChange)(d)
+		}
 		if _, err := a.intern(e.ID, e.Name); err != nil {
 			return err
 		}
@@ -514,7 +520,7 @@ func (a *Aggregator) fold(typ string, ts time.Time, data any) error {
 		a.followUps[e.ID] = fuRef{fact: idx, visit: e.Visit}
 
 	case hall.TypeFollowUpUpdated:
-		e := data.(*hall.FollowUpUpdate)
+		e := (*hall.FollowUpUpdate)(data.(*hall.FollowUpUpdated))
 		ref, ok := a.followUps[e.ID]
 		if !ok {
 			return nil
@@ -532,7 +538,7 @@ func (a *Aggregator) fold(typ string, ts time.Time, data any) error {
 		}
 
 	case hall.TypeFollowUpOverdue:
-		if ref, ok := a.followUps[data.(*hall.FollowUpUpdate).ID]; ok {
+		if ref, ok := a.followUps[data.(*hall.FollowUpOverdue).ID]; ok {
 			a.facts[ref.fact].flags |= fOverdue
 		}
 	}

@@ -69,7 +69,7 @@ func (g *gen) windowDay(t *testing.T, day string, win string, d winDay) {
 		g.serve(ticket{at: at("09:00").Add(time.Duration(c) * 30 * time.Minute).Add(-time.Minute), svc: "biz", win: win, staff: staff,
 			wait: time.Minute, service: svc, level: lvl, openFollow: d.openBads || (d.overdue != "" && lvl == d.overdue)})
 		if d.overdue != "" && lvl == d.overdue {
-			g.emit(at("16:00"), hall.TypeFollowUpOverdue, &hall.FollowUpUpdate{ID: fmt.Sprintf("fu-%d", g.visit), Stage: hall.StageOpen})
+			g.emit(at("16:00"), hall.TypeFollowUpOverdue, &hall.FollowUpOverdue{ID: fmt.Sprintf("fu-%d", g.visit), Stage: hall.StageOpen})
 		}
 	}
 	if d.pause40 {
