@@ -49,11 +49,11 @@ import (
 	"halld/daemon/uplink"
 	"halld/daemon/web"
 	"halld/drivers/device"
+	"halld/drivers/escpos/printer"
 	"halld/drivers/hpad/padbus"
 	"halld/drivers/idcard"
 	"halld/drivers/linedev/lineport"
 	"halld/drivers/serialport"
-	"halld/drivers/ticketprinter"
 	kioskui "halld/kiosk-ui"
 )
 
@@ -76,7 +76,7 @@ type App struct {
 	Journal    *journal.Journal
 	Engine     *engine.Engine
 	Supervisor *supervisor.Supervisor
-	Printers   map[string]*ticketprinter.Printer
+	Printers   map[string]*printer.Printer
 	Lines      map[string]*padbus.Bus
 	Sims       *sims.Set
 	Trace      *serialport.Trace
@@ -140,7 +140,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		log.Warn("open-file limit below what this hall's bounds add up to: raise LimitNOFILE",
 			"limit", lim, "needed", need)
 	}
-	a := &App{Config: cfg, Printers: map[string]*ticketprinter.Printer{}, Lines: map[string]*padbus.Bus{},
+	a := &App{Config: cfg, Printers: map[string]*printer.Printer{}, Lines: map[string]*padbus.Bus{},
 		LineDevs: map[string]*lineport.Device{}}
 	g := lifecycle.New(log, stopTimeout)
 	defer g.Stop() // an error return stops what had started; after a clean run, nothing is left

@@ -15,12 +15,12 @@ import (
 	"halld/daemon/supervisor"
 	"halld/drivers/device"
 	"halld/drivers/escpos"
+	"halld/drivers/escpos/printer"
 	"halld/drivers/hpad/padbus"
 	"halld/drivers/idcard"
 	"halld/drivers/idcard/reader"
 	"halld/drivers/linedev"
 	"halld/drivers/linedev/lineport"
-	"halld/drivers/ticketprinter"
 )
 
 // deviceKind is how halld builds one kind of device: a new kind is its
@@ -127,7 +127,7 @@ func buildPrinter(b *builder, d *config.Device) (*supervisor.Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := ticketprinter.New(d.ID, prof, ticketprinter.Options{PollInterval: d.Printer.PollIntervalDuration()})
+	p := printer.New(d.ID, prof, printer.Options{PollInterval: d.Printer.PollIntervalDuration()})
 	b.a.Printers[d.ID] = p
 	b.printers = append(b.printers, p)
 	return &supervisor.Device{ID: d.ID, Kind: d.Kind, Area: d.Area, Spec: spec, Driver: p, Simulated: d.Simulate}, nil

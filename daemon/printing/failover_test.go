@@ -9,7 +9,7 @@ import (
 	"halld/daemon/config"
 	"halld/daemon/printing"
 	"halld/drivers/escpos/escpossim"
-	"halld/drivers/ticketprinter"
+	"halld/drivers/escpos/printer"
 	"halld/internal/ptytest"
 	"halld/internal/testprinter"
 )
@@ -30,9 +30,9 @@ devices:
   - {id: p2, kind: ticket_printer, area: front, simulate: true}
 `
 
-// realPrinter runs a ticketprinter over a pty to a simulated printer that
+// realPrinter runs a printer.Printer over a pty to a simulated printer that
 // takes nothing while hold is set.
-func realPrinter(t *testing.T, id string, hold *ptytest.Hold, wt time.Duration) (*ticketprinter.Printer, *escpossim.Simulator) {
+func realPrinter(t *testing.T, id string, hold *ptytest.Hold, wt time.Duration) (*printer.Printer, *escpossim.Simulator) {
 	return testprinter.Start(t, id, testprinter.Options{WriteTimeout: wt,
 		Line: hold.Line})
 }

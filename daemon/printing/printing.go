@@ -16,7 +16,7 @@ import (
 	"halld/daemon/hall"
 	"halld/daemon/phonetoken"
 	"halld/drivers/escpos"
-	"halld/drivers/ticketprinter"
+	"halld/drivers/escpos/printer"
 )
 
 // Printer is what the dispatcher needs of a printer.
@@ -27,7 +27,7 @@ type Printer interface {
 	Print(ctx context.Context, data []byte) error
 }
 
-var _ Printer = (*ticketprinter.Printer)(nil)
+var _ Printer = (*printer.Printer)(nil)
 
 // Dispatcher picks printers and prints tickets.
 type Dispatcher struct {
@@ -115,7 +115,7 @@ func (d *Dispatcher) Print(ctx context.Context, kiosk string, t *hall.Ticket) Ou
 	}
 	msg := "没有可用的打印机，请记住您的号码，稍后可补打小票"
 	code := "no_printer"
-	if pe, ok := ticketprinter.IsPrintError(last); ok {
+	if pe, ok := printer.IsPrintError(last); ok {
 		code = pe.Code
 		msg = pe.Message + "，请记住您的号码，稍后可补打小票"
 	}

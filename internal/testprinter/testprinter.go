@@ -1,4 +1,4 @@
-// Package testprinter gives a test a real ticket printer: the ticketprinter
+// Package testprinter gives a test a real ticket printer: the escpos printer
 // driver on a serialport over a pty (ptytest) to the ESC/POS simulator,
 // running until the test ends, and ready to print when Start returns. The
 // driver's own tests (a printer that stops taking data) and the daemon's
@@ -14,8 +14,8 @@ import (
 	"halld/drivers/device"
 	"halld/drivers/escpos"
 	"halld/drivers/escpos/escpossim"
+	"halld/drivers/escpos/printer"
 	"halld/drivers/serialport"
-	"halld/drivers/ticketprinter"
 	"halld/drivers/vport"
 	"halld/internal/ptytest"
 )
@@ -33,7 +33,7 @@ type Options struct {
 
 // Rig is a running printer and what it runs on.
 type Rig struct {
-	P    *ticketprinter.Printer
+	P    *printer.Printer
 	Sim  *escpossim.Simulator
 	Port *vport.Port // the simulated device's pty: Unplug pulls the cable
 	// Done receives what the driver's Run returned once the link is gone.
@@ -41,7 +41,7 @@ type Rig struct {
 }
 
 // Start runs printer id and waits until it can print.
-func Start(t testing.TB, id string, o Options) (*ticketprinter.Printer, *escpossim.Simulator) {
+func Start(t testing.TB, id string, o Options) (*printer.Printer, *escpossim.Simulator) {
 	r := Run(t, id, o)
 	return r.P, r.Sim
 }
@@ -67,7 +67,7 @@ func Run(t testing.TB, id string, o Options) *Rig {
 		}
 		return sim.Serve(ctx, rw)
 	})
-	p := ticketprinter.New(id, prof, ticketprinter.Options{PollInterval: 50 * time.Millisecond,
+	p := printer.New(id, prof, printer.Options{PollInterval: 50 * time.Millisecond,
 		ReplyTimeout: o.ReplyTimeout, StallAfter: o.StallAfter})
 	ctx, cancel := context.WithCancel(context.Background())
 	port, err := serialport.Open(ctx, id, serialport.Spec{Path: vp.Path(), Baud: 115200, WriteTimeout: o.WriteTimeout}, nil)

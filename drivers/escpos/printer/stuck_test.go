@@ -1,4 +1,4 @@
-package ticketprinter_test
+package printer_test
 
 import (
 	"context"
@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"halld/drivers/escpos"
+	"halld/drivers/escpos/printer"
 	"halld/drivers/serialport"
-	"halld/drivers/ticketprinter"
 	"halld/internal/ptytest"
 	"halld/internal/testprinter"
 )
@@ -62,7 +62,7 @@ func TestStuckPrinterFailsFastAndStopsOffering(t *testing.T) {
 		failed = err
 	}
 	t.Logf("a %d-byte job into the held printer failed after %v: %v", len(data), took, failed)
-	var pe *ticketprinter.PrintError
+	var pe *printer.PrintError
 	if !errors.As(failed, &pe) || pe.Code != "write_timeout" || !errors.Is(failed, serialport.ErrWriteTimeout) {
 		t.Fatalf("stuck job: %v, want write_timeout wrapping serialport.ErrWriteTimeout", failed)
 	}
@@ -100,7 +100,7 @@ func TestStalledWriteIsNotOffered(t *testing.T) {
 	}
 	start := time.Now()
 	err := r.P.Print(context.Background(), job(t, r.P.Profile(), "A003"))
-	if !errors.Is(err, ticketprinter.ErrStalled) || time.Since(start) > 50*time.Millisecond {
+	if !errors.Is(err, printer.ErrStalled) || time.Since(start) > 50*time.Millisecond {
 		t.Fatalf("print while stalled: %v after %v, want ErrStalled at once", err, time.Since(start))
 	}
 	r.Port.Unplug()

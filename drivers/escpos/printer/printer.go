@@ -1,7 +1,7 @@
-// Package ticketprinter drives one ESC/POS queue-ticket printer over a serial
+// Package printer drives one ESC/POS queue-ticket printer over a serial
 // port: it prints jobs and polls real-time status (DLE EOT 1–4) between them,
 // never inside one, because a printer executes DLE EOT wherever it finds it.
-package ticketprinter
+package printer
 
 import (
 	"context"

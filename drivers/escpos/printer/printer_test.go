@@ -1,4 +1,4 @@
-package ticketprinter_test
+package printer_test
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"halld/drivers/device"
 	"halld/drivers/escpos"
 	"halld/drivers/escpos/escpossim"
+	"halld/drivers/escpos/printer"
 	"halld/drivers/serialport"
-	"halld/drivers/ticketprinter"
 	"halld/drivers/vport"
 	"halld/internal/ptytest"
 )
@@ -19,7 +19,7 @@ import (
 type rig struct {
 	sim  *escpossim.Simulator
 	vp   *vport.Port
-	p    *ticketprinter.Printer
+	p    *printer.Printer
 	mu   sync.Mutex
 	last device.Report
 }
@@ -32,7 +32,7 @@ func newRig(t *testing.T, profile string) *rig {
 	}
 	r := &rig{sim: escpossim.New(prof)}
 	r.vp = ptytest.Device(t, "printer", r.sim.Serve)
-	r.p = ticketprinter.New("printer-1", prof, ticketprinter.Options{PollInterval: 50 * time.Millisecond, ReplyTimeout: 100 * time.Millisecond})
+	r.p = printer.New("printer-1", prof, printer.Options{PollInterval: 50 * time.Millisecond, ReplyTimeout: 100 * time.Millisecond})
 	return r
 }
 
@@ -127,7 +127,7 @@ func TestPrintAndStatus(t *testing.T) {
 			t.Fatalf("%s/%s: CanPrint %v", s.state, s.reason, !s.canPrint)
 		}
 		err := r.p.Print(ctx, job(t, r.p.Profile(), "A002"))
-		var pe *ticketprinter.PrintError
+		var pe *printer.PrintError
 		if s.printErrorCode == "" && err != nil {
 			t.Fatalf("%s: print failed: %v", s.reason, err)
 		}
@@ -147,7 +147,7 @@ func TestPaperOutDuringJobFails(t *testing.T) {
 	r.waitReport(t, device.StateReady, "")
 	r.sim.SetPaper(escpos.PaperEnd) // the driver has not polled yet
 	err := r.p.Print(ctx, job(t, r.p.Profile(), "A003"))
-	var pe *ticketprinter.PrintError
+	var pe *printer.PrintError
 	if !errors.As(err, &pe) || pe.Code != "paper_end" {
 		t.Fatalf("print into an empty printer: %v", err)
 	}
@@ -182,7 +182,7 @@ func TestUnplugReplug50(t *testing.T) {
 		if r.p.CanPrint() {
 			t.Fatalf("cycle %d: unplugged printer claims it can print", i)
 		}
-		if err := r.p.Print(ctx, []byte("x")); !errors.Is(err, ticketprinter.ErrOffline) {
+		if err := r.p.Print(ctx, []byte("x")); !errors.Is(err, printer.ErrOffline) {
 			t.Fatalf("cycle %d: print while unplugged: %v", i, err)
 		}
 		if err := r.vp.Replug(); err != nil {
