@@ -17,6 +17,9 @@ import (
 	"halld/drivers/serialport"
 )
 
+// The port the supervisor opens is the one every driver is written against.
+var _ device.Port = (*serialport.Port)(nil)
+
 // Device is one device to supervise.
 type Device struct {
 	ID, Kind, Area string

@@ -34,7 +34,7 @@ func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(
 // flooder writes more than the device takes, over and over.
 type flooder struct{}
 
-func (flooder) Run(ctx context.Context, port *serialport.Port, report func(device.Report)) error {
+func (flooder) Run(ctx context.Context, port device.Port, report func(device.Report)) error {
 	report(device.Report{State: device.StateReady, Seen: true})
 	for ctx.Err() == nil {
 		if _, err := port.Write(make([]byte, 64<<10)); err != nil {
@@ -47,7 +47,7 @@ func (flooder) Run(ctx context.Context, port *serialport.Port, report func(devic
 // ignoring is a driver that does not honour its context.
 type ignoring struct{ never chan struct{} }
 
-func (d ignoring) Run(ctx context.Context, port *serialport.Port, report func(device.Report)) error {
+func (d ignoring) Run(ctx context.Context, port device.Port, report func(device.Report)) error {
 	report(device.Report{State: device.StateReady})
 	<-d.never
 	return nil
@@ -159,7 +159,7 @@ func echo(ctx context.Context, rw io.ReadWriter) error {
 // master does while nothing changes on its line.
 type poller struct{}
 
-func (poller) Run(ctx context.Context, port *serialport.Port, report func(device.Report)) error {
+func (poller) Run(ctx context.Context, port device.Port, report func(device.Report)) error {
 	report(device.Report{State: device.StateReady, Seen: true})
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()

@@ -68,8 +68,8 @@ type Printer struct {
 
 	mu        sync.Mutex
 	connected bool
-	polled    bool             // this connection's first status poll went out
-	port      *serialport.Port // while connected
+	polled    bool        // this connection's first status poll went out
+	port      device.Port // while connected
 	status    escpos.Status
 	jobsDone  uint64
 }
@@ -188,7 +188,7 @@ func (p *Printer) Print(ctx context.Context, data []byte) error {
 }
 
 // Run drives the printer over one connection until the link dies or ctx ends.
-func (p *Printer) Run(ctx context.Context, port *serialport.Port, report func(device.Report)) error {
+func (p *Printer) Run(ctx context.Context, port device.Port, report func(device.Report)) error {
 	p.mu.Lock()
 	p.connected, p.polled, p.port = true, false, port
 	p.status = escpos.Status{}
@@ -228,13 +228,13 @@ func (p *Printer) Run(ctx context.Context, port *serialport.Port, report func(de
 	}
 }
 
-func (p *Printer) run(port *serialport.Port, j *job, report func(device.Report)) {
+func (p *Printer) run(port device.Port, j *job, report func(device.Report)) {
 	if j.take() {
 		j.done <- p.print(port, j, report)
 	}
 }
 
-func (p *Printer) print(port *serialport.Port, j *job, report func(device.Report)) error {
+func (p *Printer) print(port device.Port, j *job, report func(device.Report)) error {
 	if j.ctx.Err() != nil {
 		return j.ctx.Err()
 	}
@@ -279,7 +279,7 @@ func (p *Printer) failQueued() {
 
 // poll asks DLE EOT 1..4 and publishes the decoded status. It is false
 // when the queries could not be sent (the link is dead).
-func (p *Printer) poll(port *serialport.Port, report func(device.Report)) bool {
+func (p *Printer) poll(port device.Port, report func(device.Report)) bool {
 	if !p.prof.Status {
 		report(device.Report{State: device.StateReady, Detail: map[string]any{"online": true, "status": "not_supported"}})
 		return true
@@ -315,7 +315,7 @@ func (p *Printer) poll(port *serialport.Port, report func(device.Report)) bool {
 
 // readReply waits for one valid DLE EOT reply byte, skipping ASB pushes and
 // noise (a printer with auto status back on may interleave them).
-func readReply(port *serialport.Port, timeout time.Duration) (byte, error) {
+func readReply(port device.Port, timeout time.Duration) (byte, error) {
 	deadline := time.Now().Add(timeout)
 	for {
 		left := time.Until(deadline)

@@ -176,7 +176,7 @@ var errNoReply = errors.New("no reply")
 
 // conn is one connection's transaction state.
 type conn struct {
-	port    *serialport.Port
+	port    device.Port
 	dec     hpad.Decoder
 	b       *Bus
 	screens uint64 // frames sent other than POLL and HELLO (screens, time, acks)
@@ -193,7 +193,7 @@ func (c *conn) waiting(pads []*padState) bool {
 }
 
 // Run drives the line over one connection until the link dies or ctx ends.
-func (b *Bus) Run(ctx context.Context, port *serialport.Port, report func(device.Report)) error {
+func (b *Bus) Run(ctx context.Context, port device.Port, report func(device.Report)) error {
 	c := &conn{port: port, b: b}
 	b.mu.Lock()
 	for _, ps := range b.pads {

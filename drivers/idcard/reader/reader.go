@@ -132,7 +132,7 @@ var errDamaged = errors.New("damaged reply")
 // conn is one connection's state.
 type conn struct {
 	r      *Reader
-	port   *serialport.Port
+	port   device.Port
 	report func(device.Report)
 	dec    idcard.Decoder
 	base   idcard.Stats // decoder counters of earlier connections
@@ -157,7 +157,7 @@ type failure struct {
 }
 
 // Run drives the reader over one connection until the link dies or ctx ends.
-func (r *Reader) Run(ctx context.Context, port *serialport.Port, report func(device.Report)) error {
+func (r *Reader) Run(ctx context.Context, port device.Port, report func(device.Report)) error {
 	r.mu.Lock()
 	c := &conn{r: r, port: port, report: report, base: r.stats.Frames}
 	r.mu.Unlock()

@@ -75,7 +75,7 @@ type Device struct {
 
 	mu            sync.Mutex
 	fr            *linedev.Framer // fed by Run only; locked for Stats
-	port          *serialport.Port
+	port          device.Port
 	handled       uint64 // lines the handler took
 	handlerErrors uint64 // lines the handler refused
 	held          uint64 // handler returns that found more bytes already waiting
@@ -195,7 +195,7 @@ func (d *Device) Send(ctx context.Context, line string) error {
 // booking's code. A missing scan costs the citizen a second scan; a wrong
 // one cannot be taken back. (A suffix-less scanner's last scan, unplugged
 // within PartialTimeout of it, is lost the same way: a rare double event.)
-func (d *Device) Run(ctx context.Context, port *serialport.Port, report func(device.Report)) error {
+func (d *Device) Run(ctx context.Context, port device.Port, report func(device.Report)) error {
 	d.mu.Lock()
 	d.port = port
 	d.mu.Unlock()
@@ -275,7 +275,7 @@ func (d *Device) Run(ctx context.Context, port *serialport.Port, report func(dev
 }
 
 // queued returns a chunk the port has already received, without waiting.
-func queued(port *serialport.Port) ([]byte, bool) {
+func queued(port device.Port) ([]byte, bool) {
 	b, err := port.Read(0)
 	return b, err == nil && len(b) > 0
 }
