@@ -502,6 +502,16 @@ func (p *Port) Read(timeout time.Duration) ([]byte, error) {
 		return b, nil
 	default:
 	}
+	if timeout <= 0 {
+		// A look, not a wait (a driver taking what else is queued after a
+		// chunk, once a line): no timer.
+		select {
+		case <-p.dead:
+			return nil, p.deadErr()
+		default:
+			return nil, ErrTimeout
+		}
+	}
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {

@@ -2,6 +2,7 @@ package serialport_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -157,5 +158,50 @@ func TestSilentUnplugNoticed(t *testing.T) {
 	t.Logf("noticed after %v: %v", time.Since(gone).Round(time.Millisecond), p.Err())
 	if p.Err() == nil {
 		t.Fatal("a lost link must carry an error")
+	}
+}
+
+// Read(0) looks without waiting: a timeout while the link lives, the link's
+// error once it is dead, and bytes already received in either case.
+func TestReadZeroLooks(t *testing.T) {
+	vp := ptytest.Device(t, "dev0", echo)
+	p, err := serialport.Open(context.Background(), "dev0", serialport.Spec{Path: vp.Path()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := p.Read(0); !errors.Is(err, serialport.ErrTimeout) {
+		t.Fatalf("Read(0) with nothing received: %v, want ErrTimeout", err)
+	}
+	if _, err := p.Write([]byte("w")); err != nil { // the echo answers "x"
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, err := p.Read(0)
+		if err == nil {
+			if string(b) != "x" {
+				t.Fatalf("read %q", b)
+			}
+			break
+		}
+		if !errors.Is(err, serialport.ErrTimeout) || time.Now().After(deadline) {
+			t.Fatalf("Read(0) on a live port: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := p.Read(0); !errors.Is(err, serialport.ErrTimeout) {
+		t.Fatalf("Read(0) with nothing received: %v, want ErrTimeout", err)
+	}
+	vp.Unplug()
+	select {
+	case <-p.Dead():
+	case <-time.After(5 * time.Second):
+		t.Fatal("unplug not noticed")
+	}
+	for range 20 { // the old timer(0) and the dead link raced in a select
+		if _, err := p.Read(0); err == nil || errors.Is(err, serialport.ErrTimeout) {
+			t.Fatalf("Read(0) on a dead port: %v, want the link's error", err)
+		}
 	}
 }
