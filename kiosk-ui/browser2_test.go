@@ -338,6 +338,39 @@ func TestBoardAnnouncesCall(t *testing.T) {
 	t.Logf("took %v", time.Since(start).Round(time.Millisecond))
 }
 
+// A busy hall's events do not each cost a board a snapshot: the board folds
+// them at once and re-fetches the whole view at most every 2 s while they
+// keep coming (it was every ~300 ms), and the view still ends exact.
+func TestBoardRefetchesTheSnapshotAtMostEveryTwoSeconds(t *testing.T) {
+	needBrowser(t)
+	h := startHall2(t)
+	h.waitDevice("printer-1", "ready")
+	p := openBrowser(t, monitorW, monitorH)
+	p.navigate(h.base + "/board/")
+	p.waitVisible(`#waiting-list li[data-service="company-setup"]`)
+	p.waitJS("the board's stream connected", `window.halldBoard.stream.state==="connected"`, `window.halldBoard.stream.state`)
+	eval[chromedp.Void](p, `window.__snapshots = 0; (function () { var f = window.fetch; window.fetch = function (u) {
+		if (String(u).indexOf("/api/v1/snapshot") >= 0) window.__snapshots++; return f.apply(this, arguments); }; })()`)
+
+	start := time.Now()
+	n := 0
+	for time.Since(start) < 3*time.Second { // ten events a second, for 3 s
+		h.issue("company-setup")
+		n++
+		time.Sleep(100 * time.Millisecond)
+	}
+	busy := time.Since(start)
+	p.waitText(`#waiting-list li[data-service="company-setup"] .ws-count b`, fmt.Sprint(n))
+	time.Sleep(2500 * time.Millisecond) // the last re-fetch
+	got := eval[int](p, `window.__snapshots`)
+	limit := int(busy/(2*time.Second)) + 3 // the first, one every 2 s, the last after the events
+	t.Logf("%d tickets in %v: %d snapshot re-fetches (at most %d)", n, busy.Round(time.Millisecond), got, limit)
+	if got < 1 || got > limit {
+		t.Fatalf("%d snapshot re-fetches for %d events in %v; want 1 to %d", got, n, busy.Round(time.Millisecond), limit)
+	}
+	p.waitText(`#waiting-list li[data-service="company-setup"] .ws-count b`, fmt.Sprint(n))
+}
+
 // ---------------------------------------------------------------- window
 
 func TestWindowPageRunsAService(t *testing.T) {

@@ -5,6 +5,7 @@
   var OVERLAY_GRACE_MS = 3000;      // short blips do not cover the board
   var FLASH_MS = 6000;              // a called window's tile flashes this long
   var REFETCH_MS = 300;             // debounce of the snapshot re-fetch after events
+  var REFETCH_GAP_MS = 2000;        // at most one re-fetch this often: a busy hall's events do not each cost one
   var RECENT_MAX = 20;
   var SPEAK_TIMES = 2;              // calls are announced twice, as in real halls
   var SPEAK_GAP_MS = 700;           // pause between two utterances
@@ -502,16 +503,23 @@
     applySnapshot(data);
   }
 
-  // Events update what is obvious at once; the snapshot re-fetch makes it exact.
-  var refetchTimer = null, fetching = false, fetchAgain = false, staleAnswers = 0;
+  // Events update what is obvious at once; the snapshot re-fetch makes it
+  // exact (the waiting counts of every window a call or a ticket touches). At
+  // 100 events a second a re-fetch after each would be three a second per
+  // board, each a whole hall's view: the first comes REFETCH_MS after an
+  // event, and then at most one every REFETCH_GAP_MS while events keep coming.
+  var refetchTimer = null, fetching = false, fetchAgain = false, staleAnswers = 0, lastFetchAt = -Infinity;
   function scheduleRefetch() {
     if (refetchTimer) return;
-    refetchTimer = setTimeout(refetch, REFETCH_MS);
+    var wait = Math.max(REFETCH_MS, lastFetchAt + REFETCH_GAP_MS - Date.now());
+    refetchTimer = setTimeout(refetch, wait);
   }
   function refetch() {
+    clearTimeout(refetchTimer);
     refetchTimer = null;
     if (fetching) { fetchAgain = true; return; }
     fetching = true;
+    lastFetchAt = Date.now();
     fetchAgain = false;
     fetch("/api/v1/snapshot", window.HallAuth.headers({ headers: { Accept: "application/json" }, cache: "no-store" }))
       .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
