@@ -2,9 +2,10 @@ package hpad
 
 import (
 	"bytes"
-	"math/rand/v2"
 	"reflect"
 	"testing"
+
+	"halld/internal/streamtest"
 )
 
 func frame(t testing.TB, addr, seq byte, p Payload) Frame {
@@ -14,18 +15,6 @@ func frame(t testing.TB, addr, seq byte, p Payload) Frame {
 		t.Fatal(err)
 	}
 	return f
-}
-
-// feedAll feeds the chunks one after another and flushes if asked.
-func feedAll(d *Decoder, flush bool, chunks ...[]byte) []Frame {
-	var out []Frame
-	for _, c := range chunks {
-		out = append(out, d.Feed(c)...)
-	}
-	if flush {
-		out = append(out, d.Flush()...)
-	}
-	return out
 }
 
 func TestDecoderResync(t *testing.T) {
@@ -78,31 +67,13 @@ func TestDecoderResync(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			check := func(how string, d *Decoder, got []Frame) {
-				t.Helper()
-				if !reflect.DeepEqual(got, tt.want) {
-					t.Fatalf("%s: frames\n got %v\nwant %v", how, got, tt.want)
-				}
-				if d.Stats() != tt.stats || d.Buffered() != tt.buffed {
-					t.Fatalf("%s: stats %+v buffered %d, want %+v %d", how, d.Stats(), d.Buffered(), tt.stats, tt.buffed)
-				}
-			}
-			var d Decoder
-			check("whole", &d, feedAll(&d, tt.flush, tt.in))
-			// Split at every boundary, then byte by byte.
-			for i := range len(tt.in) + 1 {
-				var d Decoder
-				check("split", &d, feedAll(&d, tt.flush, tt.in[:i], tt.in[i:]))
-			}
-			d = Decoder{}
-			var chunks [][]byte
-			for i := range tt.in {
-				chunks = append(chunks, tt.in[i:i+1])
-			}
-			check("bytewise", &d, feedAll(&d, tt.flush, chunks...))
+			streamtest.Splits(t, newDecoder, streamtest.Case[Frame, Stats]{In: tt.in, Flush: tt.flush, Want: tt.want, Stats: tt.stats, Buffered: tt.buffed})
 		})
 	}
 }
+
+// newDecoder is a fresh decoder for the shared stream checks.
+func newDecoder() streamtest.Decoder[Frame, Stats] { return new(Decoder) }
 
 func cat(bs ...[]byte) []byte { return bytes.Join(bs, nil) }
 
@@ -123,15 +94,4 @@ func TestDecoderDropsJunk(t *testing.T) {
 	if f := d.Feed(Encode(poll)); !reflect.DeepEqual(f, []Frame{poll}) {
 		t.Fatalf("after noise: %v", f)
 	}
-}
-
-// feedSplit feeds data in random pieces (some empty) and flushes at the end.
-func feedSplit(d *Decoder, data []byte, r *rand.Rand) []Frame {
-	var out []Frame
-	for len(data) > 0 {
-		n := r.IntN(min(len(data), 40) + 1)
-		out = append(out, d.Feed(data[:n])...)
-		data = data[n:]
-	}
-	return out
 }

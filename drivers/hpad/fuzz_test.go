@@ -2,10 +2,12 @@ package hpad
 
 import (
 	"bytes"
-	"math/rand/v2"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+
+	"halld/internal/streamtest"
 )
 
 func FuzzDecoder(f *testing.F) {
@@ -25,37 +27,19 @@ func FuzzDecoder(f *testing.F) {
 	f.Add(cat([]byte{0x02, 0x00}, all[:15], all), uint64(10))
 	f.Add(unhex(f, "02 01 09 03 02 00 02 01 08 02 00 00 BA 60 03"), uint64(11))
 	f.Add(unhex(f, "02 01 01 01 01 04 02 FF"), uint64(12))
-	f.Fuzz(func(t *testing.T, data []byte, seed uint64) {
-		var whole Decoder
-		want := whole.Feed(data)
-		var split Decoder
-		got := feedSplit(&split, data, rand.New(rand.NewPCG(seed, seed)))
-		if !reflect.DeepEqual(got, want) || split.Stats() != whole.Stats() || split.Buffered() != whole.Buffered() {
-			t.Fatalf("split feed differs:\n got %v %+v\nwant %v %+v", got, split.Stats(), want, whole.Stats())
-		}
-		want = append(want, whole.Flush()...)
-		if whole.Buffered() != 0 {
-			t.Fatalf("%d bytes buffered after Flush", whole.Buffered())
-		}
-		// Every frame is in the input, in order, without overlap, and every
-		// byte is accounted for.
-		at, used := 0, 0
-		for _, fr := range want {
+	codec := streamtest.Codec[Frame, Stats]{
+		Fresh:  newDecoder,
+		Encode: Encode,
+		Counts: func(s Stats) (uint64, uint64) { return s.Frames, s.JunkBytes },
+		Check: func(fr Frame) string {
 			if len(fr.Payload) > MaxPayload {
-				t.Fatalf("payload of %d bytes", len(fr.Payload))
+				return fmt.Sprintf("payload of %d bytes", len(fr.Payload))
 			}
-			enc := Encode(fr)
-			i := bytes.Index(data[at:], enc)
-			if i < 0 {
-				t.Fatalf("frame %v (% X) is not in the input after offset %d", fr, enc, at)
-			}
-			at += i + len(enc)
-			used += len(enc)
-		}
-		s := whole.Stats()
-		if s.Frames != uint64(len(want)) || uint64(used)+s.JunkBytes != uint64(len(data)) {
-			t.Fatalf("%d bytes in, %d in %d frames, stats %+v", len(data), used, len(want), s)
-		}
+			return ""
+		},
+	}
+	f.Fuzz(func(t *testing.T, data []byte, seed uint64) {
+		streamtest.Resync(t, codec, data, seed)
 	})
 }
 

@@ -2,22 +2,11 @@ package idcard
 
 import (
 	"bytes"
-	"math/rand/v2"
 	"reflect"
 	"testing"
-)
 
-// feedAll feeds the chunks one after another and flushes if asked.
-func feedAll(d *Decoder, flush bool, chunks ...[]byte) []Response {
-	var out []Response
-	for _, c := range chunks {
-		out = append(out, d.Feed(c)...)
-	}
-	if flush {
-		out = append(out, d.Flush()...)
-	}
-	return out
-}
+	"halld/internal/streamtest"
+)
 
 // readReplyData is the data of a read reply with a recognisable pattern.
 func readReplyData() []byte {
@@ -81,30 +70,13 @@ func TestDecoderResync(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			check := func(how string, d *Decoder, got []Response) {
-				t.Helper()
-				if !reflect.DeepEqual(got, tt.want) {
-					t.Fatalf("%s: responses\n got %v\nwant %v", how, got, tt.want)
-				}
-				if d.Stats() != tt.stats || d.Buffered() != tt.buffed {
-					t.Fatalf("%s: stats %+v buffered %d, want %+v %d", how, d.Stats(), d.Buffered(), tt.stats, tt.buffed)
-				}
-			}
-			var d Decoder
-			check("whole", &d, feedAll(&d, tt.flush, tt.in))
-			for i := range len(tt.in) + 1 {
-				var d Decoder
-				check("split", &d, feedAll(&d, tt.flush, tt.in[:i], tt.in[i:]))
-			}
-			d = Decoder{}
-			var chunks [][]byte
-			for i := range tt.in {
-				chunks = append(chunks, tt.in[i:i+1])
-			}
-			check("bytewise", &d, feedAll(&d, tt.flush, chunks...))
+			streamtest.Splits(t, newDecoder, streamtest.Case[Response, Stats]{In: tt.in, Flush: tt.flush, Want: tt.want, Stats: tt.stats, Buffered: tt.buffed})
 		})
 	}
 }
+
+// newDecoder is a fresh decoder for the shared stream checks.
+func newDecoder() streamtest.Decoder[Response, Stats] { return new(Decoder) }
 
 func TestRequestDecoder(t *testing.T) {
 	var d RequestDecoder
@@ -165,15 +137,4 @@ func TestDecoderDropsAndZeroes(t *testing.T) {
 			t.Fatalf("byte %d of the decoder's buffer still holds %02X", i, b)
 		}
 	}
-}
-
-// feedSplit feeds data in random pieces (some empty).
-func feedSplit(d *Decoder, data []byte, r *rand.Rand) []Response {
-	var out []Response
-	for len(data) > 0 {
-		n := r.IntN(min(len(data), 64) + 1)
-		out = append(out, d.Feed(data[:n])...)
-		data = data[n:]
-	}
-	return out
 }

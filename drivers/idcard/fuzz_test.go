@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"halld/internal/streamtest"
 )
 
 // FuzzDecoder: the decoders never panic, give the same frames however the
@@ -31,49 +33,25 @@ func FuzzDecoder(f *testing.F) {
 	f.Add(cat(unhex(f, "AA AA 96 69 AA"), all[:9], all), uint64(10))
 	f.Add(EncodeResponse(Response{SW3: 0x90, Data: readReplyData()}), uint64(11))
 	f.Add(unhex(f, "AA AA AA 96 69 10 01 AA AA AA 96 69 00 03 00 00 03"), uint64(12))
-	f.Fuzz(func(t *testing.T, data []byte, seed uint64) {
-		var whole Decoder
-		want := whole.Feed(data)
-		var split Decoder
-		got := feedSplit(&split, data, rand.New(rand.NewPCG(seed, seed)))
-		if !reflect.DeepEqual(got, want) || split.Stats() != whole.Stats() || split.Buffered() != whole.Buffered() {
-			t.Fatalf("split feed differs:\n got %v %+v\nwant %v %+v", got, split.Stats(), want, whole.Stats())
-		}
-		want = append(want, whole.Flush()...)
-		if whole.Buffered() != 0 {
-			t.Fatalf("%d bytes buffered after Flush", whole.Buffered())
-		}
-		// Every response is in the input, in order, without overlap, and
-		// every byte is accounted for.
-		at, used := 0, 0
-		for _, r := range want {
+	codec := streamtest.Codec[Response, Stats]{
+		Fresh:  newDecoder,
+		Encode: EncodeResponse,
+		Counts: func(s Stats) (uint64, uint64) { return s.Frames, s.JunkBytes },
+		Check: func(r Response) string {
 			if len(r.Data) > MaxLen {
-				t.Fatalf("data of %d bytes", len(r.Data))
+				return fmt.Sprintf("data of %d bytes", len(r.Data))
 			}
-			enc := EncodeResponse(r)
-			i := bytes.Index(data[at:], enc)
-			if i < 0 {
-				t.Fatalf("response %v (% X) is not in the input after offset %d", r, enc, at)
-			}
-			at += i + len(enc)
-			used += len(enc)
-		}
-		s := whole.Stats()
-		if s.Frames != uint64(len(want)) || uint64(used)+s.JunkBytes != uint64(len(data)) {
-			t.Fatalf("%d bytes in, %d in %d frames, stats %+v", len(data), used, len(want), s)
-		}
+			return ""
+		},
+	}
+	f.Fuzz(func(t *testing.T, data []byte, seed uint64) {
+		streamtest.Resync(t, codec, data, seed)
 
 		// The reader's side: the same split invariance, and every good
 		// request re-encodes to bytes of the input.
 		var rw, rs RequestDecoder
 		reqs := rw.Feed(data)
-		var reqs2 []Request
-		r := rand.New(rand.NewPCG(seed, 1))
-		for rest := data; len(rest) > 0; {
-			n := r.IntN(min(len(rest), 64) + 1)
-			reqs2 = append(reqs2, rs.Feed(rest[:n])...)
-			rest = rest[n:]
-		}
+		reqs2 := streamtest.FeedSplit(streamtest.Decoder[Request, Stats](&rs), data, 64, rand.New(rand.NewPCG(seed, 1)))
 		if !reflect.DeepEqual(reqs, reqs2) || rw.Stats() != rs.Stats() {
 			t.Fatalf("split requests differ: %v vs %v", reqs, reqs2)
 		}
