@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,6 +24,7 @@ import (
 	"halld/daemon/hall"
 	"halld/daemon/journal"
 	"halld/daemon/uplink"
+	"halld/internal/testmqtt"
 )
 
 // The kiosk services sit in a 24-hour area and the hall is always open, so
@@ -64,42 +64,7 @@ const centralEventsTopic = "hall/central-hall/edge-1/events"
 // queued QoS 1 messages (the default 1000 silently drops the rest).
 func startCentralMosquitto(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("mosquitto")
-	if err != nil {
-		bin = "/usr/sbin/mosquitto"
-	}
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("mosquitto missing on CI: %v", err)
-		}
-		t.Skipf("no mosquitto: %v", err)
-	}
-	addr := freeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	dir := t.TempDir()
-	conf := fmt.Sprintf("listener %s 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\nmax_queued_messages 0\n"+
-		"persistence true\npersistence_location %s/\n", port, dir)
-	if os.Geteuid() == 0 {
-		conf += "user root\n" // as root mosquitto drops to user mosquitto, which cannot write dir
-	}
-	if err := os.WriteFile(filepath.Join(dir, "m.conf"), []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-c", filepath.Join(dir, "m.conf"))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return "tcp://" + addr
-		}
-	}
-	t.Fatalf("mosquitto did not start: %s", out.String())
-	return ""
+	return testmqtt.StartWith(t, testmqtt.Options{Persistent: true, UnboundedQueues: true}).URL
 }
 
 // centralEvent is one event message as the central server received it.

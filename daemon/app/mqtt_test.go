@@ -5,9 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,6 +16,7 @@ import (
 	"halld/daemon/app"
 	"halld/daemon/hall"
 	"halld/daemon/journal"
+	"halld/internal/testmqtt"
 )
 
 // startMosquitto runs a real broker on a free loopback port for one test.
@@ -31,43 +29,8 @@ func startMosquitto(t *testing.T) string {
 // startMosquittoStop also returns a stop for an outage.
 func startMosquittoStop(t *testing.T) (string, func()) {
 	t.Helper()
-	bin, err := exec.LookPath("mosquitto")
-	if err != nil {
-		bin = "/usr/sbin/mosquitto"
-	}
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("mosquitto missing on CI")
-		}
-		t.Skip("no mosquitto")
-	}
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := l.Addr().String()
-	l.Close()
-	_, port, _ := net.SplitHostPort(addr)
-	dir := t.TempDir()
-	conf := fmt.Sprintf("listener %s 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\nmax_queued_messages 0\npersistence false\n", port)
-	if os.Geteuid() == 0 {
-		conf += "user root\n" // mosquitto drops to user mosquitto otherwise
-	}
-	os.WriteFile(filepath.Join(dir, "m.conf"), []byte(conf), 0o644)
-	cmd := exec.Command(bin, "-c", filepath.Join(dir, "m.conf"))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	stop := func() { once.Do(func() { cmd.Process.Kill(); cmd.Wait() }) }
-	t.Cleanup(stop)
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return "tcp://" + addr, stop
-		}
-	}
-	t.Fatalf("mosquitto did not start: %s", out.String())
-	return "", nil
+	b := testmqtt.StartWith(t, testmqtt.Options{UnboundedQueues: true})
+	return b.URL, b.Stop
 }
 
 type subscriber struct {

@@ -8,20 +8,18 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"halld/daemon/journal"
+	"halld/internal/testmqtt"
 )
 
 const (
@@ -29,20 +27,6 @@ const (
 	testNode = "halld-1"
 	testRoot = "hall/" + testHall + "/" + testNode
 )
-
-const mosquittoBin = "/usr/sbin/mosquitto"
-
-// needMosquitto skips when mosquitto is missing, except on CI where that is
-// a failure.
-func needMosquitto(t testing.TB) {
-	t.Helper()
-	if _, err := os.Stat(mosquittoBin); err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("%s not installed (apt-get install -y mosquitto): %v", mosquittoBin, err)
-		}
-		t.Fatalf("%s not installed on CI: %v", mosquittoBin, err)
-	}
-}
 
 func freePort(t testing.TB) int {
 	t.Helper()
@@ -54,6 +38,7 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// lockedBuffer collects a child's output.
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -71,53 +56,6 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// broker is a mosquitto started by the test on loopback, with persistence
-// in a temp dir so that a stop and start keeps sessions and queues.
-type broker struct {
-	t      testing.TB
-	dir    string
-	port   int
-	conf   string
-	cmd    *exec.Cmd
-	exited chan struct{}
-	out    *lockedBuffer
-}
-
-// startBroker starts mosquitto; extra is appended to the config (more
-// listeners).
-func startBroker(t testing.TB, extra string) *broker {
-	t.Helper()
-	needMosquitto(t)
-	b := &broker{t: t, dir: t.TempDir(), port: freePort(t), out: &lockedBuffer{}}
-	var conf strings.Builder
-	if os.Geteuid() == 0 {
-		// As root mosquitto drops to user "mosquitto", which cannot write
-		// the temp persistence dir.
-		if u, err := user.Current(); err == nil {
-			fmt.Fprintf(&conf, "user %s\n", u.Username)
-		}
-	}
-	fmt.Fprintf(&conf, "persistence true\npersistence_location %s/\n", b.dir)
-	conf.WriteString("allow_anonymous true\nset_tcp_nodelay true\n")
-	// The default (1000) silently drops QoS 1 messages queued for a slow or
-	// absent subscriber beyond that: a central broker needs it raised too.
-	conf.WriteString("max_queued_messages 0\n")
-	fmt.Fprintf(&conf, "listener %d 127.0.0.1\n", b.port)
-	conf.WriteString(extra)
-	b.conf = filepath.Join(b.dir, "mosquitto.conf")
-	if err := os.WriteFile(b.conf, []byte(conf.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	b.start()
-	t.Cleanup(func() {
-		b.stop()
-		if t.Failed() {
-			t.Logf("mosquitto output:\n%s", tail(b.out.String(), 4000))
-		}
-	})
-	return b
-}
-
 func tail(s string, n int) string {
 	if len(s) > n {
 		return "…" + s[len(s)-n:]
@@ -125,53 +63,20 @@ func tail(s string, n int) string {
 	return s
 }
 
-func (b *broker) url() string { return fmt.Sprintf("tcp://127.0.0.1:%d", b.port) }
+// broker is the central broker of the uplink's tests: a real mosquitto with
+// persistent sessions and unbounded queues, which a test stops for an outage
+// (stop, start) and starts again.
+type broker struct{ *testmqtt.Broker }
 
-func (b *broker) start() {
-	b.t.Helper()
-	b.cmd = exec.Command(mosquittoBin, "-c", b.conf)
-	b.cmd.Stdout, b.cmd.Stderr = b.out, b.out
-	if err := b.cmd.Start(); err != nil {
-		b.t.Fatalf("start mosquitto: %v", err)
-	}
-	b.exited = make(chan struct{})
-	go func(c *exec.Cmd, ch chan struct{}) { c.Wait(); close(ch) }(b.cmd, b.exited)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", b.port), time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		select {
-		case <-b.exited:
-			b.t.Fatalf("mosquitto exited at start:\n%s", b.out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			b.t.Fatalf("mosquitto does not listen on %d:\n%s", b.port, b.out.String())
-		}
-	}
+// startBroker starts it; extra is appended to the config (more listeners).
+func startBroker(t testing.TB, extra string) *broker {
+	t.Helper()
+	return &broker{testmqtt.StartWith(t, testmqtt.Options{Persistent: true, UnboundedQueues: true, Extra: extra})}
 }
 
-// stop sends SIGTERM (mosquitto saves its database) and waits for the exit.
-func (b *broker) stop() {
-	if b.cmd == nil {
-		return
-	}
-	select {
-	case <-b.exited:
-	default:
-		b.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-b.exited:
-		case <-time.After(15 * time.Second):
-			b.cmd.Process.Kill()
-			<-b.exited
-		}
-	}
-	b.cmd = nil
-}
+func (b *broker) url() string { return b.URL }
+func (b *broker) start()      { b.Restart() }
+func (b *broker) stop()       { b.Stop() }
 
 // openJournal opens a fresh journal in a temp dir.
 func openJournal(t testing.TB) *journal.Journal {
