@@ -9,7 +9,6 @@ package kioskui_test
 // else to the test's temporary directory; their paths are logged.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -28,6 +27,7 @@ import (
 	"halld/daemon/app"
 	"halld/daemon/config"
 	"halld/daemon/supervisor"
+	"halld/internal/syncbuf"
 )
 
 const (
@@ -88,22 +88,7 @@ type hall struct {
 }
 
 // lockedBuffer collects halld's log; it is shown only when a test fails.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuffer = syncbuf.Buffer
 
 // startHall starts halld on a fresh storage dir and a free port.
 func startHall(t *testing.T) *hall {

@@ -26,6 +26,7 @@ import (
 	"halld/daemon/kiosks"
 	"halld/daemon/supervisor"
 	"halld/drivers/hpad"
+	"halld/internal/syncbuf"
 )
 
 const hallYAML = `
@@ -921,22 +922,7 @@ func TestScannerChecksInAndLineDeviceRecords(t *testing.T) {
 }
 
 // syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = syncbuf.Buffer
 
 // TestIDCardAtTheKiosk runs the whole check-in through the SAM reader
 // simulator on a pty, then searches every log line and every file halld

@@ -9,28 +9,15 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"halld/internal/syncbuf"
 )
 
 const hall = "hn-test"
 
 // logBuf collects the broker's log; shown when a test fails (t.Log from the
 // broker's goroutines could outlive the test).
-type logBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type logBuf = syncbuf.Buffer
 
 func start(t *testing.T) *Broker {
 	t.Helper()

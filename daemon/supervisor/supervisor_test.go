@@ -1,7 +1,6 @@
 package supervisor_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"halld/drivers/device"
 	"halld/drivers/serialport"
 	"halld/internal/ptytest"
+	"halld/internal/syncbuf"
 )
 
 // deaf is a device that never reads: once the pty's buffer is full, a write
@@ -23,13 +23,7 @@ func deaf(ctx context.Context, rw io.ReadWriter) error {
 	return nil
 }
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+type syncBuf = syncbuf.Buffer
 
 // flooder writes more than the device takes, over and over.
 type flooder struct{}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,26 +11,12 @@ import (
 	"halld/daemon/broker"
 	"halld/drivers/terminal/termsim"
 	"halld/drivers/terminal/watcher"
+	"halld/internal/syncbuf"
 )
 
 const hall = "hn-test"
 
-type logBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type logBuf = syncbuf.Buffer
 
 func testLogger(t *testing.T) *slog.Logger {
 	lb := &logBuf{}
