@@ -143,8 +143,8 @@ var errLayout = errors.New("go.bug.st/serial: cannot find the port's file descri
 // portFD reads the descriptor go.bug.st/serial opened. The library does not
 // export it: it is the unexported field `handle int` of its *unixPort
 // (v1.8.0). Reading it with reflect is the least intrusive way to do our own
-// I/O (on the network poller) on the port the library opened and configured; we only
-// read the field, never write it. Open checks that the descriptor is the
+// I/O (on the network poller) on the port the library opened and configured;
+// we only read the field, never write it. Open checks that the descriptor is the
 // device it opened before using it, and TestLibraryLayout fails loudly when a
 // new library version moves or renames the field.
 func portFD(sp serial.Port) (fd int, err error) {
